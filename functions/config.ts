@@ -1,0 +1,57 @@
+/**
+ * Every tunable default, in one place. Options given to a run (CLI flags, `runLocal` options,
+ * construct props) override these; the job module's own settings sit in between:
+ * defaults < job module < options of the call.
+ */
+export const DEFAULTS = {
+  /** Target bytes of input per map task. Small files are packed together up to this size. */
+  splitSize: 64 * 1024 * 1024,
+  /** A file's last split may be up to this factor of splitSize, so no tiny tail split is made. */
+  splitSlop: 1.1,
+  /** Reduce partitions when neither the job nor the call sets them. */
+  reducers: 4,
+  /** Bytes of map output buffered (or combined) in memory before a sorted spill to disk. */
+  sortBufferBytes: 64 * 1024 * 1024,
+  /** Values buffered for one key in the map-side combine table before `combine` folds them. */
+  combineBatch: 32,
+  /** Input read size. */
+  readChunkBytes: 4 * 1024 * 1024,
+  /** Bytes read past a split's end per request while finishing its last line. */
+  overreadBytes: 64 * 1024,
+  /** Output write buffer before a flush to storage. */
+  writeBufferBytes: 1024 * 1024,
+  /** Concurrent range fetches of one reduce task. */
+  fetchConcurrency: 8,
+  /** Concurrent index reads of the shuffle plan and commit. */
+  metadataConcurrency: 32,
+  /** Attempts of a failing task (first try included) before the job fails. */
+  taskAttempts: 3,
+  /** First retry delay in seconds; doubles each attempt. */
+  retryIntervalSeconds: 1,
+  /** Concurrent tasks of one Distributed Map in the cloud. */
+  maxConcurrency: 1000,
+  /** Keep the job's scratch data after it ends (for debugging). */
+  keepScratch: false,
+} as const;
+
+/** Parses "64MiB", "1.5 GB", "4096" into bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$/i.exec(text);
+  if (!m) throw new Error(`Not a size: "${text}". Use a number of bytes or a unit, e.g. 64MiB, 512KB, 1GiB.`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase().replace(/b$/, '');
+  const powers: Record<string, number> = {
+    '': 1,
+    k: 1e3,
+    m: 1e6,
+    g: 1e9,
+    t: 1e12,
+    ki: 2 ** 10,
+    mi: 2 ** 20,
+    gi: 2 ** 30,
+    ti: 2 ** 40,
+  };
+  const factor = powers[unit];
+  if (factor === undefined) throw new Error(`Unknown size unit in "${text}".`);
+  return Math.round(n * factor);
+}

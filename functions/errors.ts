@@ -1,0 +1,127 @@
+/**
+ * Every error Streaming raises on purpose. Callers branch on the class (or on `name`, which is
+ * what the state machine's Retry/Catch match), never on message text. Each message says what
+ * to do next.
+ */
+export class StreamingError extends Error {
+  /** Whether a retry of the same task can succeed. The state machine never retries `false`. */
+  readonly retryable: boolean = true;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The job module or its options are wrong; retrying cannot help. */
+export class InvalidJobError extends StreamingError {
+  override readonly retryable = false;
+}
+
+/** An input path, prefix or glob matched nothing. */
+export class InputNotFoundError extends StreamingError {
+  override readonly retryable = false;
+  constructor(readonly uri: string) {
+    super(`Input not found: ${uri}. Check the path (or the bucket and prefix) and that it holds at least one file.`);
+  }
+}
+
+/** The output location already holds a completed job. */
+export class OutputExistsError extends StreamingError {
+  override readonly retryable = false;
+  constructor(readonly uri: string) {
+    super(`Output ${uri} already holds a completed job (_SUCCESS). Choose another output or pass --overwrite.`);
+  }
+}
+
+/** An object that should exist does not (e.g. an index read by the shuffle plan). */
+export class ObjectNotFoundError extends StreamingError {
+  constructor(readonly uri: string) {
+    super(`Object not found: ${uri}`);
+  }
+}
+
+/** An intermediate range did not match the checksum its map task published. */
+export class ChecksumMismatchError extends StreamingError {
+  constructor(
+    readonly uri: string,
+    readonly offset: number,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(
+      `Checksum mismatch in ${uri} at offset ${offset}: expected crc32c ${expected}, got ${actual}. ` +
+        'The intermediate data is corrupt; the task is retried and the job fails if it stays corrupt.',
+    );
+  }
+}
+
+/** The user's map, combine or reduce threw. Carries the user's message and stack. */
+export class UserCodeError extends StreamingError {
+  constructor(
+    readonly phase: string,
+    readonly task: number,
+    cause: unknown,
+  ) {
+    const c = cause instanceof Error ? cause : new Error(String(cause));
+    super(`${phase} task ${task}: ${c.message}`, { cause: c });
+    if (c.stack) this.stack = `${this.name}: ${this.message}\nCaused by: ${c.stack}`;
+  }
+}
+
+/** A record could not be decoded in the declared input format. */
+export class MalformedRecordError extends StreamingError {
+  override readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`Malformed record in ${uri} near byte ${offset}: ${detail}. Fix the input or declare another input format.`);
+  }
+}
+
+/** The job ran and failed; `cause` is what the Abort state recorded in `_FAILED`. */
+export class JobFailedError extends StreamingError {
+  constructor(
+    message: string,
+    readonly errorType: string,
+    readonly output: string,
+    readonly causeStack?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The job was cancelled before it completed. */
+export class JobCancelledError extends StreamingError {}
+
+/** A worker thread died while running a task (crash, out of memory, process.exit in user code). */
+export class WorkerDiedError extends StreamingError {}
+
+/**
+ * The failure as AWS Lambda reports it and as Step Functions puts it into `Cause`: a JSON
+ * string with errorType, errorMessage and stack. The local engine uses the same shape, so
+ * Abort parses one format wherever it runs.
+ */
+export interface ErrorCause {
+  errorType: string;
+  errorMessage: string;
+  stackTrace?: string[];
+  retryable?: boolean;
+}
+
+export function toErrorCause(err: unknown): ErrorCause {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const cause: ErrorCause = { errorType: e.name, errorMessage: e.message };
+  if (e.stack) cause.stackTrace = e.stack.split('\n');
+  if (e instanceof StreamingError) cause.retryable = e.retryable;
+  return cause;
+}
+
+/** Errors no retry can fix; the state machine's first Retry rule gives them zero attempts. */
+export const NON_RETRYABLE_ERRORS = [
+  'InvalidJobError',
+  'InputNotFoundError',
+  'OutputExistsError',
+  'MalformedRecordError',
+] as const;

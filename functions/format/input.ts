@@ -1,0 +1,87 @@
+import { gunzipSync } from 'node:zlib';
+import { MalformedRecordError } from '../errors.js';
+import type { InputFormat } from '../job.js';
+import type { Storage } from '../storage/index.js';
+import { parseCsvLine } from './csv.js';
+import { type Chunk, readLines } from './lines.js';
+
+export type RecordSink = (record: unknown) => unknown;
+
+/**
+ * Decodes the records of one chunk in the job's input format and hands each to `sink`:
+ * `text` a line; `jsonl` the parsed JSON of each non-blank line; `csv` an object keyed by the
+ * object's header line (read from the object's start when the chunk begins later); `whole` the
+ * object's text. Returns the input bytes consumed.
+ */
+export async function readRecords(
+  storage: Storage,
+  chunk: Chunk,
+  format: InputFormat,
+  sink: RecordSink,
+): Promise<number> {
+  switch (format) {
+    case 'text':
+      return readLines(storage, chunk, sink);
+    case 'jsonl': {
+      let n = 0;
+      return readLines(storage, chunk, (line) => {
+        n++;
+        if (line.trim() === '') return;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (e) {
+          throw new MalformedRecordError(
+            chunk.uri,
+            chunk.start,
+            `line ${n} of the split is not JSON (${(e as Error).message})`,
+          );
+        }
+        return sink(value);
+      });
+    }
+    case 'csv':
+      return readCsv(storage, chunk, sink);
+    case 'whole': {
+      const body = await storage.readAll(chunk.uri);
+      const raw = chunk.gzip ? gunzipSync(body) : body;
+      const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+      const text = raw.toString('utf8', bom);
+      await sink(text);
+      return body.length;
+    }
+  }
+}
+
+async function readCsv(storage: Storage, chunk: Chunk, sink: RecordSink): Promise<number> {
+  let header: string[] | undefined;
+  if (chunk.start > 0 && !chunk.gzip) {
+    await readLines(storage, { ...chunk, start: 0, end: 0 }, (line) => {
+      header = parseCsvLine(line);
+    });
+  }
+  let n = 0;
+  return readLines(storage, chunk, (line) => {
+    n++;
+    if (line === '') return;
+    let fields: string[];
+    try {
+      fields = parseCsvLine(line);
+    } catch (e) {
+      throw new MalformedRecordError(chunk.uri, chunk.start, `CSV line ${n} of the split: ${(e as Error).message}`);
+    }
+    if (header === undefined) {
+      header = fields;
+      return;
+    }
+    if (fields.length > header.length)
+      throw new MalformedRecordError(
+        chunk.uri,
+        chunk.start,
+        `CSV line ${n} of the split has ${fields.length} fields, the header ${header.length}`,
+      );
+    const record: Record<string, string> = {};
+    for (let i = 0; i < header.length; i++) record[header[i]!] = fields[i] ?? '';
+    return sink(record);
+  });
+}

@@ -1,0 +1,152 @@
+import { createGunzip } from 'node:zlib';
+import { DEFAULTS } from '../config.js';
+import type { Storage } from '../storage/index.js';
+
+/** A byte range of one input object, as the plan cuts it. */
+export interface Chunk {
+  readonly uri: string;
+  readonly start: number;
+  readonly end: number;
+  /** The object's size in bytes. */
+  readonly size: number;
+  /** Gzip-compressed: always the whole object, decompressed while streaming. */
+  readonly gzip?: boolean;
+}
+
+/** Called with each line; may return a promise (then it is awaited before the next line). */
+export type LineSink = (line: string) => unknown;
+
+const NL = 10;
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  x !== undefined && x !== null && typeof (x as PromiseLike<unknown>).then === 'function';
+
+/**
+ * Calls `sink` with every line of a chunk that the line rule (Hadoop's LineRecordReader, DESIGN
+ * §2) gives it: a chunk [start, end) skips its first line unless start == 0, and reads every
+ * line that starts at or before `end`, reading past `end` to finish the last one. Lines end at
+ * LF; a CR before it is dropped (CRLF). A UTF-8 byte-order mark at the start of an object is
+ * dropped. Invalid UTF-8 becomes U+FFFD.
+ *
+ * Returns the number of bytes the lines took (their terminators included).
+ */
+export async function readLines(storage: Storage, chunk: Chunk, sink: LineSink): Promise<number> {
+  if (chunk.gzip) return splitLines(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink);
+  return splitLines(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink);
+}
+
+async function* gunzip(storage: Storage, uri: string): AsyncIterable<Uint8Array> {
+  const z = createGunzip();
+  const feed = (async () => {
+    try {
+      for await (const b of storage.read(uri)) if (!z.write(b)) await new Promise((r) => z.once('drain', r));
+      z.end();
+    } catch (e) {
+      z.destroy(e as Error);
+    }
+  })();
+  yield* z;
+  await feed;
+}
+
+/** The chunk's bytes, then more past its end, as long as the consumer keeps pulling. */
+async function* rangeWithOverread(storage: Storage, chunk: Chunk): AsyncIterable<Uint8Array> {
+  yield* storage.read(chunk.uri, { start: chunk.start, end: chunk.end });
+  for (let pos = chunk.end; pos < chunk.size; pos += DEFAULTS.overreadBytes) {
+    yield* storage.read(chunk.uri, { start: pos, end: Math.min(chunk.size, pos + DEFAULTS.overreadBytes) });
+  }
+}
+
+async function splitLines(
+  source: AsyncIterable<Uint8Array>,
+  start: number,
+  end: number,
+  sink: LineSink,
+): Promise<number> {
+  let bpos = start; // absolute position of the current buffer's first byte
+  let skipping = start > 0;
+  let atObjectStart = start === 0;
+  let carry: Uint8Array[] = []; // an unfinished line's pieces
+  let carryBytes = 0;
+  let consumed = 0;
+
+  const emitText = async (text: string) => {
+    let i = 0;
+    for (;;) {
+      const j = text.indexOf('\n', i);
+      if (j < 0) break;
+      const line = j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j);
+      const r = sink(line);
+      if (isThenable(r)) await r;
+      i = j + 1;
+    }
+  };
+
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done) break;
+      let b = step.value;
+      const here = bpos;
+      bpos += b.length;
+      let i = 0;
+      if (atObjectStart && here === 0 && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
+      atObjectStart = false;
+      if (skipping) {
+        const nl = b.indexOf(NL);
+        if (nl < 0) continue;
+        i = nl + 1;
+        skipping = false;
+        if (here + i > end) return consumed; // the first line of ours would start past the end
+      }
+      // Stop after the first newline at or after `end`: the line holding `end` is ours, the next is not.
+      let cut = b.length;
+      let done = false;
+      if (bpos > end) {
+        const nl = b.indexOf(NL, Math.max(i, end - here));
+        if (nl >= 0) {
+          cut = nl + 1;
+          done = true;
+        }
+      }
+      const lastNl = b.lastIndexOf(NL, cut - 1);
+      if (lastNl < i) {
+        if (cut > i) {
+          carry.push(b.subarray(i, cut));
+          carryBytes += cut - i;
+        }
+      } else {
+        let text: string;
+        if (carryBytes > 0) {
+          carry.push(b.subarray(i, lastNl + 1));
+          const whole = Buffer.concat(carry, carryBytes + lastNl + 1 - i);
+          text = whole.toString('utf8');
+          carry = [];
+          carryBytes = 0;
+        } else {
+          text = toBuffer(b).toString('utf8', i, lastNl + 1);
+        }
+        consumed += lastNl + 1 - i;
+        await emitText(text);
+        if (cut > lastNl + 1) {
+          b = b.subarray(lastNl + 1, cut);
+          carry.push(b);
+          carryBytes += b.length;
+        }
+      }
+      if (done) return consumed + carryBytes;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+  if (carryBytes > 0 && !skipping) {
+    const text = Buffer.concat(carry, carryBytes).toString('utf8');
+    consumed += carryBytes;
+    await emitText(`${text}\n`);
+  }
+  return consumed;
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+}

@@ -1,0 +1,189 @@
+/**
+ * Keys and values (DESIGN §1): strings are written as they are, anything else as JSON. Equal
+ * encodings are equal keys, and keys sort in the byte order of their UTF-8 encoding.
+ *
+ * Intermediate record framing, used by spills, map data objects and reduce inputs alike:
+ *   flags u8 (bit 0: key is JSON, bit 1: value is JSON) | key length u32 LE | key UTF-8 |
+ *   value length u32 LE | value UTF-8
+ */
+
+export const KEY_JSON = 1;
+export const VALUE_JSON = 2;
+
+/** The text of a key or value, and whether it is JSON (so it can be decoded to what was emitted). */
+export function encodeText(x: unknown): string {
+  if (typeof x === 'string') return x;
+  const json = JSON.stringify(x);
+  // JSON.stringify(undefined) and of functions is undefined: write JSON null, as JSON.stringify([undefined]) does.
+  return json === undefined ? 'null' : json;
+}
+
+export function decodeText(text: string, json: boolean): unknown {
+  return json ? JSON.parse(text) : text;
+}
+
+/**
+ * Compares strings by the byte order of their UTF-8 encodings without encoding them. UTF-16
+ * order differs from it only where a surrogate (U+D800-DFFF, i.e. a code point above U+FFFF)
+ * meets a unit in U+E000-FFFF; those are put back in UTF-8 order.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x >= 0xd800 && y >= 0xd800) {
+        const xs = x < 0xe000 ? x + 0x2000 : x - 0x800;
+        const ys = y < 0xe000 ? y + 0x2000 : y - 0x800;
+        return xs - ys;
+      }
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** A growable byte buffer that appends framed records. */
+export class RecordBuffer {
+  buf: Buffer;
+  length = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const bigger = Buffer.allocUnsafe(cap);
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  /** Appends one record; `key` and `value` are encoded texts. */
+  append(flags: number, key: string, value: string): void {
+    // A UTF-16 unit never takes more than 3 UTF-8 bytes.
+    this.reserve(9 + 3 * (key.length + value.length));
+    const b = this.buf;
+    let o = this.length;
+    b[o] = flags;
+    const kn = b.write(key, o + 5, 'utf8');
+    b.writeUInt32LE(kn, o + 1);
+    o += 5 + kn;
+    const vn = b.write(value, o + 4, 'utf8');
+    b.writeUInt32LE(vn, o);
+    this.length = o + 4 + vn;
+  }
+
+  appendBytes(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.buf.set(src.subarray(start, end), this.length);
+    this.length += end - start;
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+/** One decoded intermediate record. The key stays text: grouping and order work on it. */
+export interface FramedRecord {
+  flags: number;
+  key: string;
+  value: string;
+}
+
+/**
+ * Reads framed records from a source of bytes that can be pulled synchronously (a local file
+ * region or memory), refilling its buffer as needed, so a merge of many runs never awaits
+ * per record and memory stays at one buffer per run.
+ */
+export class RecordReader {
+  private buf: Buffer;
+  private pos = 0;
+  private end = 0;
+  private remaining: number;
+  /** The record under the cursor; valid after `next()` returned true. */
+  flags = 0;
+  key = '';
+  value = '';
+
+  /**
+   * @param pull fills `target[0, n)` with the next bytes of the region and returns how many it wrote
+   * @param length bytes in the region
+   */
+  constructor(
+    private readonly pull: (target: Buffer, max: number) => number,
+    length: number,
+    bufferBytes = 64 * 1024,
+  ) {
+    this.remaining = length;
+    this.buf = Buffer.allocUnsafe(Math.max(16, Math.min(bufferBytes, length)));
+  }
+
+  /** A reader over bytes already in memory. */
+  static ofBuffer(data: Uint8Array): RecordReader {
+    let off = 0;
+    const r = new RecordReader(
+      (target, max) => {
+        const n = Math.min(max, data.length - off);
+        target.set(data.subarray(off, off + n), 0);
+        off += n;
+        return n;
+      },
+      data.length,
+      data.length,
+    );
+    return r;
+  }
+
+  /** Makes sure `n` bytes are buffered from `pos`; false at the end of the region. */
+  private ensure(n: number): boolean {
+    if (this.end - this.pos >= n) return true;
+    const have = this.end - this.pos;
+    if (have + this.remaining < n) {
+      if (have + this.remaining > 0) throw new Error('Truncated intermediate record');
+      return false;
+    }
+    if (n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.pos, this.end);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.pos, this.end);
+    }
+    this.pos = 0;
+    this.end = have;
+    while (this.end < n) {
+      const want = Math.min(this.buf.length - this.end, this.remaining);
+      const got = this.pull(this.end === 0 ? this.buf : this.buf.subarray(this.end), want);
+      if (got <= 0) throw new Error('Intermediate data ended early');
+      this.end += got;
+      this.remaining -= got;
+    }
+    return true;
+  }
+
+  next(): boolean {
+    if (!this.ensure(5)) return false;
+    const b = this.buf;
+    this.flags = b[this.pos]!;
+    const kn = b.readUInt32LE(this.pos + 1);
+    this.pos += 5;
+    this.ensure(kn + 4);
+    this.key = this.buf.toString('utf8', this.pos, this.pos + kn);
+    const vn = this.buf.readUInt32LE(this.pos + kn);
+    this.pos += kn + 4;
+    this.ensure(vn);
+    this.value = this.buf.toString('utf8', this.pos, this.pos + vn);
+    this.pos += vn;
+    return true;
+  }
+}

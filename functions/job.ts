@@ -1,0 +1,90 @@
+/**
+ * What a job is (DESIGN §1). These types live with the phases that run jobs; `sdk/` re-exports
+ * them beside `defineJob`.
+ */
+import { InvalidJobError } from './errors.js';
+
+export const INPUT_FORMATS = ['text', 'jsonl', 'csv', 'whole'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+export const OUTPUT_FORMATS = ['tsv', 'jsonl'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The record `map` receives for each input format. */
+export type RecordOf<F extends InputFormat> = F extends 'text'
+  ? string
+  : F extends 'jsonl'
+    ? unknown
+    : F extends 'csv'
+      ? Record<string, string>
+      : F extends 'whole'
+        ? string
+        : never;
+
+export type Emit<K, V> = (key: K, value: V) => void;
+export type Params = Record<string, string>;
+
+/** What every user function gets besides its data. */
+export interface TaskContext {
+  /** User parameters (`--param k=v`, `runLocal({ params })`). */
+  readonly params: Params;
+  /** Adds `n` (default 1) to a named counter; counters are summed into the job summary. */
+  count(name: string, n?: number): void;
+  /** Where the current record comes from (the input object's URI). Empty in reduce. */
+  readonly inputUri: string;
+  /** Phase, task number and attempt id of the running task. */
+  readonly task: { readonly phase: 'map' | 'reduce'; readonly index: number; readonly attempt: string };
+}
+
+export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
+  /** A short name: letters, digits, `-` and `_`. */
+  name: string;
+  input?: { format?: F };
+  /** Called once per record. May return a promise; the engine awaits it only then. */
+  map(record: RecordOf<F>, emit: Emit<K, V>, ctx: TaskContext): void | Promise<void>;
+  /** Folds values of one key into one; must be associative (it runs map-side, any number of times). */
+  combine?(key: K, values: Iterable<V>): V;
+  /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
+  reduce?(key: K, values: Iterable<V>, emit: Emit<OK, OV>, ctx: TaskContext): void | Promise<void>;
+  /** Reduce partitions; 0 makes a map-only job. */
+  reducers?: number;
+  output?: { format?: OutputFormat };
+}
+
+/** A validated job, as `defineJob` returns it. */
+export interface Job<F extends InputFormat = InputFormat, K = unknown, V = unknown, OK = unknown, OV = unknown>
+  extends JobDefinition<F, K, V, OK, OV> {
+  readonly __streamingJob: true;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the engine handles jobs of any record types.
+export type AnyJob = Job<InputFormat, any, any, any, any>;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Every problem of a job definition, so the user fixes them in one round. */
+export function jobProblems(def: unknown): string[] {
+  if (def === null || typeof def !== 'object') return ['the job must be an object passed to defineJob({...})'];
+  const j = def as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof j.name !== 'string' || !NAME.test(j.name))
+    problems.push('name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
+  if (typeof j.map !== 'function') problems.push('map must be a function (record, emit, ctx) => void');
+  if (j.combine !== undefined && typeof j.combine !== 'function') problems.push('combine must be a function');
+  if (j.reduce !== undefined && typeof j.reduce !== 'function') problems.push('reduce must be a function');
+  if (j.reducers !== undefined && !(Number.isInteger(j.reducers) && (j.reducers as number) >= 0))
+    problems.push('reducers must be a whole number >= 0');
+  if (j.reduce === undefined && typeof j.reducers === 'number' && j.reducers > 0)
+    problems.push('reducers > 0 needs a reduce function (or set reducers: 0 for a map-only job)');
+  const format = (j.input as { format?: unknown } | undefined)?.format;
+  if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat))
+    problems.push(`input.format must be one of ${INPUT_FORMATS.join(', ')}`);
+  const out = (j.output as { format?: unknown } | undefined)?.format;
+  if (out !== undefined && !OUTPUT_FORMATS.includes(out as OutputFormat))
+    problems.push(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  return problems;
+}
+
+export function assertJob(def: unknown, where = 'job'): asserts def is AnyJob {
+  const problems = jobProblems(def);
+  if (problems.length > 0) throw new InvalidJobError(`Invalid ${where}: ${problems.join('; ')}.`);
+}

@@ -1,0 +1,176 @@
+import { DEFAULTS } from '../config.js';
+import { type ErrorCause, ObjectNotFoundError } from '../errors.js';
+import { layout, OUTPUT_FILE, type RunContext } from '../spec.js';
+import { addCounters, type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import type { MapStats } from './map.js';
+import type { ReduceResult } from './reduce.js';
+import { readMapIndexes } from './shuffle.js';
+
+/** `_manifest.json`: what a completed job wrote and how it went. */
+export interface JobManifest {
+  jobId: string;
+  job: string;
+  output: string;
+  format: string;
+  parts: { uri: string; records: number; bytes: number }[];
+  records: number;
+  bytes: number;
+  input: { objects: number; bytes: number; records: number };
+  map: MapStats & { tasks: number };
+  reduce: { tasks: number; inputRecords: number; groups: number };
+  counters: Counters;
+  timings: { start: number; end: number; seconds: number };
+  tasks: { phase: 'map' | 'reduce'; task: number; start: number; end: number; attempt: string; records: number }[];
+  spec: unknown;
+}
+
+/** What Commit returns to the state machine (small: the full story is in `_manifest.json`). */
+export interface CommitResult {
+  jobId: string;
+  output: string;
+  parts: number;
+  records: number;
+  bytes: number;
+  counters: Counters;
+}
+
+export interface CommitEvent {
+  job: RunContext;
+  plan: { mapTasks: number; inputObjects: number; inputBytes: number };
+}
+
+/**
+ * Commit (DESIGN §2): check every task published its result, write `_manifest.json`, then
+ * `_SUCCESS` last, and delete the job's scratch unless asked to keep it.
+ */
+export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent): Promise<CommitResult> {
+  const { mapTasks } = event.plan;
+  const storage = env.storage.for(run.scratch);
+  const spec = JSON.parse((await storage.readAll(layout.spec(run))).toString('utf8')) as { jobStart?: number };
+  const maps = await readMapIndexes(env, run, mapTasks);
+  const reduces = await mapLimit(
+    Array.from({ length: run.reducers }, (_, r) => r),
+    DEFAULTS.metadataConcurrency,
+    async (r) => {
+      const uri = layout.reduceResult(run, r);
+      try {
+        return JSON.parse((await storage.readAll(uri)).toString('utf8')) as ReduceResult;
+      } catch (e) {
+        if (e instanceof ObjectNotFoundError)
+          throw new ObjectNotFoundError(`${uri} (reduce task ${r} published no result)`);
+        throw e;
+      }
+    },
+  );
+  const counters: Counters = {};
+  const mapStats: MapStats & { tasks: number } = {
+    tasks: mapTasks,
+    inputBytes: 0,
+    inputRecords: 0,
+    outputRecords: 0,
+    shuffleRecords: 0,
+    shuffleBytes: 0,
+    spills: 0,
+  };
+  const tasks: JobManifest['tasks'] = [];
+  let first = Number.POSITIVE_INFINITY;
+  for (const m of maps) {
+    addCounters(counters, m.counters);
+    for (const k of Object.keys(m.stats) as (keyof MapStats)[]) mapStats[k] += m.stats[k];
+    tasks.push(timed('map', m.task, m.timing, m.stats.inputRecords));
+    first = Math.min(first, m.timing.start);
+  }
+  const reduceStats = { tasks: run.reducers, inputRecords: 0, groups: 0 };
+  for (const r of reduces) {
+    addCounters(counters, r.counters);
+    reduceStats.inputRecords += r.stats.inputRecords;
+    reduceStats.groups += r.stats.groups;
+    tasks.push(timed('reduce', r.partition, r.timing, r.stats.inputRecords));
+  }
+  const parts =
+    run.reducers === 0
+      ? maps.map((m) => m.part!).filter(Boolean)
+      : reduces.map((r) => ({ uri: r.part, records: r.stats.outputRecords, bytes: r.stats.outputBytes }));
+  const end = Date.now();
+  const start = spec.jobStart ?? (Number.isFinite(first) ? first : end);
+  const manifest: JobManifest = {
+    jobId: run.jobId,
+    job: run.name,
+    output: run.output,
+    format: run.outputFormat,
+    parts,
+    records: parts.reduce((n, p) => n + p.records, 0),
+    bytes: parts.reduce((n, p) => n + p.bytes, 0),
+    input: { objects: event.plan.inputObjects, bytes: event.plan.inputBytes, records: mapStats.inputRecords },
+    map: mapStats,
+    reduce: reduceStats,
+    counters,
+    timings: { start, end, seconds: (end - start) / 1000 },
+    tasks,
+    spec,
+  };
+  const out = env.storage.for(run.output);
+  await out.write(layout.manifest(run.output), JSON.stringify(manifest, null, 2));
+  await out.write(layout.success(run.output), '');
+  if (!run.keepScratch) await storage.deletePrefix(run.scratch);
+  return {
+    jobId: run.jobId,
+    output: run.output,
+    parts: parts.length,
+    records: manifest.records,
+    bytes: manifest.bytes,
+    counters,
+  };
+}
+
+function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number) {
+  return { phase, task, start: t.start, end: t.end, attempt: t.attempt, records };
+}
+
+/** What the state machine's Catch puts at `$.error`. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface FailedMarker {
+  jobId?: string;
+  error: string;
+  message: string;
+  stack?: string[];
+  time: string;
+}
+
+/** Parses a Step Functions error Cause (Lambda's JSON, or plain text). */
+export function parseCause(caught: CaughtError): FailedMarker {
+  let cause: Partial<ErrorCause> = {};
+  try {
+    cause = JSON.parse(caught.Cause ?? '{}') as ErrorCause;
+  } catch {
+    cause = { errorMessage: caught.Cause ?? '' };
+  }
+  const marker: FailedMarker = {
+    error: cause.errorType ?? caught.Error,
+    message: cause.errorMessage ?? caught.Cause ?? caught.Error,
+    time: new Date().toISOString(),
+  };
+  if (cause.stackTrace) marker.stack = cause.stackTrace;
+  return marker;
+}
+
+/**
+ * Abort (DESIGN §2): write `_FAILED` with the cause; remove parts, so nothing half-written
+ * looks complete; delete scratch unless kept.
+ */
+export async function abort(env: TaskEnv, state: { job?: RunContext; error?: CaughtError }): Promise<FailedMarker> {
+  const marker = parseCause(state.error ?? { Error: 'Unknown' });
+  const run = state.job;
+  // Plan failed: the output was never prepared and may hold an earlier, completed job: leave it be.
+  if (!run) return marker;
+  marker.jobId = run.jobId;
+  const out = env.storage.for(run.output);
+  for await (const o of out.list(run.output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
+  await out.write(layout.failed(run.output), JSON.stringify(marker, null, 2));
+  if (!run.keepScratch) await env.storage.for(run.scratch).deletePrefix(run.scratch);
+  return marker;
+}

@@ -1,0 +1,42 @@
+import type { StorageRouter } from '../storage/index.js';
+
+/** What a task runs with, wherever it runs (a worker thread or a Lambda container). */
+export interface TaskEnv {
+  readonly storage: StorageRouter;
+  /** Unique per attempt: retried or duplicated attempts never write the same scratch object. */
+  readonly attempt: string;
+  /** Local disk for spills and fetched ranges (os.tmpdir(); /tmp on Lambda). */
+  readonly tmpDir: string;
+}
+
+/** When a task ran, for the manifest's timeline. */
+export interface TaskTiming {
+  start: number;
+  end: number;
+  attempt: string;
+}
+
+export type Counters = Record<string, number>;
+
+export function addCounters(into: Counters, from: Counters | undefined): Counters {
+  if (from) for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+/** Runs `fn` over items with at most `limit` in flight; results keep the items' order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}

@@ -1,0 +1,314 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULTS } from '../config.js';
+import { partitionOf } from '../format/hash.js';
+import { readRecords } from '../format/input.js';
+import { GroupedMerge } from '../format/merge.js';
+import { LineWriter } from '../format/output.js';
+import { compareUtf8, decodeText, encodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
+import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/runs.js';
+import type { AnyJob } from '../job.js';
+import { layout, type RunContext } from '../spec.js';
+import { isThenable, taskContext, userAwait, userCall } from './context.js';
+import type { Counters, TaskEnv, TaskTiming } from './env.js';
+import type { Split } from './plan.js';
+
+/** What a map task publishes (its index object, written last). */
+export interface MapIndex {
+  task: number;
+  attempt: string;
+  /** The data object holding one sorted run per partition (absent for map-only jobs). */
+  data?: string;
+  runs?: RunEntry[];
+  /** Map-only jobs: the part written to the output. */
+  part?: { uri: string; records: number; bytes: number };
+  stats: MapStats;
+  counters: Counters;
+  timing: TaskTiming;
+}
+
+export interface MapStats {
+  inputBytes: number;
+  inputRecords: number;
+  /** Records emitted by `map`. */
+  outputRecords: number;
+  /** Records written for the shuffle, after combining. */
+  shuffleRecords: number;
+  shuffleBytes: number;
+  spills: number;
+}
+
+/** Where `map` emits to. */
+interface Collector {
+  emit(key: unknown, value: unknown): void;
+  /** True when the collector wants `relieve()` before more records (buffer full). */
+  readonly full: boolean;
+  relieve(): Promise<void>;
+  finish(stats: MapStats): Promise<Partial<MapIndex>>;
+  abort(): Promise<void>;
+}
+
+/** Map task (DESIGN §2): read the split, run `map`, partition, sort, combine, spill, merge, publish. */
+export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
+  const start = Date.now();
+  const ctx = taskContext(run, 'map', split.index, env.attempt);
+  const stats: MapStats = {
+    inputBytes: 0,
+    inputRecords: 0,
+    outputRecords: 0,
+    shuffleRecords: 0,
+    shuffleBytes: 0,
+    spills: 0,
+  };
+  const collector: Collector =
+    run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
+  const emit = (k: unknown, v: unknown) => {
+    stats.outputRecords++;
+    collector.emit(k, v);
+  };
+  const task = split.index;
+  const map = job.map;
+  let extra: Partial<MapIndex>;
+  try {
+    for (const chunk of split.chunks) {
+      ctx.inputUri = chunk.uri;
+      stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
+        stats.inputRecords++;
+        const r = userCall('map', task, () => map(record as never, emit, ctx));
+        if (isThenable(r))
+          return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
+        return collector.full ? collector.relieve() : undefined;
+      });
+    }
+    extra = await collector.finish(stats);
+  } catch (e) {
+    await collector.abort();
+    throw e;
+  }
+  const index: MapIndex = {
+    task,
+    attempt: env.attempt,
+    ...extra,
+    stats,
+    counters: ctx.counters,
+    timing: { start, end: Date.now(), attempt: env.attempt },
+  };
+  // Publishing the index is what makes the attempt's output visible to the shuffle plan.
+  await env.storage.for(run.scratch).write(layout.mapIndex(run, task), JSON.stringify(index));
+  return index;
+}
+
+/** Map-only jobs: records go straight to the task's output part. */
+class DirectOutput implements Collector {
+  private readonly out: LineWriter;
+  private readonly uri: string;
+
+  constructor(env: TaskEnv, run: RunContext, task: number) {
+    this.uri = layout.mapPart(run, task);
+    this.out = new LineWriter(env.storage.for(this.uri).createWriter(this.uri), run.outputFormat);
+  }
+
+  emit(key: unknown, value: unknown): void {
+    this.out.add(key, value);
+  }
+
+  get full(): boolean {
+    return this.out.full;
+  }
+
+  relieve(): Promise<void> {
+    return this.out.flush();
+  }
+
+  async finish(): Promise<Partial<MapIndex>> {
+    const bytes = await this.out.end();
+    return { part: { uri: this.uri, records: this.out.records, bytes } };
+  }
+
+  abort(): Promise<void> {
+    return this.out.abort();
+  }
+}
+
+/** A key's pending values in the map-side combine table. */
+interface Slot {
+  key: unknown;
+  json: boolean;
+  values: unknown[];
+}
+
+/** A buffered record of a job without a combiner. */
+interface Entry {
+  k: string;
+  f: number;
+  v: string;
+}
+
+/**
+ * Partitions, sorts and (with a combiner) aggregates map output in a bounded buffer, spills
+ * sorted runs to local disk when full, and merges everything into one data object with one
+ * sorted run per partition.
+ *
+ * With a combiner, output is aggregated in a hash table (in-mapper combining): a key's values
+ * are folded by `combine` every `combineBatch` values, so word count sorts one record per
+ * distinct word, not one per token.
+ */
+class ShuffleOutput implements Collector {
+  private readonly table = new Map<string, Slot>();
+  private entries: Entry[][];
+  private bytes = 0;
+  private readonly limit: number;
+  private readonly spills: { file: string; fd: number; runs: RunEntry[] }[] = [];
+  private readonly combine: AnyJob['combine'];
+  private readonly R: number;
+
+  constructor(
+    private readonly env: TaskEnv,
+    job: AnyJob,
+    private readonly run: RunContext,
+    private readonly task: number,
+  ) {
+    this.R = run.reducers;
+    this.limit = run.sortBufferBytes;
+    this.combine = job.combine?.bind(job);
+    this.entries = Array.from({ length: this.R }, () => []);
+  }
+
+  emit(key: unknown, value: unknown): void {
+    const kt = typeof key === 'string' ? key : encodeText(key);
+    if (this.combine) {
+      const slot = this.table.get(kt);
+      if (slot === undefined) {
+        this.table.set(kt, { key, json: typeof key !== 'string', values: [value] });
+        this.bytes += 2 * kt.length + 120;
+      } else {
+        const n = slot.values.push(value);
+        this.bytes += 16;
+        if (n >= DEFAULTS.combineBatch) {
+          slot.values = [this.fold(slot)];
+          this.bytes -= 16 * (n - 1);
+        }
+      }
+      if (typeof value === 'string') this.bytes += 2 * value.length;
+      return;
+    }
+    const vt = typeof value === 'string' ? value : encodeText(value);
+    const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
+    this.entries[partitionOf(kt, this.R)]!.push({ k: kt, f, v: vt });
+    this.bytes += 2 * (kt.length + vt.length) + 80;
+  }
+
+  private fold(slot: Slot): unknown {
+    const combine = this.combine!;
+    return userCall('combine', this.task, () => combine(slot.key, slot.values));
+  }
+
+  get full(): boolean {
+    return this.bytes >= this.limit;
+  }
+
+  /** Writes the buffered records, sorted, as R runs through `out`. */
+  private async writeBuffer(out: RunWriter): Promise<void> {
+    if (this.combine) {
+      const parts: [string, Slot][][] = Array.from({ length: this.R }, () => []);
+      for (const e of this.table) parts[partitionOf(e[0], this.R)]!.push(e);
+      this.table.clear();
+      for (const part of parts) {
+        part.sort((a, b) => compareUtf8(a[0], b[0]));
+        for (const [kt, slot] of part) {
+          const v = slot.values.length === 1 ? slot.values[0] : this.fold(slot);
+          const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
+          const p = out.append(f, kt, encodeText(v));
+          if (p) await p;
+        }
+        out.endRun();
+      }
+    } else {
+      const parts = this.entries;
+      this.entries = Array.from({ length: this.R }, () => []);
+      for (const part of parts) {
+        part.sort((a, b) => compareUtf8(a.k, b.k));
+        for (const e of part) {
+          const p = out.append(e.f, e.k, e.v);
+          if (p) await p;
+        }
+        out.endRun();
+      }
+    }
+    this.bytes = 0;
+  }
+
+  async relieve(): Promise<void> {
+    const file = path.join(
+      this.env.tmpDir,
+      `streaming-${this.run.jobId}-m${this.task}-${this.env.attempt}-${this.spills.length}.spill`,
+    );
+    const { fd, sink } = fileSink(file);
+    this.spills.push({ file, fd, runs: [] });
+    const w = new RunWriter(sink);
+    await this.writeBuffer(w);
+    await w.finish();
+    this.spills[this.spills.length - 1]!.runs = w.runs;
+  }
+
+  async finish(stats: MapStats): Promise<Partial<MapIndex>> {
+    const uri = layout.mapData(this.run, this.task, this.env.attempt);
+    const writer = this.env.storage.for(uri).createWriter(uri);
+    const out = new RunWriter((chunk) => writer.write(chunk));
+    try {
+      if (this.spills.length === 0) {
+        await this.writeBuffer(out);
+      } else {
+        if (this.bytes > 0 || this.table.size > 0) await this.relieve();
+        await this.mergeSpills(out);
+      }
+      stats.shuffleBytes = await out.finish();
+      await writer.end();
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    } finally {
+      this.cleanup();
+    }
+    stats.spills = this.spills.length;
+    stats.shuffleRecords = out.records;
+    return { data: uri, runs: out.runs };
+  }
+
+  private async mergeSpills(out: RunWriter): Promise<void> {
+    const perRun = Math.max(4096, Math.min(1 << 20, Math.floor(this.limit / (2 * this.spills.length))));
+    for (let r = 0; r < this.R; r++) {
+      const readers = this.spills.map((s) => fileRegionReader(s.fd, s.runs[r]![0], s.runs[r]![1], perRun));
+      const merge = new GroupedMerge(readers);
+      while (merge.nextGroup()) {
+        const flagsKey = merge.keyJson ? KEY_JSON : 0;
+        if (this.combine) {
+          const key = decodeText(merge.key, merge.keyJson);
+          const combine = this.combine;
+          const v = userCall('combine', this.task, () => combine(key, merge.values()));
+          const p = out.append(flagsKey | (typeof v === 'string' ? 0 : VALUE_JSON), merge.key, encodeText(v));
+          if (p) await p;
+        } else {
+          for (const [text, json] of merge.rawValues()) {
+            const p = out.append(flagsKey | (json ? VALUE_JSON : 0), merge.key, text);
+            if (p) await p;
+          }
+        }
+      }
+      out.endRun();
+    }
+  }
+
+  private cleanup(): void {
+    for (const s of this.spills) {
+      try {
+        fs.closeSync(s.fd);
+      } catch {}
+      fs.rmSync(s.file, { force: true });
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.cleanup();
+  }
+}

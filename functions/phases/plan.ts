@@ -1,0 +1,154 @@
+import { glob } from 'tinyglobby';
+import { DEFAULTS } from '../config.js';
+import { InputNotFoundError, OutputExistsError } from '../errors.js';
+import type { Chunk } from '../format/lines.js';
+import type { AnyJob, InputFormat } from '../job.js';
+import { layout, OUTPUT_FILE, type ResolvedSpec, type RunContext, resolveSpec, runContextOf } from '../spec.js';
+import type { ObjectInfo, StorageRouter } from '../storage/index.js';
+import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
+import type { TaskEnv } from './env.js';
+
+/** One map task's input: chunks of one or more objects. */
+export interface Split {
+  index: number;
+  chunks: Chunk[];
+  /** Input bytes (compressed size for gzip). */
+  bytes: number;
+}
+
+export interface PlanResult {
+  job: RunContext;
+  plan: {
+    mapTasks: number;
+    inputObjects: number;
+    inputBytes: number;
+    /** Where the map manifest (the splits) is, for the Distributed Map's ItemReader. */
+    splits: ItemLocation;
+  };
+}
+
+/**
+ * Plan (DESIGN §2): resolve the spec, list the inputs, cut them into splits and write the map
+ * manifest. Refuses an output that holds a completed job unless `overwrite`, and clears what an
+ * earlier run left in it, so parts of two runs never mix.
+ */
+export async function plan(env: TaskEnv, job: AnyJob, event: unknown): Promise<PlanResult> {
+  const spec = resolveSpec(event, job);
+  const run = runContextOf(spec, job);
+  await prepareOutput(env.storage, spec);
+  const objects = await listInputs(env.storage, spec.input);
+  const splits = makeSplits(objects, spec.splitSize, run.inputFormat);
+  const storage = env.storage.for(run.scratch);
+  await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
+  await storage.write(layout.splits(run), JSON.stringify(splits));
+  return {
+    job: run,
+    plan: {
+      mapTasks: splits.length,
+      inputObjects: objects.length,
+      inputBytes: objects.reduce((n, o) => n + o.size, 0),
+      splits: toItemLocation(layout.splits(run)),
+    },
+  };
+}
+
+async function prepareOutput(router: StorageRouter, spec: ResolvedSpec): Promise<void> {
+  const storage = router.for(spec.output);
+  if (!spec.overwrite && (await storage.stat(layout.success(spec.output)))) throw new OutputExistsError(spec.output);
+  for await (const o of storage.list(spec.output)) if (OUTPUT_FILE.test(o.uri)) await storage.delete(o.uri);
+}
+
+const GLOB = /[*?[{]/;
+
+/** Hidden by Hadoop's convention: a name starting with `_` or `.` (markers, temporaries). */
+const isHidden = (rel: string) => rel.split('/').some((seg) => seg.startsWith('_') || seg.startsWith('.'));
+
+/** Every input object, sorted by URI, without duplicates. */
+export async function listInputs(router: StorageRouter, inputs: string[]): Promise<ObjectInfo[]> {
+  const found = new Map<string, ObjectInfo>();
+  for (const input of inputs) {
+    let matched = 0;
+    if (GLOB.test(input)) {
+      const loc = parseUri(input);
+      if (loc.kind !== 'file') throw new Error(`Globs are supported for local paths only here: ${input}`);
+      const paths = await glob(loc.path, { absolute: true, onlyFiles: true, dot: false });
+      for (const p of paths) {
+        const uri = normalizeUri(p);
+        const info = await router.for(uri).stat(uri);
+        if (info) {
+          found.set(uri, info);
+          matched++;
+        }
+      }
+      if (matched === 0) throw new InputNotFoundError(input);
+      continue;
+    }
+    const storage = router.for(input);
+    const single = await storage.stat(input);
+    if (single) {
+      found.set(single.uri, single);
+      continue;
+    }
+    let exists = false;
+    const root = input.replace(/\/+$/, '');
+    for await (const o of storage.list(input)) {
+      exists = true;
+      if (!isHidden(o.uri.slice(root.length + 1))) found.set(o.uri, o);
+    }
+    if (!exists && !(await isDirectory(input))) throw new InputNotFoundError(input);
+  }
+  return [...found.values()].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+}
+
+async function isDirectory(uri: string): Promise<boolean> {
+  const loc = parseUri(uri);
+  if (loc.kind !== 'file') return false;
+  const { stat } = await import('node:fs/promises');
+  return stat(loc.path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/**
+ * Cuts objects into splits of about `splitSize` bytes: a large object into byte ranges (the
+ * last may reach splitSlop × splitSize, so no tiny tail split is made), many small objects
+ * packed into one split, a gzip object (or a `whole` record) never cut. Empty objects are
+ * skipped: they hold no records.
+ */
+export function makeSplits(objects: ObjectInfo[], splitSize: number, format: InputFormat): Split[] {
+  const splits: Split[] = [];
+  let pack: Chunk[] = [];
+  let packBytes = 0;
+  const flush = () => {
+    if (pack.length > 0) splits.push({ index: splits.length, chunks: pack, bytes: packBytes });
+    pack = [];
+    packBytes = 0;
+  };
+  for (const o of objects) {
+    if (o.size === 0) continue;
+    const gzip = /\.gz$/i.test(o.uri);
+    const whole: Chunk = gzip
+      ? { uri: o.uri, start: 0, end: o.size, size: o.size, gzip }
+      : { uri: o.uri, start: 0, end: o.size, size: o.size };
+    if (gzip || format === 'whole' || o.size < splitSize) {
+      if (o.size >= splitSize || gzip) {
+        splits.push({ index: splits.length, chunks: [whole], bytes: o.size });
+        continue;
+      }
+      pack.push(whole);
+      packBytes += o.size;
+      if (packBytes >= splitSize) flush();
+      continue;
+    }
+    let start = 0;
+    while (start < o.size) {
+      const rest = o.size - start;
+      const end = rest <= splitSize * DEFAULTS.splitSlop ? o.size : start + splitSize;
+      splits.push({ index: splits.length, chunks: [{ uri: o.uri, start, end, size: o.size }], bytes: end - start });
+      start = end;
+    }
+  }
+  flush();
+  return splits;
+}

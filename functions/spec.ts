@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { DEFAULTS } from './config.js';
+import { InvalidJobError } from './errors.js';
+import type { AnyJob, InputFormat, OutputFormat, Params } from './job.js';
+import { isWithin, joinUri, normalizeUri } from './storage/uri.js';
+
+/** What starts a job: the state machine's input once a trigger's event is normalised. */
+export interface JobSpec {
+  /** Input files, directories/prefixes or globs (`s3://`, `file://` or plain paths). */
+  input: string[];
+  /** Output directory/prefix. */
+  output: string;
+  /** Where intermediate data goes. @default a temporary directory (local) */
+  scratch?: string;
+  /** @default the job's `reducers`, else DEFAULTS.reducers */
+  reducers?: number;
+  /** @default DEFAULTS.splitSize */
+  splitSize?: number;
+  /** @default DEFAULTS.sortBufferBytes */
+  sortBufferBytes?: number;
+  params?: Params;
+  /** Replace an output that holds a completed job. @default false */
+  overwrite?: boolean;
+  /** @default DEFAULTS.keepScratch */
+  keepScratch?: boolean;
+  /** @default a new unique id */
+  jobId?: string;
+}
+
+/**
+ * The compact description of a running job that the state machine hands to every task
+ * (the input list stays out of it: only Plan reads that).
+ */
+export interface RunContext {
+  jobId: string;
+  name: string;
+  output: string;
+  /** This job's own scratch prefix (unique per job id). */
+  scratch: string;
+  reducers: number;
+  inputFormat: InputFormat;
+  outputFormat: OutputFormat;
+  sortBufferBytes: number;
+  params: Params;
+  keepScratch: boolean;
+}
+
+export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch'>> {
+  scratch: string;
+}
+
+export function newJobId(name: string): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `${name}-${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Applies defaults and checks a spec; every problem is reported at once. */
+export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
+  const s = (raw ?? {}) as Partial<JobSpec>;
+  const problems: string[] = [];
+  const input = typeof s.input === 'string' ? [s.input] : s.input;
+  if (!Array.isArray(input) || input.length === 0 || input.some((i) => typeof i !== 'string' || i === ''))
+    problems.push('input must be one or more paths, URIs or globs');
+  if (typeof s.output !== 'string' || s.output === '') problems.push('output must be a path or URI');
+  const reducers = s.reducers ?? job.reducers ?? (job.reduce ? DEFAULTS.reducers : 0);
+  if (!Number.isInteger(reducers) || reducers < 0)
+    problems.push(`reducers must be a whole number >= 0 (got ${reducers})`);
+  if (reducers > 0 && !job.reduce) problems.push(`job "${job.name}" has no reduce function, so reducers must be 0`);
+  const splitSize = s.splitSize ?? DEFAULTS.splitSize;
+  if (!Number.isInteger(splitSize) || splitSize <= 0)
+    problems.push(`splitSize must be a whole number of bytes > 0 (got ${splitSize})`);
+  const sortBufferBytes = s.sortBufferBytes ?? DEFAULTS.sortBufferBytes;
+  if (!Number.isInteger(sortBufferBytes) || sortBufferBytes < 1024)
+    problems.push(`sortBufferBytes must be at least 1024 (got ${sortBufferBytes})`);
+  const params = s.params ?? {};
+  if (typeof params !== 'object' || Object.values(params).some((v) => typeof v !== 'string'))
+    problems.push('params must be an object of string values');
+  if (problems.length > 0) throw new InvalidJobError(`Invalid job options: ${problems.join('; ')}.`);
+
+  const output = normalizeUri(s.output as string);
+  const inputs = (input as string[]).map((i) => (/[*?[{]/.test(i) ? i : normalizeUri(i)));
+  for (const i of inputs)
+    if (!/[*?[{]/.test(i) && isWithin(output, i))
+      throw new InvalidJobError(
+        `Output ${output} is inside input ${i}: the job would read its own output. Choose an output outside the input.`,
+      );
+  const jobId = s.jobId ?? newJobId(job.name);
+  const scratchBase = s.scratch ? normalizeUri(s.scratch) : normalizeUri(joinUri(os.tmpdir(), 'streaming-scratch'));
+  return {
+    input: inputs,
+    output,
+    scratch: joinUri(scratchBase, jobId),
+    reducers,
+    splitSize,
+    sortBufferBytes,
+    params: params as Params,
+    overwrite: s.overwrite ?? false,
+    keepScratch: s.keepScratch ?? DEFAULTS.keepScratch,
+    jobId,
+  };
+}
+
+export function runContextOf(spec: ResolvedSpec, job: AnyJob): RunContext {
+  return {
+    jobId: spec.jobId,
+    name: job.name,
+    output: spec.output,
+    scratch: spec.scratch,
+    reducers: spec.reducers,
+    inputFormat: job.input?.format ?? 'text',
+    outputFormat: job.output?.format ?? 'tsv',
+    sortBufferBytes: spec.sortBufferBytes,
+    params: spec.params,
+    keepScratch: spec.keepScratch,
+  };
+}
+
+/** Scratch and output object names, in one place. */
+export const layout = {
+  spec: (run: RunContext) => joinUri(run.scratch, 'spec.json'),
+  splits: (run: RunContext) => joinUri(run.scratch, 'splits.json'),
+  mapData: (run: RunContext, task: number, attempt: string) =>
+    joinUri(run.scratch, 'map', pad(task), `${attempt}.data`),
+  mapIndex: (run: RunContext, task: number) => joinUri(run.scratch, 'map', `${pad(task)}.index.json`),
+  reducers: (run: RunContext) => joinUri(run.scratch, 'reducers.json'),
+  reduceManifest: (run: RunContext, r: number) => joinUri(run.scratch, 'reduce', `${pad(r)}.manifest.json`),
+  reduceResult: (run: RunContext, r: number) => joinUri(run.scratch, 'reduce', `${pad(r)}.result.json`),
+  reducePart: (run: RunContext, r: number) => joinUri(run.output, `part-r-${pad(r)}`),
+  mapPart: (run: RunContext, task: number) => joinUri(run.output, `part-m-${pad(task)}`),
+  success: (output: string) => joinUri(output, '_SUCCESS'),
+  manifest: (output: string) => joinUri(output, '_manifest.json'),
+  failed: (output: string) => joinUri(output, '_FAILED'),
+};
+
+export function pad(n: number): string {
+  return String(n).padStart(5, '0');
+}
+
+/** Output objects a job writes; others in the output directory are left alone. */
+export const OUTPUT_FILE = /\/(part-[mr]-\d{5,}|_SUCCESS|_manifest\.json|_FAILED)$/;

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ObjectNotFoundError } from '../errors.js';
+import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
+import { parseUri } from './uri.js';
+
+function localPath(uri: string): string {
+  const loc = parseUri(uri);
+  if (loc.kind !== 'file') throw new Error(`LocalStorage cannot reach ${uri}`);
+  return loc.path;
+}
+
+const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** The local file system. Writes go to a unique temporary name and are renamed into place. */
+export class LocalStorage implements Storage {
+  readonly stats: IoStats = { requests: 0, bytesRead: 0, bytesWritten: 0 };
+
+  async stat(uri: string): Promise<ObjectInfo | undefined> {
+    this.stats.requests++;
+    try {
+      const st = await fsp.stat(localPath(uri));
+      return st.isFile() ? { uri, size: st.size } : undefined;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async *read(uri: string, range: ByteRange = { start: 0 }): AsyncIterable<Uint8Array> {
+    this.stats.requests++;
+    const file = localPath(uri);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (e) {
+      if (isMissing(e)) throw new ObjectNotFoundError(uri);
+      throw e;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const end = Math.min(range.end ?? size, size);
+      let pos = range.start;
+      while (pos < end) {
+        const buf = Buffer.allocUnsafe(Math.min(4 << 20, end - pos));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        pos += bytesRead;
+        this.stats.bytesRead += bytesRead;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readAll(uri: string): Promise<Buffer> {
+    this.stats.requests++;
+    try {
+      const buf = await fsp.readFile(localPath(uri));
+      this.stats.bytesRead += buf.length;
+      return buf;
+    } catch (e) {
+      if (isMissing(e)) throw new ObjectNotFoundError(uri);
+      throw e;
+    }
+  }
+
+  async write(uri: string, body: string | Uint8Array): Promise<void> {
+    const w = this.createWriter(uri);
+    await w.write(typeof body === 'string' ? Buffer.from(body) : body);
+    await w.end();
+  }
+
+  createWriter(uri: string): ObjectWriter {
+    const final = localPath(uri);
+    // Hidden (dot) name, so listings of the directory never mistake it for data.
+    const temp = path.join(path.dirname(final), `.${path.basename(final)}.${randomBytes(6).toString('hex')}.tmp`);
+    const stats = this.stats;
+    let fd: number | undefined;
+    let bytes = 0;
+    const open = () => {
+      if (fd === undefined) {
+        fs.mkdirSync(path.dirname(final), { recursive: true });
+        fd = fs.openSync(temp, 'w');
+      }
+      return fd;
+    };
+    return {
+      async write(chunk) {
+        const f = open();
+        let off = 0;
+        while (off < chunk.length) off += fs.writeSync(f, chunk, off, chunk.length - off);
+        bytes += chunk.length;
+        stats.bytesWritten += chunk.length;
+      },
+      async end() {
+        stats.requests++;
+        fs.closeSync(open());
+        fd = undefined;
+        await fsp.rename(temp, final);
+        return bytes;
+      },
+      async abort() {
+        if (fd !== undefined) fs.closeSync(fd);
+        fd = undefined;
+        await fsp.rm(temp, { force: true });
+      },
+    };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.stats.requests++;
+    const root = localPath(prefix);
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(root);
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw e;
+    }
+    if (st.isFile()) {
+      yield { uri: pathToFileURL(root).href, size: st.size };
+      return;
+    }
+    yield* walk(root);
+  }
+
+  async delete(uri: string): Promise<void> {
+    this.stats.requests++;
+    await fsp.rm(localPath(uri), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let n = 0;
+    for await (const _ of this.list(prefix)) n++;
+    this.stats.requests++;
+    await fsp.rm(localPath(prefix), { recursive: true, force: true });
+    return n;
+  }
+}
+
+async function* walk(dir: string): AsyncIterable<ObjectInfo> {
+  const entries = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(full);
+    else if (e.isFile()) yield { uri: pathToFileURL(full).href, size: (await fsp.stat(full)).size };
+  }
+}

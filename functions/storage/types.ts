@@ -1,0 +1,53 @@
+/** One interface over where data lives (DESIGN §3): the local file system now, S3 next. */
+
+export interface ObjectInfo {
+  readonly uri: string;
+  readonly size: number;
+}
+
+/** Byte range [start, end); `end` is clipped to the object's size. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end?: number;
+}
+
+/**
+ * A streaming write. The object becomes visible only when `end()` resolves (atomic rename
+ * locally, multipart completion on S3), so a failed or abandoned attempt never leaves a
+ * half-written object under the final name.
+ */
+export interface ObjectWriter {
+  /** Resolves when the chunk is accepted; awaiting it is how a producer respects backpressure. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Publishes the object; resolves with its size in bytes. */
+  end(): Promise<number>;
+  /** Discards everything written so far. */
+  abort(): Promise<void>;
+}
+
+/** Requests and bytes a storage instance has made, for the job's manifest. */
+export interface IoStats {
+  requests: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+export interface Storage {
+  readonly stats: IoStats;
+  /** The object's size, or undefined when there is no object at `uri`. */
+  stat(uri: string): Promise<ObjectInfo | undefined>;
+  /** Streams the bytes of a range of an object (the whole object without a range). */
+  read(uri: string, range?: ByteRange): AsyncIterable<Uint8Array>;
+  /** Reads a small object whole. Throws ObjectNotFoundError when absent. */
+  readAll(uri: string): Promise<Buffer>;
+  /** Writes a small object whole, atomically. */
+  write(uri: string, body: string | Uint8Array): Promise<void>;
+  /** Opens a streaming, atomically published write. */
+  createWriter(uri: string): ObjectWriter;
+  /** Every object under a prefix (a directory locally), recursively, in byte order of URI. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deletes one object; absent objects are fine. */
+  delete(uri: string): Promise<void>;
+  /** Deletes every object under a prefix; returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+}

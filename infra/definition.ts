@@ -1,0 +1,142 @@
+/**
+ * The one state machine definition (DESIGN §3), as plain Amazon States Language JSON in
+ * JSONPath: the CDK construct deploys it and the local engine executes it. No aws-cdk-lib
+ * here: ARNs come in as strings (CDK tokens in the cloud, local names on one machine).
+ */
+import { DEFAULTS } from '../functions/config.js';
+import { NON_RETRYABLE_ERRORS } from '../functions/errors.js';
+import type { Phase } from '../functions/runtime.js';
+
+export interface DefinitionOptions {
+  /** The Lambda function ARN that runs each phase. */
+  readonly functions: Readonly<Record<Phase, string>>;
+  /** Concurrent child executions of each Distributed Map (1-10,000). @default DEFAULTS.maxConcurrency */
+  readonly maxConcurrency?: number;
+  /** Attempts of a failing task, the first included. @default DEFAULTS.taskAttempts */
+  readonly taskAttempts?: number;
+  /** First retry delay of a failing task in seconds; doubles per attempt. @default DEFAULTS.retryIntervalSeconds */
+  readonly retryIntervalSeconds?: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: ASL is free-form JSON.
+export type State = Record<string, any>;
+export interface StateMachineDefinition {
+  Comment?: string;
+  StartAt: string;
+  States: Record<string, State>;
+}
+
+/** State names, shared with the local engine and the tests. */
+export const STATE = {
+  plan: 'Plan',
+  mapPhase: 'Map phase',
+  mapTask: 'Map task',
+  mapOnly: 'Map-only job?',
+  shuffle: 'Shuffle plan',
+  reducePhase: 'Reduce phase',
+  reduceTask: 'Reduce task',
+  commit: 'Commit',
+  abort: 'Abort',
+  failed: 'Failed',
+} as const;
+
+/** Lambda's own transient failures: retried with backoff and jitter, whatever the task policy. */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+export function buildDefinition(options: DefinitionOptions): StateMachineDefinition {
+  const fn = options.functions;
+  const maxConcurrency = options.maxConcurrency ?? DEFAULTS.maxConcurrency;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 10_000)
+    throw new RangeError(`maxConcurrency must be 1-10000 (got ${maxConcurrency})`);
+  const attempts = options.taskAttempts ?? DEFAULTS.taskAttempts;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`taskAttempts must be >= 1 (got ${attempts})`);
+  const interval = options.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds;
+
+  const retry = [
+    { ErrorEquals: [...NON_RETRYABLE_ERRORS], MaxAttempts: 0 },
+    {
+      ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+      IntervalSeconds: 1,
+      MaxAttempts: 6,
+      BackoffRate: 2,
+      MaxDelaySeconds: 60,
+      JitterStrategy: 'FULL',
+    },
+    ...(attempts > 1
+      ? [{ ErrorEquals: ['States.ALL'], IntervalSeconds: interval, MaxAttempts: attempts - 1, BackoffRate: 2 }]
+      : []),
+  ];
+  const toAbort = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort }];
+  const task = (resource: string, extra: State): State => ({
+    Type: 'Task',
+    Resource: resource,
+    Retry: retry,
+    ...extra,
+  });
+  const distributedMap = (items: string, taskName: string, resource: string, selector: State, next: string): State => ({
+    Type: 'Map',
+    ItemReader: {
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSON' },
+      Parameters: { 'Bucket.$': `${items}.Bucket`, 'Key.$': `${items}.Key` },
+    },
+    ItemSelector: selector,
+    ItemProcessor: {
+      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+      StartAt: taskName,
+      States: { [taskName]: task(resource, { End: true }) },
+    },
+    MaxConcurrency: maxConcurrency,
+    ResultPath: null,
+    Catch: toAbort,
+    Next: next,
+  });
+
+  return {
+    Comment: 'Streaming MapReduce job: plan, map, shuffle plan, reduce, commit; any failure aborts.',
+    StartAt: STATE.plan,
+    States: {
+      // No ResultPath: the result replaces the input (the default; aws-local-stepfunctions 3.0 mishandles an explicit '$').
+      [STATE.plan]: task(fn.plan, { Catch: toAbort, Next: STATE.mapPhase }),
+      [STATE.mapPhase]: distributedMap(
+        '$.plan.splits',
+        STATE.mapTask,
+        fn.map,
+        { 'job.$': '$.job', 'split.$': '$$.Map.Item.Value' },
+        STATE.mapOnly,
+      ),
+      [STATE.mapOnly]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.job.reducers', NumericEquals: 0, Next: STATE.commit }],
+        Default: STATE.shuffle,
+      },
+      [STATE.shuffle]: task(fn.shuffle, {
+        Parameters: { 'job.$': '$.job', 'plan.$': '$.plan' },
+        ResultPath: '$.shuffle',
+        Catch: toAbort,
+        Next: STATE.reducePhase,
+      }),
+      [STATE.reducePhase]: distributedMap(
+        '$.shuffle.reducers',
+        STATE.reduceTask,
+        fn.reduce,
+        { 'job.$': '$.job', 'reducer.$': '$$.Map.Item.Value' },
+        STATE.commit,
+      ),
+      [STATE.commit]: task(fn.commit, {
+        Parameters: { 'job.$': '$.job', 'plan.$': '$.plan' },
+        ResultPath: '$.result',
+        OutputPath: '$.result',
+        Catch: toAbort,
+        End: true,
+      }),
+      [STATE.abort]: task(fn.abort, { ResultPath: '$.abort', Next: STATE.failed }),
+      [STATE.failed]: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+    },
+  };
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * `streaming` command line. `run` executes a job on this machine with the local engine.
+ * Exit codes: 0 done, 1 the job failed, 2 bad usage or options, 130 cancelled (Ctrl-C).
+ */
+import { parseArgs } from 'node:util';
+import { parseSize } from '../functions/config.js';
+import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
+import { type LocalRunOptions, runLocal } from './local/engine.js';
+import { progressReporter } from './progress.js';
+
+const USAGE = `Usage: streaming run <job.ts> --input <path>... --output <dir> [options]
+
+Runs a job on this machine (worker threads, local files).
+
+Options:
+  -i, --input <path>       input file, directory or glob (repeatable)
+  -o, --output <dir>       output directory
+  -r, --reducers <n>       reduce partitions (0: map-only)           [default: the job's, else 4]
+      --split-size <size>  bytes per map task, e.g. 64MiB             [default: 64MiB]
+      --sort-buffer <size> map-side sort/combine buffer per task      [default: 64MiB]
+  -w, --workers <n>        worker threads                             [default: one per core]
+  -p, --param <k=v>        job parameter (repeatable)
+      --overwrite          replace an output that holds a completed job
+      --scratch <dir>      where intermediate data goes               [default: OS temp dir]
+      --keep-scratch       keep intermediate data
+      --attempts <n>       attempts per task before the job fails     [default: 3]
+      --quiet              no progress
+      --verbose            print the stack of a failure
+  -h, --help               this help
+`;
+
+class UsageError extends StreamingError {}
+
+function count(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min} (got "${v}")`);
+  return n;
+}
+
+function size(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const n = parseSize(v);
+    if (n <= 0) throw new Error('must be > 0');
+    return n;
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      input: { type: 'string', short: 'i', multiple: true },
+      output: { type: 'string', short: 'o' },
+      reducers: { type: 'string', short: 'r' },
+      'split-size': { type: 'string' },
+      'sort-buffer': { type: 'string' },
+      workers: { type: 'string', short: 'w' },
+      param: { type: 'string', short: 'p', multiple: true },
+      overwrite: { type: 'boolean' },
+      scratch: { type: 'string' },
+      'keep-scratch': { type: 'boolean' },
+      attempts: { type: 'string' },
+      quiet: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const [jobPath, ...rest] = positionals;
+  if (!jobPath) throw new UsageError('give the job module: streaming run <job.ts> --input <path> --output <dir>');
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (inputs go after --input)`);
+  if (!values.input?.length) throw new UsageError('give at least one --input <path>');
+  if (!values.output) throw new UsageError('give --output <dir>');
+  const params: Record<string, string> = {};
+  for (const p of values.param ?? []) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes key=value (got "${p}")`);
+    params[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  const options: LocalRunOptions = { input: values.input, output: values.output, params };
+  const set = <K extends keyof LocalRunOptions>(k: K, v: LocalRunOptions[K] | undefined) => {
+    if (v !== undefined) options[k] = v;
+  };
+  set('reducers', count('reducers', values.reducers, 0));
+  set('splitSize', size('split-size', values['split-size']));
+  set('sortBufferBytes', size('sort-buffer', values['sort-buffer']));
+  set('workers', count('workers', values.workers, 1));
+  set('taskAttempts', count('attempts', values.attempts, 1));
+  set('overwrite', values.overwrite);
+  set('scratch', values.scratch);
+  set('keepScratch', values['keep-scratch']);
+
+  const controller = new AbortController();
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('\nstreaming: cancelling (Ctrl-C again to quit at once)…\n');
+    process.once('SIGINT', () => process.exit(130));
+    controller.abort();
+  });
+  options.signal = controller.signal;
+  const reporter = progressReporter({ quiet: values.quiet ?? false, tty: process.stderr.isTTY === true });
+  options.onProgress = reporter.update;
+  const started = Date.now();
+  try {
+    const result = await runLocal(jobPath, options);
+    reporter.stop();
+    process.stdout.write(summary(result.manifest, (Date.now() - started) / 1000));
+    return 0;
+  } catch (e) {
+    reporter.stop();
+    if (e instanceof JobCancelledError || interrupted) {
+      process.stderr.write(`streaming: ${(e as Error).message}\n`);
+      return 130;
+    }
+    if (e instanceof JobFailedError) {
+      process.stderr.write(`streaming: job failed: ${e.errorType}: ${e.message} (details in ${e.output}/_FAILED)\n`);
+      if (values.verbose && e.causeStack) process.stderr.write(`${e.causeStack}\n`);
+      return ['InvalidJobError', 'InputNotFoundError', 'OutputExistsError'].includes(e.errorType) ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+function summary(m: import('../functions/phases/commit.js').JobManifest, seconds: number): string {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const lines = [
+    `Job ${m.jobId} succeeded in ${seconds.toFixed(2)} s`,
+    `  input   ${m.input.objects} objects, ${mb(m.input.bytes)}, ${m.input.records} records (${(m.input.bytes / 1e6 / seconds).toFixed(1)} MB/s)`,
+    `  map     ${m.map.tasks} tasks, ${m.map.outputRecords} records emitted, ${m.map.shuffleRecords} shuffled (${mb(m.map.shuffleBytes)}), ${m.map.spills} spills`,
+    `  reduce  ${m.reduce.tasks} tasks, ${m.reduce.groups} keys`,
+    `  output  ${m.parts.length} parts, ${m.records} records, ${mb(m.bytes)} in ${m.output}`,
+  ];
+  const counters = Object.entries(m.counters);
+  if (counters.length > 0) lines.push(`  counters ${counters.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'run') return await run(rest);
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command "${command}" (try: streaming run --help)`);
+  } catch (e) {
+    if (e instanceof StreamingError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`streaming: ${(e as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`streaming: unexpected error: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,30 @@
+/** Streaming's public entry point: what jobs and programs import. */
+
+export { DEFAULTS } from '../functions/config.js';
+export {
+  ChecksumMismatchError,
+  InputNotFoundError,
+  InvalidJobError,
+  JobCancelledError,
+  JobFailedError,
+  MalformedRecordError,
+  OutputExistsError,
+  StreamingError,
+  UserCodeError,
+} from '../functions/errors.js';
+export type {
+  AnyJob,
+  Emit,
+  InputFormat,
+  Job,
+  JobDefinition,
+  OutputFormat,
+  Params,
+  RecordOf,
+  TaskContext,
+} from '../functions/job.js';
+export type { JobManifest } from '../functions/phases/commit.js';
+export { defineJob } from './define.js';
+export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
+export { runLocal } from './local/engine.js';
+export { forEachWord, sum, words } from './text.js';

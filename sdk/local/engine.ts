@@ -1,0 +1,228 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
+import { assertJob, type Params } from '../../functions/job.js';
+import type { CommitResult, FailedMarker, JobManifest } from '../../functions/phases/commit.js';
+import { abort } from '../../functions/phases/commit.js';
+import type { PlanResult } from '../../functions/phases/plan.js';
+import type { ShuffleResult } from '../../functions/phases/shuffle.js';
+import { PHASES, type Phase } from '../../functions/runtime.js';
+import { layout, type RunContext } from '../../functions/spec.js';
+import { StorageRouter } from '../../functions/storage/index.js';
+import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
+import { buildDefinition, STATE } from '../../infra/definition.js';
+import { bridgeDistributedMaps, READ_ITEMS_RESOURCE, taskStates } from './bridge.js';
+import { bundleJob } from './bundle.js';
+import { type TaskEvent, WorkerPool } from './pool.js';
+import './polyfill.js';
+
+export interface LocalRunOptions {
+  /** Input files, directories or globs. */
+  input: string | string[];
+  /** Output directory. */
+  output: string;
+  /** @default the job's reducers, else DEFAULTS.reducers */
+  reducers?: number;
+  /** Bytes per map split. @default DEFAULTS.splitSize */
+  splitSize?: number;
+  /** Map-side sort/combine buffer per task. @default DEFAULTS.sortBufferBytes */
+  sortBufferBytes?: number;
+  params?: Params;
+  /** Replace an output that holds a completed job. @default false */
+  overwrite?: boolean;
+  /** Scratch directory. @default the OS temporary directory */
+  scratch?: string;
+  /** @default false */
+  keepScratch?: boolean;
+  /** Worker threads. @default os.availableParallelism() */
+  workers?: number;
+  /** Attempts per task, the first included. @default DEFAULTS.taskAttempts */
+  taskAttempts?: number;
+  /**
+   * Wait before a retry, in ms. Locally a retry need not back off from a loaded service, so
+   * the definition's intervals are replaced by this. @default 100
+   */
+  retryDelayMs?: number;
+  onProgress?: (p: Progress) => void;
+  /** Aborting cancels the job: no _SUCCESS, `_FAILED` says cancelled, scratch removed. */
+  signal?: AbortSignal;
+}
+
+export interface PhaseProgress {
+  total: number | undefined;
+  done: number;
+  running: number;
+  failedAttempts: number;
+}
+
+export interface Progress {
+  phase: Phase;
+  map: PhaseProgress;
+  reduce: PhaseProgress;
+}
+
+export interface LocalJobResult {
+  jobId: string;
+  output: string;
+  manifest: JobManifest;
+}
+
+const LOCAL_ARN = (p: string) => `arn:aws:lambda:local:000000000000:function:streaming-${p}`;
+
+/**
+ * Runs a job on this machine (DESIGN §3 "Local"): bundles the job module, starts a pool of
+ * worker threads, and executes the state machine definition, the same one the cloud runs, with
+ * aws-local-stepfunctions, each task state bound to the pool.
+ */
+export async function runLocal(jobPath: string, options: LocalRunOptions): Promise<LocalJobResult> {
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'streaming-run-'));
+  let pool: WorkerPool | undefined;
+  try {
+    const bundle = await bundleJob(jobPath, tmp);
+    const job = (await import(pathToFileURL(bundle).href)).default as unknown;
+    assertJob(job, `job module ${jobPath} (its default export must be defineJob({...}))`);
+
+    const workers = options.workers ?? os.availableParallelism();
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
+    const progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
+    const report = () => options.onProgress?.(structuredClone(progress));
+    pool = new WorkerPool(bundle, workers, (e: TaskEvent) => {
+      progress.phase = e.phase;
+      const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
+      if (p) {
+        if (e.type === 'start') p.running++;
+        else {
+          p.running--;
+          if (e.error) p.failedAttempts++;
+          else p.done++;
+        }
+      }
+      report();
+    });
+
+    const arns = Object.fromEntries(PHASES.map((p) => [p, LOCAL_ARN(p)])) as Record<Phase, string>;
+    const phaseOf = new Map<string, Phase>(PHASES.map((p) => [arns[p], p]));
+    const definition = bridgeDistributedMaps(
+      buildDefinition({
+        functions: arns,
+        ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
+      }),
+      { concurrency: workers },
+    );
+    const storage = new StorageRouter();
+    let run: RunContext | undefined;
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    const activePool = pool;
+    for (const [state, resource] of taskStates(definition)) {
+      retryIntervalOverrides[state] = options.retryDelayMs ?? 100;
+      if (resource === READ_ITEMS_RESOURCE) {
+        handlers[state] = async (loc) => {
+          const uri = fromItemLocation(loc as ItemLocation);
+          return JSON.parse((await storage.for(uri).readAll(uri)).toString('utf8'));
+        };
+        continue;
+      }
+      const phase = phaseOf.get(resource);
+      if (!phase) throw new Error(`Task state "${state}" has a resource the local engine cannot run: ${resource}`);
+      handlers[state] = async (input) => {
+        const result = await activePool.run(phase, input);
+        if (process.env.STREAMING_DEBUG)
+          console.error(state, JSON.stringify(input).slice(0, 300), '=>', JSON.stringify(result).slice(0, 300));
+        if (phase === 'plan') {
+          run = (result as PlanResult).job;
+          progress.map.total = (result as PlanResult).plan.mapTasks;
+        }
+        if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
+        if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
+        return result;
+      };
+    }
+
+    const output = normalizeUri(options.output);
+    const spec = {
+      input: Array.isArray(options.input) ? options.input : [options.input],
+      output,
+      ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
+    };
+    // The interpreter's own types describe ASL more narrowly than our plain-JSON builder; the definition is the same object.
+    const machine = new StateMachine(definition as never, {
+      validationOptions: { checkPaths: false, checkArn: false },
+    });
+    const execution = machine.run(spec, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+    });
+
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      execution.abort();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = (await execution.result) as unknown as CommitResult;
+      const manifest = JSON.parse((await storage.for(output).readAll(layout.manifest(result.output))).toString('utf8'));
+      return { jobId: result.jobId, output: result.output, manifest };
+    } catch (e) {
+      if (cancelled) {
+        await pool.close();
+        if (run) {
+          const env = { storage, attempt: 'cancel', tmpDir: os.tmpdir() };
+          await abort(env, {
+            job: run,
+            error: {
+              Error: 'JobCancelledError',
+              Cause: JSON.stringify({ errorType: 'JobCancelledError', errorMessage: 'The job was cancelled.' }),
+            },
+          });
+        }
+        throw new JobCancelledError(`The job was cancelled; ${output} holds no result (see _FAILED).`);
+      }
+      throw await failure(e, storage, output, run?.jobId);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    await pool?.close();
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function blank(): PhaseProgress {
+  return { total: undefined, done: 0, running: 0, failedAttempts: 0 };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** The error a failed execution means to the user: the cause Abort recorded, or the one the state machine saw. */
+async function failure(e: unknown, storage: StorageRouter, output: string, jobId: string | undefined): Promise<Error> {
+  const raw = (e as { cause?: unknown }).cause ?? e;
+  const err = raw instanceof Error ? raw : new Error(String(raw));
+  let cause: Partial<ErrorCause> = {};
+  try {
+    cause = JSON.parse(err.message) as ErrorCause;
+  } catch {
+    cause = { errorType: err.name, errorMessage: err.message };
+  }
+  let marker: FailedMarker | undefined;
+  if (jobId) {
+    try {
+      const m = JSON.parse((await storage.for(output).readAll(layout.failed(output))).toString('utf8')) as FailedMarker;
+      if (m.jobId === jobId) marker = m;
+    } catch {}
+  }
+  const type = marker?.error ?? cause.errorType ?? err.name;
+  const message = marker?.message ?? cause.errorMessage ?? err.message;
+  const stack = (marker?.stack ?? cause.stackTrace)?.join('\n');
+  return new JobFailedError(message, type, output, stack);
+}
+
+export { STATE };

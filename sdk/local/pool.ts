@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { type ErrorCause, WorkerDiedError } from '../../functions/errors.js';
+import type { Phase } from '../../functions/runtime.js';
+import type { TaskReply, TaskRequest } from './worker-main.js';
+
+/** A task that failed in a worker, shaped as Step Functions sees a failed Lambda invocation. */
+export class TaskError extends Error {
+  constructor(override readonly cause: ErrorCause) {
+    // Step Functions matches Retry/Catch on `Error` (the name) and puts Lambda's JSON into `Cause`.
+    super(JSON.stringify(cause));
+    this.name = cause.errorType;
+  }
+}
+
+export interface TaskEvent {
+  phase: Phase;
+  attempt: string;
+  /** Set on 'end' when the attempt failed. */
+  error?: ErrorCause;
+  type: 'start' | 'end';
+}
+
+interface Pending {
+  req: TaskRequest;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: Pending | undefined;
+}
+
+/**
+ * A fixed set of worker threads, each loaded with the job bundle, running one task at a time.
+ * A worker that dies fails its task with WorkerDiedError (retryable: the state machine retries
+ * it) and is replaced.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly bundle: string,
+    readonly size: number,
+    private readonly onEvent: (e: TaskEvent) => void = () => {},
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.bundle, { workerData: { streamingWorker: true } });
+    const slot: Slot = { worker };
+    // Messages posted before the worker listens are queued by its port, so no handshake is needed.
+    worker.on('message', (m: TaskReply) => {
+      const p = slot.busy;
+      if (!p || p.req.id !== m.id) return;
+      slot.busy = undefined;
+      this.finish(p, m.ok ? undefined : m.error);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new TaskError(m.error));
+      this.dispatch();
+    });
+    const died = (why: string) => {
+      const p = slot.busy;
+      slot.busy = undefined;
+      const i = this.slots.indexOf(slot);
+      if (this.closed || i < 0) return;
+      this.slots[i] = this.spawn();
+      if (p) {
+        const err = new WorkerDiedError(`A worker thread died while running a ${p.req.phase} task (${why}).`);
+        const cause: ErrorCause = { errorType: err.name, errorMessage: err.message, retryable: true };
+        this.finish(p, cause);
+        p.reject(new TaskError(cause));
+      }
+      this.dispatch();
+    };
+    worker.on('error', (e) => died(e.message));
+    worker.on('exit', (code) => died(`exit code ${code}`));
+    return slot;
+  }
+
+  private finish(p: Pending, error?: ErrorCause): void {
+    this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'end', ...(error ? { error } : {}) });
+  }
+
+  /** Runs one task; each call is a new attempt with its own id. */
+  run(phase: Phase, event: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('The worker pool is closed.'));
+    return new Promise((resolve, reject) => {
+      const req: TaskRequest = { id: this.nextId++, phase, event, attempt: randomBytes(6).toString('hex') };
+      this.queue.push({ req, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.busy) continue;
+      const p = this.queue.shift()!;
+      slot.busy = p;
+      this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'start' });
+      slot.worker.postMessage(p.req);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new Error('The worker pool was closed.'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
