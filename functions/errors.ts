@@ -87,6 +87,8 @@ export class JobFailedError extends StreamingError {
     readonly errorType: string,
     readonly output: string,
     readonly causeStack?: string,
+    /** Whether Abort wrote `_FAILED` (it does not when Plan fails before the output is touched). */
+    readonly markedFailed = false,
   ) {
     super(message);
   }

@@ -123,7 +123,8 @@ async function run(argv: string[]): Promise<number> {
       return 130;
     }
     if (e instanceof JobFailedError) {
-      process.stderr.write(`streaming: job failed: ${e.errorType}: ${e.message} (details in ${e.output}/_FAILED)\n`);
+      const details = e.markedFailed ? ` (details in ${e.output}/_FAILED)` : '';
+      process.stderr.write(`streaming: job failed: ${e.errorType}: ${e.message}${details}\n`);
       if (values.verbose && e.causeStack) process.stderr.write(`${e.causeStack}\n`);
       return ['InvalidJobError', 'InputNotFoundError', 'OutputExistsError'].includes(e.errorType) ? 2 : 1;
     }
@@ -140,6 +141,8 @@ function summary(m: import('../functions/phases/commit.js').JobManifest, seconds
     `  reduce  ${m.reduce.tasks} tasks, ${m.reduce.groups} keys`,
     `  output  ${m.parts.length} parts, ${m.records} records, ${mb(m.bytes)} in ${m.output}`,
   ];
+  // Worker threads share the process, so this is the peak of the engine and all its workers.
+  lines.push(`  memory  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   const counters = Object.entries(m.counters);
   if (counters.length > 0) lines.push(`  counters ${counters.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   return `${lines.join('\n')}\n`;

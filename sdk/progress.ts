@@ -17,11 +17,11 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
   let lastLine = '';
   return {
     update(p) {
+      if (p.map.total === undefined) return;
       const line = `${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}`;
       const now = Date.now();
-      const phaseDone =
-        p.map.total !== undefined && p.map.done === p.map.total && !lastLine.startsWith(line.slice(0, 20));
-      if (line !== lastLine && (now - last >= 1000 || phaseDone)) {
+      const phaseEnded = p.map.done === p.map.total || p.reduce.done === p.reduce.total;
+      if (line !== lastLine && (now - last >= 1000 || phaseEnded)) {
         process.stderr.write(`${line}\n`);
         last = now;
         lastLine = line;

@@ -17,14 +17,15 @@ export function forEachWord(text: string, fn: (word: string) => void): void {
   const n = text.length;
   let start = -1;
   let upper = false;
+  let emitted = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c >= 128) {
-      // Beyond ASCII, letters and case are Unicode's: the rest of the text, from the start of
-      // the current word, goes through the regular expression.
-      const rest = text.slice(start >= 0 ? start : i).toLowerCase();
-      const found = rest.match(WORD);
-      if (found) for (const w of found) fn(w);
+      // Beyond ASCII, letters and case are Unicode's, and lower-casing depends on context
+      // (a final sigma), so the whole text goes through the regular expression. Its first
+      // words are the ASCII ones already given: they are skipped.
+      const found = text.toLowerCase().match(WORD);
+      if (found) for (let w = emitted; w < found.length; w++) fn(found[w]!);
       return;
     }
     const t = ASCII[c]!;
@@ -34,6 +35,7 @@ export function forEachWord(text: string, fn: (word: string) => void): void {
     } else if (start >= 0) {
       const w = text.slice(start, i);
       fn(upper ? w.toLowerCase() : w);
+      emitted++;
       start = -1;
       upper = false;
     }

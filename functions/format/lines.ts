@@ -64,12 +64,16 @@ async function splitLines(
 ): Promise<number> {
   let bpos = start; // absolute position of the current buffer's first byte
   let skipping = start > 0;
-  let atObjectStart = start === 0;
+  let bomCheck = start === 0; // the first line of an object may begin with a byte-order mark
   let carry: Uint8Array[] = []; // an unfinished line's pieces
   let carryBytes = 0;
   let consumed = 0;
 
   const emitText = async (text: string) => {
+    if (bomCheck) {
+      bomCheck = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
     let i = 0;
     for (;;) {
       const j = text.indexOf('\n', i);
@@ -90,8 +94,6 @@ async function splitLines(
       const here = bpos;
       bpos += b.length;
       let i = 0;
-      if (atObjectStart && here === 0 && b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
-      atObjectStart = false;
       if (skipping) {
         const nl = b.indexOf(NL);
         if (nl < 0) continue;
@@ -119,6 +121,7 @@ async function splitLines(
         let text: string;
         if (carryBytes > 0) {
           carry.push(b.subarray(i, lastNl + 1));
+          consumed += carryBytes;
           const whole = Buffer.concat(carry, carryBytes + lastNl + 1 - i);
           text = whole.toString('utf8');
           carry = [];

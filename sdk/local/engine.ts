@@ -131,8 +131,6 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
       if (!phase) throw new Error(`Task state "${state}" has a resource the local engine cannot run: ${resource}`);
       handlers[state] = async (input) => {
         const result = await activePool.run(phase, input);
-        if (process.env.STREAMING_DEBUG)
-          console.error(state, JSON.stringify(input).slice(0, 300), '=>', JSON.stringify(result).slice(0, 300));
         if (phase === 'plan') {
           run = (result as PlanResult).job;
           progress.map.total = (result as PlanResult).plan.mapTasks;
@@ -222,7 +220,7 @@ async function failure(e: unknown, storage: StorageRouter, output: string, jobId
   const type = marker?.error ?? cause.errorType ?? err.name;
   const message = marker?.message ?? cause.errorMessage ?? err.message;
   const stack = (marker?.stack ?? cause.stackTrace)?.join('\n');
-  return new JobFailedError(message, type, output, stack);
+  return new JobFailedError(message, type, output, stack, marker !== undefined);
 }
 
 export { STATE };

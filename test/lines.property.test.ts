@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { readLines } from '../functions/format/lines.js';
+import { makeSplits } from '../functions/phases/plan.js';
+import { LocalStorage } from '../functions/storage/local.js';
+import { normalizeUri } from '../functions/storage/uri.js';
+import { tempDir } from './helpers.js';
+
+const storage = new LocalStorage();
+const dir = tempDir();
+
+/** The lines a reader must produce: LF-separated, a CR before the LF dropped, no line after a final LF. */
+function expectedLines(text: string): string[] {
+  if (text === '') return [];
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  return body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+async function readAllSplits(file: string, splitSize: number): Promise<string[]> {
+  const uri = normalizeUri(file);
+  const size = fs.statSync(file).size;
+  const splits = makeSplits([{ uri, size }], splitSize, 'text');
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const s of splits) for (const c of s.chunks) bytes += await readLines(storage, c, (l) => void lines.push(l));
+  expect(bytes).toBe(size); // every byte belongs to exactly one split's lines
+  return lines;
+}
+
+const piece = fc.oneof(
+  fc.constantFrom('\n', '\r\n', '\n\n', '\r', 'a', ' ', 'é', '€', '😀', '\t', '\u0000'),
+  fc.string({ unit: 'grapheme', maxLength: 6 }),
+);
+const text = fc.array(piece, { maxLength: 25 }).map((parts) => parts.join(''));
+
+describe('line rule (Hadoop LineRecordReader)', () => {
+  it('reads every line exactly once for any split size down to 1 byte', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 9, max: 200 })),
+        async (t, splitSize) => {
+          const file = path.join(dir, `p${n++}.txt`);
+          fs.writeFileSync(file, t);
+          expect(await readAllSplits(file, splitSize)).toEqual(expectedLines(t));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads a line longer than the split and than the read-ahead, exactly once', async () => {
+    const long = 'x'.repeat(300_000);
+    const t = `first\n${long}\nmiddle\r\n${long}é${long}\nlast`;
+    const file = path.join(dir, 'long.txt');
+    fs.writeFileSync(file, t);
+    for (const size of [4096, 65_536, 100_000, 1 << 20])
+      expect(await readAllSplits(file, size)).toEqual(expectedLines(t));
+  });
+
+  it('drops a UTF-8 byte-order mark at the start of an object only', async () => {
+    const file = path.join(dir, 'bom.txt');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\n\uFEFFb\n')]));
+    expect(await readAllSplits(file, 2)).toEqual(['a', '\uFEFFb']);
+  });
+
+  it('decodes invalid UTF-8 with replacement characters, losing no line', async () => {
+    const file = path.join(dir, 'bad.txt');
+    fs.writeFileSync(file, Buffer.from([0x61, 0xff, 0x0a, 0xc3, 0x0a, 0x62]));
+    expect(await readAllSplits(file, 1)).toEqual(['a\uFFFD', '\uFFFD', 'b']);
+  });
+});

@@ -1,0 +1,148 @@
+import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { parseSize } from '../functions/config.js';
+import { crc32c } from '../functions/format/crc32c.js';
+import { parseCsvLine } from '../functions/format/csv.js';
+import { murmur3, partitionOf } from '../functions/format/hash.js';
+import { formatRecord } from '../functions/format/output.js';
+import { compareUtf8, RecordBuffer, RecordReader } from '../functions/format/records.js';
+import { makeSplits } from '../functions/phases/plan.js';
+import { words } from '../sdk/text.js';
+
+describe('crc32c', () => {
+  it('matches the standard check value and AWS’s implementation, in one call or in pieces', () => {
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), (bytes, cut) => {
+        const at = bytes.length === 0 ? 0 : cut % bytes.length;
+        expect(crc32c(bytes)).toBe(awsCrc32c(bytes));
+        expect(crc32c(bytes, crc32c(bytes, 0, 0, at), at, bytes.length)).toBe(awsCrc32c(bytes));
+      }),
+    );
+  });
+});
+
+describe('murmur3 partitioner', () => {
+  it('gives the reference MurmurHash3 x86_32 values (UTF-8 bytes, seed 0)', () => {
+    expect(murmur3('')).toBe(0);
+    expect(murmur3('hello') >>> 0).toBe(0x248bfa47);
+    expect(murmur3('The quick brown fox jumps over the lazy dog') >>> 0).toBe(0x2e4ff723);
+    expect(murmur3('', 1) >>> 0).toBe(0x514e28b7);
+  });
+
+  it('hashes a string as its UTF-8 encoding, so every process and machine agrees', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        expect(murmur3(s)).toBe(murmur3(Buffer.from(s, 'utf8').toString('utf8')));
+      }),
+    );
+    expect(partitionOf('word', 7)).toBe((murmur3('word') >>> 0) % 7);
+  });
+});
+
+describe('compareUtf8', () => {
+  it('orders strings as the bytes of their UTF-8 encodings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        const expected = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        // Lone surrogates encode as U+FFFD, so only well-formed strings are compared byte for byte.
+        if (a.isWellFormed() && b.isWellFormed()) expect(Math.sign(compareUtf8(a, b))).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(compareUtf8('\uffff', '😀')).toBeLessThan(0);
+  });
+});
+
+describe('record framing', () => {
+  it('round-trips keys and values with tabs, newlines, NUL and non-ASCII', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }))),
+        (recs) => {
+          const b = new RecordBuffer(16);
+          for (const [f, k, v] of recs) b.append(f, k, v);
+          const r = RecordReader.ofBuffer(b.view());
+          const back: [number, string, string][] = [];
+          while (r.next()) back.push([r.flags, r.key, r.value]);
+          expect(back).toEqual(recs);
+        },
+      ),
+    );
+  });
+});
+
+describe('output formats', () => {
+  it('writes tsv strings as they are, other values as JSON, and quotes strings that would break a line', () => {
+    expect(formatRecord('tsv', 'word', 3)).toBe('word\t3\n');
+    expect(formatRecord('tsv', { a: 1 }, 'x y')).toBe('{"a":1}\tx y\n');
+    expect(formatRecord('tsv', 'a\tb', 'c\nd')).toBe('"a\\tb"\t"c\\nd"\n');
+    expect(formatRecord('jsonl', 'k', [1, 2])).toBe('{"key":"k","value":[1,2]}\n');
+  });
+});
+
+describe('csv', () => {
+  it('parses quoted fields with commas and doubled quotes', () => {
+    expect(parseCsvLine('a,"b,c","say ""hi""",,')).toEqual(['a', 'b,c', 'say "hi"', '', '']);
+    expect(() => parseCsvLine('"open')).toThrow(/unterminated/);
+  });
+});
+
+describe('splits', () => {
+  it('cover every byte of every object exactly once, pack small objects and keep gzip whole', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(5000), { maxLength: 30 }), fc.integer({ min: 1, max: 2000 }), (sizes, splitSize) => {
+        const objects = sizes.map((size, i) => ({
+          uri: `file:///in/${String(i).padStart(3, '0')}${i % 7 === 3 ? '.gz' : ''}`,
+          size,
+        }));
+        const splits = makeSplits(objects, splitSize, 'text');
+        const seen = new Map<string, [number, number][]>();
+        for (const s of splits) {
+          expect(s.chunks.length).toBeGreaterThan(0);
+          for (const c of s.chunks) {
+            if (c.gzip) expect([c.start, c.end, s.chunks.length]).toEqual([0, c.size, 1]);
+            seen.set(c.uri, [...(seen.get(c.uri) ?? []), [c.start, c.end]]);
+          }
+        }
+        for (const o of objects) {
+          const ranges = (seen.get(o.uri) ?? []).sort((a, b) => a[0] - b[0]);
+          let at = 0;
+          for (const [s, e] of ranges) {
+            expect(s).toBe(at);
+            at = e;
+          }
+          expect(at).toBe(o.size);
+        }
+        splits.forEach((s, i) => expect(s.index).toBe(i));
+      }),
+    );
+  });
+});
+
+describe('parseSize', () => {
+  it('reads bytes and binary/decimal units', () => {
+    expect(parseSize('64MiB')).toBe(64 * 2 ** 20);
+    expect(parseSize('1.5 GB')).toBe(1.5e9);
+    expect(parseSize('4096')).toBe(4096);
+    expect(() => parseSize('lots')).toThrow(/Not a size/);
+  });
+});
+
+describe('words', () => {
+  it('equals the regular expression on the lower-cased text, ASCII fast path or not', () => {
+    const re = (t: string) => t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom('a', 'B', 'z', '_', '9', ' ', '-', 'É', 'ß', 'İ', 'Σ', '😀', '٣', '.', 'x'),
+        }),
+        (t) => {
+          expect(words(t)).toEqual(re(t));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
