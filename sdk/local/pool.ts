@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCause, WorkerDiedError } from '../../functions/errors.js';
 import type { Phase } from '../../functions/runtime.js';
@@ -52,7 +53,9 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.bundle, { workerData: { streamingWorker: true } });
+    // Source maps must be on before the bundle loads, so that stacks name the user's .ts lines.
+    const boot = `process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(this.bundle).href)});`;
+    const worker = new Worker(boot, { eval: true, workerData: { streamingWorker: true } });
     const slot: Slot = { worker };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: TaskReply) => {

@@ -24,7 +24,6 @@ export type TaskReply =
 export function startWorker(job: AnyJob): void {
   if (isMainThread || !parentPort || !(workerData as { streamingWorker?: boolean } | undefined)?.streamingWorker)
     return;
-  process.setSourceMapsEnabled(true);
   const port = parentPort;
   const storage = new StorageRouter();
   port.on('message', async (req: TaskRequest) => {

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { FIXTURES, MOBY, ROOT, tempDir } from './helpers.js';
+
+/** The built CLI (npm test builds first), run as a user runs it: a separate process, no TTY. */
+const CLI = path.join(ROOT, 'dist', 'sdk', 'cli.js');
+const streaming = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('streaming run', () => {
+  it('runs a TypeScript job with no build step, prints progress lines and a summary, exits 0', () => {
+    const out = path.join(tempDir(), 'out');
+    const r = streaming('run', 'jobs/wordcount.ts', '--input', path.join(MOBY, 'data.txt'), '--output', out, '--split-size', '256KiB', '-w', '2', '-r', '2');
+    expect(r.stderr).toMatch(/map \d+\/\d+ \(\d+ running\)/);
+    expect(r.stdout).toMatch(/^Job wordcount-\S+ succeeded in [\d.]+ s$/m);
+    expect(r.stdout).toMatch(/input {3}1 objects, 1\.2 MB, \d+ records \([\d.]+ MB\/s\)/);
+    expect(r.stdout).toMatch(/output {2}2 parts, \d+ records/);
+    expect(r.stdout).toMatch(/peak RSS \d+ MiB/);
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(path.join(out, '_SUCCESS'))).toBe(true);
+  });
+
+  it('exits 2 with one actionable line for a missing input', () => {
+    const dir = tempDir();
+    const r = streaming('run', 'jobs/wordcount.ts', '--input', path.join(dir, 'nope'), '--output', path.join(dir, 'o'), '--quiet');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^streaming: job failed: InputNotFoundError: Input not found: .*nope\. Check the path/)]);
+  });
+
+  it('exits 1 with the user’s error when the job fails, and 2 for bad usage', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'boom\n');
+    const failed = streaming('run', path.join(FIXTURES, 'throws.ts'), '-i', path.join(dir, 'in.txt'), '-o', path.join(dir, 'o'), '--quiet', '--attempts', '1');
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/^streaming: job failed: UserCodeError: map task 0: user map failed on purpose: boom \(details in .*_FAILED\)\n$/);
+
+    expect(streaming('run', 'jobs/wordcount.ts', '--output', 'x').stderr).toMatch(/give at least one --input/);
+    const badSize = streaming('run', 'jobs/wordcount.ts', '-i', 'x', '-o', 'y', '--split-size', 'huge');
+    expect(badSize.status).toBe(2);
+    expect(badSize.stderr).toMatch(/--split-size: Not a size: "huge"/);
+    expect(streaming('frobnicate').status).toBe(2);
+    expect(streaming('run', '--help').stdout).toMatch(/Usage: streaming run/);
+  });
+});

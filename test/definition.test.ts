@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import { NON_RETRYABLE_ERRORS } from '../functions/errors.js';
+import { PHASES } from '../functions/runtime.js';
+import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
+import { bridgeDistributedMaps, ITEMS_PATH, READ_ITEMS_RESOURCE, taskStates } from '../sdk/local/bridge.js';
+
+const functions = Object.fromEntries(PHASES.map((p) => [p, `arn:aws:lambda:us-east-1:123456789012:function:${p}`])) as Record<
+  (typeof PHASES)[number],
+  string
+>;
+
+describe('state machine definition', () => {
+  const def = buildDefinition({ functions, maxConcurrency: 500, taskAttempts: 4, retryIntervalSeconds: 2 });
+
+  it('runs Plan, a Distributed Map over the splits, shuffle plan, a Distributed Map over the reducers, Commit', () => {
+    expect(def.StartAt).toBe(STATE.plan);
+    expect(def.States[STATE.plan]!.Next).toBe(STATE.mapPhase);
+    for (const [map, task, items] of [
+      [STATE.mapPhase, STATE.mapTask, '$.plan.splits'],
+      [STATE.reducePhase, STATE.reduceTask, '$.shuffle.reducers'],
+    ] as const) {
+      const s = def.States[map]!;
+      expect(s.Type).toBe('Map');
+      expect(s.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+      expect(s.ItemReader).toEqual({
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Bucket.$': `${items}.Bucket`, 'Key.$': `${items}.Key` },
+      });
+      expect(s.MaxConcurrency).toBe(500);
+      expect(s.ResultPath).toBeNull();
+      expect(Object.keys(s.ItemProcessor.States)).toEqual([task]);
+    }
+    expect(def.States[STATE.mapOnly]!.Choices[0]).toEqual({ Variable: '$.job.reducers', NumericEquals: 0, Next: STATE.commit });
+    expect(def.States[STATE.commit]!.End).toBe(true);
+    expect(def.States[STATE.abort]!.Next).toBe(STATE.failed);
+    expect(def.States[STATE.failed]!.Type).toBe('Fail');
+  });
+
+  it('retries every task (Lambda service errors with backoff and jitter, task errors per policy) and catches into Abort', () => {
+    const tasks = taskStates(def);
+    expect(new Set(tasks.values())).toEqual(new Set(Object.values(functions)));
+    const all: Record<string, State> = { ...def.States, ...def.States[STATE.mapPhase]!.ItemProcessor.States, ...def.States[STATE.reducePhase]!.ItemProcessor.States };
+    for (const name of tasks.keys()) {
+      const retry = all[name]!.Retry as State[];
+      expect(retry[0]).toEqual({ ErrorEquals: [...NON_RETRYABLE_ERRORS], MaxAttempts: 0 });
+      expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retry[2]).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 });
+    }
+    for (const name of [STATE.plan, STATE.mapPhase, STATE.shuffle, STATE.reducePhase, STATE.commit])
+      expect(def.States[name]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort }]);
+  });
+
+  it('is plain JSON in JSONPath (no JSONata, no Assign)', () => {
+    const text = JSON.stringify(def);
+    expect(JSON.parse(text)).toEqual(def);
+    expect(text).not.toMatch(/QueryLanguage|Assign|\{%/);
+  });
+
+  it('rejects out-of-range settings', () => {
+    expect(() => buildDefinition({ functions, maxConcurrency: 10_001 })).toThrow(RangeError);
+    expect(() => buildDefinition({ functions, taskAttempts: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('local bridge of Distributed Maps', () => {
+  const def = buildDefinition({ functions });
+  const local = bridgeDistributedMaps(def, { concurrency: 3 });
+
+  it('puts an item-reading Task under the Map’s name and runs the same ItemProcessor inline', () => {
+    for (const name of [STATE.mapPhase, STATE.reducePhase]) {
+      const reader = local.States[name]!;
+      expect(reader).toMatchObject({ Type: 'Task', Resource: READ_ITEMS_RESOURCE, ResultPath: ITEMS_PATH, Next: `${name} (items)` });
+      expect(reader.Parameters).toEqual(def.States[name]!.ItemReader.Parameters);
+      expect(reader.Catch).toEqual(def.States[name]!.Catch);
+      const map = local.States[`${name} (items)`]!;
+      expect(map.ItemReader).toBeUndefined();
+      expect(map.ItemsPath).toBe(ITEMS_PATH);
+      expect(map.MaxConcurrency).toBe(3);
+      expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+      const { ProcessorConfig: _a, ...inner } = map.ItemProcessor;
+      const { ProcessorConfig: _b, ...original } = def.States[name]!.ItemProcessor;
+      expect(inner).toEqual(original);
+      expect({ ...map, ItemsPath: undefined, MaxConcurrency: undefined, ItemProcessor: undefined }).toEqual({
+        ...def.States[name],
+        ItemReader: undefined,
+        ItemsPath: undefined,
+        MaxConcurrency: undefined,
+        ItemProcessor: undefined,
+      });
+    }
+  });
+
+  it('changes nothing else', () => {
+    for (const [name, state] of Object.entries(def.States)) if (state.Type !== 'Map') expect(local.States[name]).toEqual(state);
+    expect(def.States[STATE.mapPhase]!.ItemReader).toBeDefined();
+  });
+});
