@@ -11,7 +11,20 @@ const streaming = (...args: string[]) => spawnSync(process.execPath, [CLI, ...ar
 describe('streaming run', () => {
   it('runs a TypeScript job with no build step, prints progress lines and a summary, exits 0', () => {
     const out = path.join(tempDir(), 'out');
-    const r = streaming('run', 'jobs/wordcount.ts', '--input', path.join(MOBY, 'data.txt'), '--output', out, '--split-size', '256KiB', '-w', '2', '-r', '2');
+    const r = streaming(
+      'run',
+      'jobs/wordcount.ts',
+      '--input',
+      path.join(MOBY, 'data.txt'),
+      '--output',
+      out,
+      '--split-size',
+      '256KiB',
+      '-w',
+      '2',
+      '-r',
+      '2',
+    );
     expect(r.stderr).toMatch(/map \d+\/\d+ \(\d+ running\)/);
     expect(r.stdout).toMatch(/^Job wordcount-\S+ succeeded in [\d.]+ s$/m);
     expect(r.stdout).toMatch(/input {3}1 objects, 1\.2 MB, \d+ records \([\d.]+ MB\/s\)/);
@@ -23,17 +36,39 @@ describe('streaming run', () => {
 
   it('exits 2 with one actionable line for a missing input', () => {
     const dir = tempDir();
-    const r = streaming('run', 'jobs/wordcount.ts', '--input', path.join(dir, 'nope'), '--output', path.join(dir, 'o'), '--quiet');
+    const r = streaming(
+      'run',
+      'jobs/wordcount.ts',
+      '--input',
+      path.join(dir, 'nope'),
+      '--output',
+      path.join(dir, 'o'),
+      '--quiet',
+    );
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^streaming: job failed: InputNotFoundError: Input not found: .*nope\. Check the path/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^streaming: job failed: InputNotFoundError: Input not found: .*nope\. Check the path/),
+    ]);
   });
 
   it('exits 1 with the user’s error when the job fails, and 2 for bad usage', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'boom\n');
-    const failed = streaming('run', path.join(FIXTURES, 'throws.ts'), '-i', path.join(dir, 'in.txt'), '-o', path.join(dir, 'o'), '--quiet', '--attempts', '1');
+    const failed = streaming(
+      'run',
+      path.join(FIXTURES, 'throws.ts'),
+      '-i',
+      path.join(dir, 'in.txt'),
+      '-o',
+      path.join(dir, 'o'),
+      '--quiet',
+      '--attempts',
+      '1',
+    );
     expect(failed.status).toBe(1);
-    expect(failed.stderr).toMatch(/^streaming: job failed: UserCodeError: map task 0: user map failed on purpose: boom \(details in .*_FAILED\)\n$/);
+    expect(failed.stderr).toMatch(
+      /^streaming: job failed: UserCodeError: map task 0: user map failed on purpose: boom \(details in .*_FAILED\)\n$/,
+    );
 
     expect(streaming('run', 'jobs/wordcount.ts', '--output', 'x').stderr).toMatch(/give at least one --input/);
     const badSize = streaming('run', 'jobs/wordcount.ts', '-i', 'x', '-o', 'y', '--split-size', 'huge');

@@ -4,10 +4,9 @@ import { PHASES } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
 import { bridgeDistributedMaps, ITEMS_PATH, READ_ITEMS_RESOURCE, taskStates } from '../sdk/local/bridge.js';
 
-const functions = Object.fromEntries(PHASES.map((p) => [p, `arn:aws:lambda:us-east-1:123456789012:function:${p}`])) as Record<
-  (typeof PHASES)[number],
-  string
->;
+const functions = Object.fromEntries(
+  PHASES.map((p) => [p, `arn:aws:lambda:us-east-1:123456789012:function:${p}`]),
+) as Record<(typeof PHASES)[number], string>;
 
 describe('state machine definition', () => {
   const def = buildDefinition({ functions, maxConcurrency: 500, taskAttempts: 4, retryIntervalSeconds: 2 });
@@ -31,7 +30,11 @@ describe('state machine definition', () => {
       expect(s.ResultPath).toBeNull();
       expect(Object.keys(s.ItemProcessor.States)).toEqual([task]);
     }
-    expect(def.States[STATE.mapOnly]!.Choices[0]).toEqual({ Variable: '$.job.reducers', NumericEquals: 0, Next: STATE.commit });
+    expect(def.States[STATE.mapOnly]!.Choices[0]).toEqual({
+      Variable: '$.job.reducers',
+      NumericEquals: 0,
+      Next: STATE.commit,
+    });
     expect(def.States[STATE.commit]!.End).toBe(true);
     expect(def.States[STATE.abort]!.Next).toBe(STATE.failed);
     expect(def.States[STATE.failed]!.Type).toBe('Fail');
@@ -40,15 +43,25 @@ describe('state machine definition', () => {
   it('retries every task (Lambda service errors with backoff and jitter, task errors per policy) and catches into Abort', () => {
     const tasks = taskStates(def);
     expect(new Set(tasks.values())).toEqual(new Set(Object.values(functions)));
-    const all: Record<string, State> = { ...def.States, ...def.States[STATE.mapPhase]!.ItemProcessor.States, ...def.States[STATE.reducePhase]!.ItemProcessor.States };
+    const all: Record<string, State> = {
+      ...def.States,
+      ...def.States[STATE.mapPhase]!.ItemProcessor.States,
+      ...def.States[STATE.reducePhase]!.ItemProcessor.States,
+    };
     for (const name of tasks.keys()) {
       const retry = all[name]!.Retry as State[];
       expect(retry[0]).toEqual({ ErrorEquals: [...NON_RETRYABLE_ERRORS], MaxAttempts: 0 });
-      expect(retry[1]).toMatchObject({ ErrorEquals: [...LAMBDA_SERVICE_ERRORS], BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retry[1]).toMatchObject({
+        ErrorEquals: [...LAMBDA_SERVICE_ERRORS],
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      });
       expect(retry[2]).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 });
     }
     for (const name of [STATE.plan, STATE.mapPhase, STATE.shuffle, STATE.reducePhase, STATE.commit])
-      expect(def.States[name]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort }]);
+      expect(def.States[name]!.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort },
+      ]);
   });
 
   it('is plain JSON in JSONPath (no JSONata, no Assign)', () => {
@@ -70,7 +83,12 @@ describe('local bridge of Distributed Maps', () => {
   it('puts an item-reading Task under the Map’s name and runs the same ItemProcessor inline', () => {
     for (const name of [STATE.mapPhase, STATE.reducePhase]) {
       const reader = local.States[name]!;
-      expect(reader).toMatchObject({ Type: 'Task', Resource: READ_ITEMS_RESOURCE, ResultPath: ITEMS_PATH, Next: `${name} (items)` });
+      expect(reader).toMatchObject({
+        Type: 'Task',
+        Resource: READ_ITEMS_RESOURCE,
+        ResultPath: ITEMS_PATH,
+        Next: `${name} (items)`,
+      });
       expect(reader.Parameters).toEqual(def.States[name]!.ItemReader.Parameters);
       expect(reader.Catch).toEqual(def.States[name]!.Catch);
       const map = local.States[`${name} (items)`]!;
@@ -92,7 +110,8 @@ describe('local bridge of Distributed Maps', () => {
   });
 
   it('changes nothing else', () => {
-    for (const [name, state] of Object.entries(def.States)) if (state.Type !== 'Map') expect(local.States[name]).toEqual(state);
+    for (const [name, state] of Object.entries(def.States))
+      if (state.Type !== 'Map') expect(local.States[name]).toEqual(state);
     expect(def.States[STATE.mapPhase]!.ItemReader).toBeDefined();
   });
 });

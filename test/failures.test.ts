@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { InvalidJobError, JobCancelledError, JobFailedError, runLocal } from '../sdk/index.js';
 import type { Progress } from '../sdk/index.js';
+import { InvalidJobError, JobCancelledError, JobFailedError, runLocal } from '../sdk/index.js';
 import { countsOf, FIXTURES, MOBY, outputLines, partFiles, ROOT, sortedEntries, tempDir } from './helpers.js';
 
 const WORDCOUNT = path.join(ROOT, 'jobs', 'wordcount.ts');
@@ -25,10 +25,21 @@ describe('empty and missing input', () => {
     fs.writeFileSync(path.join(dir, 'empty.txt'), '');
     fs.mkdirSync(path.join(dir, 'nothing'));
     const out = path.join(dir, 'out');
-    const r = await runLocal(WORDCOUNT, { input: [path.join(dir, 'empty.txt'), path.join(dir, 'nothing')], output: out, workers: 1 });
+    const r = await runLocal(WORDCOUNT, {
+      input: [path.join(dir, 'empty.txt'), path.join(dir, 'nothing')],
+      output: out,
+      workers: 1,
+    });
     expect(r.manifest.records).toBe(0);
     expect(r.manifest.map.tasks).toBe(0);
-    expect(listing(out)).toEqual(['_SUCCESS', '_manifest.json', 'part-r-00000', 'part-r-00001', 'part-r-00002', 'part-r-00003']);
+    expect(listing(out)).toEqual([
+      '_SUCCESS',
+      '_manifest.json',
+      'part-r-00000',
+      'part-r-00001',
+      'part-r-00002',
+      'part-r-00003',
+    ]);
     expect(partFiles(out).every((f) => fs.statSync(f).size === 0)).toBe(true);
   });
 
@@ -43,7 +54,9 @@ describe('empty and missing input', () => {
 
   it('fails on a glob that matches nothing', async () => {
     const dir = tempDir();
-    const err = await failureOf(runLocal(WORDCOUNT, { input: path.join(dir, '*.txt'), output: path.join(dir, 'out'), workers: 1 }));
+    const err = await failureOf(
+      runLocal(WORDCOUNT, { input: path.join(dir, '*.txt'), output: path.join(dir, 'out'), workers: 1 }),
+    );
     expect(err.errorType).toBe('InputNotFoundError');
   });
 });
@@ -53,7 +66,9 @@ describe('failing user code', () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'fine\nboom here\nfine\n');
     const out = path.join(dir, 'out');
-    const err = await failureOf(runLocal(fixture('throws.ts'), { input: path.join(dir, 'in.txt'), output: out, workers: 1, retryDelayMs: 0 }));
+    const err = await failureOf(
+      runLocal(fixture('throws.ts'), { input: path.join(dir, 'in.txt'), output: out, workers: 1, retryDelayMs: 0 }),
+    );
     expect(err.errorType).toBe('UserCodeError');
     expect(err.message).toContain('user map failed on purpose: boom here');
     // Source maps point the stack at the user's TypeScript file.
@@ -66,7 +81,13 @@ describe('failing user code', () => {
   it('retries tasks that fail on their first attempt (map and reduce) and gives the clean output', async () => {
     const dir = tempDir();
     const input = path.join(MOBY, 'data.txt');
-    const clean = await runLocal(WORDCOUNT, { input, output: path.join(dir, 'clean'), workers: 2, splitSize: 200_000, reducers: 3 });
+    const clean = await runLocal(WORDCOUNT, {
+      input,
+      output: path.join(dir, 'clean'),
+      workers: 2,
+      splitSize: 200_000,
+      reducers: 3,
+    });
     const markers = path.join(dir, 'markers');
     fs.mkdirSync(markers);
     const seen: Progress[] = [];
@@ -93,7 +114,14 @@ describe('failing user code', () => {
     const markers = path.join(dir, 'm');
     fs.mkdirSync(markers);
     const out = path.join(dir, 'out');
-    const r = await runLocal(fixture('dies.ts'), { input: path.join(dir, 'in.txt'), output: out, workers: 1, reducers: 1, retryDelayMs: 0, params: { markers } });
+    const r = await runLocal(fixture('dies.ts'), {
+      input: path.join(dir, 'in.txt'),
+      output: out,
+      workers: 1,
+      reducers: 1,
+      retryDelayMs: 0,
+      params: { markers },
+    });
     expect(r.manifest.records).toBe(2);
     expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe('a\t2\nb\t1\n');
   });
@@ -103,7 +131,14 @@ describe('failing user code', () => {
     fs.writeFileSync(path.join(dir, 'in.txt'), 'boom\n');
     const attempts: Progress[] = [];
     await failureOf(
-      runLocal(fixture('throws.ts'), { input: path.join(dir, 'in.txt'), output: path.join(dir, 'o'), workers: 1, taskAttempts: 4, retryDelayMs: 0, onProgress: (p) => attempts.push(p) }),
+      runLocal(fixture('throws.ts'), {
+        input: path.join(dir, 'in.txt'),
+        output: path.join(dir, 'o'),
+        workers: 1,
+        taskAttempts: 4,
+        retryDelayMs: 0,
+        onProgress: (p) => attempts.push(p),
+      }),
     );
     expect(attempts.at(-1)!.map.failedAttempts).toBe(4);
   });
@@ -114,13 +149,17 @@ describe('invalid jobs and options', () => {
     const dir = tempDir();
     const opts = { input: MOBY, output: path.join(dir, 'o') };
     await expect(runLocal(fixture('no-default.ts'), opts)).rejects.toThrow(InvalidJobError);
-    await expect(runLocal(fixture('bad-map.ts'), opts)).rejects.toThrow(/map must be a function.*reducers must be a whole number/);
+    await expect(runLocal(fixture('bad-map.ts'), opts)).rejects.toThrow(
+      /map must be a function.*reducers must be a whole number/,
+    );
     await expect(runLocal(path.join(dir, 'nope.ts'), opts)).rejects.toThrow(/Job module not found/);
   });
 
   it('rejects invalid options with every problem at once', async () => {
     const dir = tempDir();
-    const err = await failureOf(runLocal(WORDCOUNT, { input: MOBY, output: path.join(dir, 'o'), reducers: -2, splitSize: 0, workers: 1 }));
+    const err = await failureOf(
+      runLocal(WORDCOUNT, { input: MOBY, output: path.join(dir, 'o'), reducers: -2, splitSize: 0, workers: 1 }),
+    );
     expect(err.errorType).toBe('InvalidJobError');
     expect(err.message).toMatch(/reducers must be.*splitSize must be/);
   });
@@ -131,16 +170,26 @@ describe('invalid jobs and options', () => {
     const out = path.join(dir, 'out');
     await runLocal(WORDCOUNT, { input: path.join(dir, 'in.txt'), output: out, workers: 1, reducers: 1 });
     const before = fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8');
-    const err = await failureOf(runLocal(WORDCOUNT, { input: path.join(dir, 'in.txt'), output: out, workers: 1, reducers: 1 }));
+    const err = await failureOf(
+      runLocal(WORDCOUNT, { input: path.join(dir, 'in.txt'), output: out, workers: 1, reducers: 1 }),
+    );
     expect(err.errorType).toBe('OutputExistsError');
     expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe(before);
     expect(listing(out)).toEqual(['_SUCCESS', '_manifest.json', 'part-r-00000']);
     // Overwrite replaces every part, even when there are fewer reducers now.
     fs.writeFileSync(path.join(dir, 'in.txt'), 'three\n');
-    await runLocal(WORDCOUNT, { input: path.join(dir, 'in.txt'), output: out, workers: 1, reducers: 1, overwrite: true });
+    await runLocal(WORDCOUNT, {
+      input: path.join(dir, 'in.txt'),
+      output: out,
+      workers: 1,
+      reducers: 1,
+      overwrite: true,
+    });
     expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe('three\t1\n');
 
-    const inside = await failureOf(runLocal(WORDCOUNT, { input: dir, output: path.join(dir, 'sub', 'out'), workers: 1 }));
+    const inside = await failureOf(
+      runLocal(WORDCOUNT, { input: dir, output: path.join(dir, 'sub', 'out'), workers: 1 }),
+    );
     expect(inside.errorType).toBe('InvalidJobError');
     expect(inside.message).toMatch(/inside input/);
   });
@@ -156,9 +205,21 @@ describe('input edge cases', () => {
     fs.writeFileSync(path.join(dir, 'crlf', 'a.txt'), text.replace(/\n/g, '\r\n'));
     fs.writeFileSync(path.join(dir, 'crlf', '_SUCCESS'), 'not data');
     fs.writeFileSync(path.join(dir, 'crlf', '.hidden'), 'not data');
-    const lf = await runLocal(WORDCOUNT, { input: path.join(dir, 'lf'), output: path.join(dir, 'o1'), workers: 1, splitSize: 1000 });
-    const crlf = await runLocal(WORDCOUNT, { input: path.join(dir, 'crlf'), output: path.join(dir, 'o2'), workers: 1, splitSize: 1000 });
-    expect(sortedEntries(countsOf(outputLines(path.join(dir, 'o2'))))).toEqual(sortedEntries(countsOf(outputLines(path.join(dir, 'o1')))));
+    const lf = await runLocal(WORDCOUNT, {
+      input: path.join(dir, 'lf'),
+      output: path.join(dir, 'o1'),
+      workers: 1,
+      splitSize: 1000,
+    });
+    const crlf = await runLocal(WORDCOUNT, {
+      input: path.join(dir, 'crlf'),
+      output: path.join(dir, 'o2'),
+      workers: 1,
+      splitSize: 1000,
+    });
+    expect(sortedEntries(countsOf(outputLines(path.join(dir, 'o2'))))).toEqual(
+      sortedEntries(countsOf(outputLines(path.join(dir, 'o1')))),
+    );
     expect(crlf.manifest.input.objects).toBe(1);
     expect(lf.manifest.input.records).toBe(crlf.manifest.input.records);
   });
@@ -172,7 +233,12 @@ describe('cancellation', () => {
     const scratch = path.join(dir, 'scratch');
     const controller = new AbortController();
     const job = runLocal(fixture('slow.ts'), {
-      input: path.join(dir, 'in.txt'), output: out, scratch, workers: 2, splitSize: 200, signal: controller.signal,
+      input: path.join(dir, 'in.txt'),
+      output: out,
+      scratch,
+      workers: 2,
+      splitSize: 200,
+      signal: controller.signal,
       onProgress: (p) => {
         if (p.map.done >= 1) controller.abort();
       },
@@ -181,7 +247,13 @@ describe('cancellation', () => {
     expect(listing(out)).toEqual(['_FAILED']);
     expect(JSON.parse(fs.readFileSync(path.join(out, '_FAILED'), 'utf8')).error).toBe('JobCancelledError');
     expect(listing(scratch)).toEqual([]);
-    const again = await runLocal(fixture('slow.ts'), { input: path.join(dir, 'in.txt'), output: out, scratch, workers: 2, params: { ms: '0' } });
+    const again = await runLocal(fixture('slow.ts'), {
+      input: path.join(dir, 'in.txt'),
+      output: out,
+      scratch,
+      workers: 2,
+      params: { ms: '0' },
+    });
     expect(again.manifest.records).toBe(200);
   });
 });
