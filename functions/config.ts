@@ -28,6 +28,10 @@ export const DEFAULTS = {
   taskAttempts: 3,
   /** First retry delay in seconds; doubles each attempt. */
   retryIntervalSeconds: 1,
+  /** Longest run of one task attempt in the cloud (the Lambda maximum). */
+  taskTimeoutSeconds: 900,
+  /** Longest run of one task attempt on the local engine, where splits can be large and workers few. */
+  localTaskTimeoutSeconds: 24 * 3600,
   /** Concurrent tasks of one Distributed Map in the cloud. */
   maxConcurrency: 1000,
   /** Keep the job's scratch data after it ends (for debugging). */

@@ -16,6 +16,11 @@ export interface DefinitionOptions {
   readonly taskAttempts?: number;
   /** First retry delay of a failing task in seconds; doubles per attempt. @default DEFAULTS.retryIntervalSeconds */
   readonly retryIntervalSeconds?: number;
+  /**
+   * Longest a task attempt may run before it fails with States.Timeout (and is retried).
+   * @default DEFAULTS.taskTimeoutSeconds (900: the Lambda maximum)
+   */
+  readonly taskTimeoutSeconds?: number;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL is free-form JSON.
@@ -56,6 +61,9 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
   const attempts = options.taskAttempts ?? DEFAULTS.taskAttempts;
   if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError(`taskAttempts must be >= 1 (got ${attempts})`);
   const interval = options.retryIntervalSeconds ?? DEFAULTS.retryIntervalSeconds;
+  const timeout = options.taskTimeoutSeconds ?? DEFAULTS.taskTimeoutSeconds;
+  if (!Number.isInteger(timeout) || timeout < 1)
+    throw new RangeError(`taskTimeoutSeconds must be >= 1 (got ${timeout})`);
 
   const retry = [
     { ErrorEquals: [...NON_RETRYABLE_ERRORS], MaxAttempts: 0 },

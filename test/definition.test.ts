@@ -57,6 +57,7 @@ describe('state machine definition', () => {
         JitterStrategy: 'FULL',
       });
       expect(retry[2]).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 });
+      expect(all[name]!.TimeoutSeconds).toBe(900);
     }
     for (const name of [STATE.plan, STATE.mapPhase, STATE.shuffle, STATE.reducePhase, STATE.commit])
       expect(def.States[name]!.Catch).toEqual([

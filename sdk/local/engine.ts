@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DEFAULTS } from '../../functions/config.js';
 import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
 import { assertJob, type Params } from '../../functions/job.js';
 import type { CommitResult, FailedMarker, JobManifest } from '../../functions/phases/commit.js';
@@ -109,6 +110,7 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
     const definition = bridgeDistributedMaps(
       buildDefinition({
         functions: arns,
+        taskTimeoutSeconds: DEFAULTS.localTaskTimeoutSeconds,
         ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
       }),
       { concurrency: workers },

@@ -111,9 +111,15 @@ export class WorkerPool {
     }
   }
 
+  /** Stops every worker; tasks queued or running are rejected. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('The worker pool was closed.'));
+    const closed = () => new Error('The worker pool was closed.');
+    for (const p of this.queue.splice(0)) p.reject(closed());
+    for (const s of this.slots) {
+      s.busy?.reject(closed());
+      s.busy = undefined;
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
