@@ -80,9 +80,11 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
       : []),
   ];
   const toAbort = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort }];
+  // An explicit timeout: interpreters differ in their default (AWS: none; aws-local-stepfunctions: 60 s).
   const task = (resource: string, extra: State): State => ({
     Type: 'Task',
     Resource: resource,
+    TimeoutSeconds: timeout,
     Retry: retry,
     ...extra,
   });
