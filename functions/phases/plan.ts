@@ -150,5 +150,13 @@ export function makeSplits(objects: ObjectInfo[], splitSize: number, format: Inp
     }
   }
   flush();
+  // Number the splits in input order (packs are flushed late), so map-only parts follow the input.
+  const first = (s: Split) => s.chunks[0]!;
+  splits.sort((a, b) =>
+    first(a).uri < first(b).uri ? -1 : first(a).uri > first(b).uri ? 1 : first(a).start - first(b).start,
+  );
+  splits.forEach((s, i) => {
+    s.index = i;
+  });
   return splits;
 }

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { describe, expect, it } from '@jest/globals';
+import { runLocal } from '../sdk/index.js';
+import { outputLines, tempDir } from './helpers.js';
+
+/** Writes a map-only job that echoes what `map` receives for an input format, as jsonl. */
+function echoJob(dir: string, format: string): string {
+  const file = path.join(dir, `echo-${format}.ts`);
+  fs.writeFileSync(
+    file,
+    `import { defineJob } from 'streaming';
+export default defineJob({
+  name: 'echo-${format}',
+  input: { format: '${format}' },
+  map(record, emit, ctx) {
+    ctx.count('seen');
+    if (ctx.params.tag) ctx.count('tag:' + ctx.params.tag);
+    emit(ctx.inputUri.slice(ctx.inputUri.lastIndexOf('/') + 1), record);
+  },
+  reducers: 0,
+  output: { format: 'jsonl' },
+});
+`,
+  );
+  return file;
+}
+
+const records = (dir: string) => outputLines(dir).map((l) => JSON.parse(l) as { key: string; value: unknown });
+
+describe('input formats', () => {
+  it('csv: every split gets the header, quoted fields parse, records keep their values', async () => {
+    const dir = tempDir();
+    const rows = Array.from({ length: 300 }, (_, i) => `${i},"name, ${i}","say ""${i}"""`);
+    fs.writeFileSync(path.join(dir, 'in.csv'), `id,name,quote\r\n${rows.join('\r\n')}\r\n`);
+    const out = path.join(dir, 'out');
+    const r = await runLocal(echoJob(dir, 'csv'), {
+      input: path.join(dir, 'in.csv'),
+      output: out,
+      workers: 2,
+      splitSize: 512,
+    });
+    expect(r.manifest.map.tasks).toBeGreaterThan(5);
+    const got = records(out).map((x) => x.value as Record<string, string>);
+    expect(got).toEqual(rows.map((_, i) => ({ id: String(i), name: `name, ${i}`, quote: `say "${i}"` })));
+    expect(r.manifest.counters.seen).toBe(300);
+  });
+
+  it('jsonl: parses each non-blank line; a malformed line fails the job naming the file', async () => {
+    const dir = tempDir();
+    const docs = Array.from({ length: 50 }, (_, i) => ({ id: i, text: `doc\t${i}\n`, tags: ['é', i] }));
+    fs.writeFileSync(path.join(dir, 'in.jsonl'), `${docs.map((d) => JSON.stringify(d)).join('\n')}\n\n`);
+    const out = path.join(dir, 'out');
+    await runLocal(echoJob(dir, 'jsonl'), {
+      input: path.join(dir, 'in.jsonl'),
+      output: out,
+      workers: 2,
+      splitSize: 300,
+    });
+    expect(records(out).map((x) => x.value)).toEqual(docs);
+
+    fs.writeFileSync(path.join(dir, 'bad.jsonl'), '{"ok":1}\n{"broken":\n');
+    await expect(
+      runLocal(echoJob(dir, 'jsonl'), { input: path.join(dir, 'bad.jsonl'), output: path.join(dir, 'o2'), workers: 1 }),
+    ).rejects.toMatchObject({
+      errorType: 'MalformedRecordError',
+      message: expect.stringMatching(/bad\.jsonl.*line 2 of the split is not JSON/),
+    });
+  });
+
+  it('whole: one record per object, gzip decompressed, small objects packed into one task', async () => {
+    const dir = tempDir();
+    const input = path.join(dir, 'in');
+    fs.mkdirSync(input);
+    fs.writeFileSync(path.join(input, 'a.txt'), 'first\nobject\n');
+    fs.writeFileSync(path.join(input, 'b.txt'), 'second');
+    fs.writeFileSync(path.join(input, 'c.txt.gz'), zlib.gzipSync('third\r\n'));
+    const out = path.join(dir, 'out');
+    const r = await runLocal(echoJob(dir, 'whole'), { input, output: out, workers: 2, params: { tag: 'x' } });
+    expect(records(out)).toEqual([
+      { key: 'a.txt', value: 'first\nobject\n' },
+      { key: 'b.txt', value: 'second' },
+      { key: 'c.txt.gz', value: 'third\r\n' },
+    ]);
+    expect(r.manifest.map.tasks).toBe(2); // a+b packed, the gzip alone
+    expect(r.manifest.counters).toEqual({ seen: 3, 'tag:x': 3 });
+  });
+
+  it('text over globs and several inputs, without duplicates', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, '1.log'), 'one\n');
+    fs.writeFileSync(path.join(dir, '2.log'), 'two\n');
+    fs.writeFileSync(path.join(dir, '3.txt'), 'three\n');
+    const out = path.join(dir, 'out');
+    await runLocal(echoJob(dir, 'text'), {
+      input: [path.join(dir, '*.log'), path.join(dir, '1.log')],
+      output: out,
+      workers: 1,
+    });
+    expect(records(out)).toEqual([
+      { key: '1.log', value: 'one' },
+      { key: '2.log', value: 'two' },
+    ]);
+  });
+});
