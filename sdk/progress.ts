@@ -15,13 +15,24 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
   if (opts.tty) return barReporter();
   let last = 0;
   let lastLine = '';
+  const finished = new Set<string>();
   return {
     update(p) {
       if (p.map.total === undefined) return;
+      // A line a second at most, plus one as each phase completes.
+      let completed = false;
+      for (const [name, ph] of [
+        ['map', p.map],
+        ['reduce', p.reduce],
+      ] as const) {
+        if (ph.total !== undefined && ph.done === ph.total && !finished.has(name)) {
+          finished.add(name);
+          completed = true;
+        }
+      }
       const line = `${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}`;
       const now = Date.now();
-      const phaseEnded = p.map.done === p.map.total || p.reduce.done === p.reduce.total;
-      if (line !== lastLine && (now - last >= 1000 || phaseEnded)) {
+      if (line !== lastLine && (completed || now - last >= 1000)) {
         process.stderr.write(`${line}\n`);
         last = now;
         lastLine = line;
