@@ -6,14 +6,16 @@
 export const DEFAULTS = {
   /** Target bytes of input per map task. Small files are packed together up to this size. */
   splitSize: 64 * 1024 * 1024,
+  /** The smallest split made to spread work over workers (an explicit smaller splitSize still wins). */
+  minSplitSize: 4 * 1024 * 1024,
+  /** With a known parallelism, plan for at least this many splits per worker. */
+  splitsPerWorker: 3,
   /** A file's last split may be up to this factor of splitSize, so no tiny tail split is made. */
   splitSlop: 1.1,
   /** Reduce partitions when neither the job nor the call sets them. */
   reducers: 4,
   /** Bytes of map output buffered (or combined) in memory before a sorted spill to disk. */
   sortBufferBytes: 64 * 1024 * 1024,
-  /** Values buffered for one key in the map-side combine table before `combine` folds them. */
-  combineBatch: 32,
   /** Input read size. */
   readChunkBytes: 4 * 1024 * 1024,
   /** Bytes read past a split's end per request while finishing its last line. */

@@ -19,6 +19,12 @@ export interface JobSpec {
   splitSize?: number;
   /** @default DEFAULTS.sortBufferBytes */
   sortBufferBytes?: number;
+  /**
+   * Tasks that can run at once (the local engine's workers). When set, splits are made small
+   * enough for every worker to get several (never below DEFAULTS.minSplitSize), so a run on a
+   * few large files still uses every core. @default unset: splitSize alone decides
+   */
+  parallelism?: number;
   params?: Params;
   /** Replace an output that holds a completed job. @default false */
   overwrite?: boolean;
@@ -46,8 +52,9 @@ export interface RunContext {
   keepScratch: boolean;
 }
 
-export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch'>> {
+export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism'>> {
   scratch: string;
+  parallelism?: number;
 }
 
 export function newJobId(name: string): string {
@@ -73,6 +80,8 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   const sortBufferBytes = s.sortBufferBytes ?? DEFAULTS.sortBufferBytes;
   if (!Number.isInteger(sortBufferBytes) || sortBufferBytes < 1024)
     problems.push(`sortBufferBytes must be at least 1024 (got ${sortBufferBytes})`);
+  if (s.parallelism !== undefined && !(Number.isInteger(s.parallelism) && s.parallelism >= 1))
+    problems.push(`parallelism must be a whole number >= 1 (got ${s.parallelism})`);
   const params = s.params ?? {};
   if (typeof params !== 'object' || Object.values(params).some((v) => typeof v !== 'string'))
     problems.push('params must be an object of string values');
@@ -98,6 +107,7 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     overwrite: s.overwrite ?? false,
     keepScratch: s.keepScratch ?? DEFAULTS.keepScratch,
     jobId,
+    ...(s.parallelism !== undefined ? { parallelism: s.parallelism } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../config.js';
+import { UserCodeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
 import { GroupedMerge } from '../format/merge.js';
@@ -40,7 +41,9 @@ export interface MapStats {
 
 /** Where `map` emits to. */
 interface Collector {
-  emit(key: unknown, value: unknown): void;
+  readonly emit: (key: unknown, value: unknown) => void;
+  /** Records emitted so far. */
+  readonly records: number;
   /** True when the collector wants `relieve()` before more records (buffer full). */
   readonly full: boolean;
   relieve(): Promise<void>;
@@ -62,10 +65,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
   };
   const collector: Collector =
     run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
-  const emit = (k: unknown, v: unknown) => {
-    stats.outputRecords++;
-    collector.emit(k, v);
-  };
+  const emit = collector.emit;
   const task = split.index;
   const map = job.map;
   let extra: Partial<MapIndex>;
@@ -74,12 +74,18 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
       ctx.inputUri = chunk.uri;
       stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
         stats.inputRecords++;
-        const r = userCall('map', task, () => map(record as never, emit, ctx));
+        let r: unknown;
+        try {
+          r = map(record as never, emit, ctx);
+        } catch (e) {
+          throw new UserCodeError('map', task, e);
+        }
         if (isThenable(r))
           return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
         return collector.full ? collector.relieve() : undefined;
       });
     }
+    stats.outputRecords = collector.records;
     extra = await collector.finish(stats);
   } catch (e) {
     await collector.abort();
@@ -108,8 +114,10 @@ class DirectOutput implements Collector {
     this.out = new LineWriter(env.storage.for(this.uri).createWriter(this.uri), run.outputFormat);
   }
 
-  emit(key: unknown, value: unknown): void {
-    this.out.add(key, value);
+  readonly emit = (key: unknown, value: unknown): void => this.out.add(key, value);
+
+  get records(): number {
+    return this.out.records;
   }
 
   get full(): boolean {
@@ -130,11 +138,11 @@ class DirectOutput implements Collector {
   }
 }
 
-/** A key's pending values in the map-side combine table. */
+/** A key's combined value so far, in the map-side combine table. */
 interface Slot {
   key: unknown;
   json: boolean;
-  values: unknown[];
+  acc: unknown;
 }
 
 /** A buffered record of a job without a combiner. */
@@ -149,14 +157,15 @@ interface Entry {
  * sorted runs to local disk when full, and merges everything into one data object with one
  * sorted run per partition.
  *
- * With a combiner, output is aggregated in a hash table (in-mapper combining): a key's values
- * are folded by `combine` every `combineBatch` values, so word count sorts one record per
- * distinct word, not one per token.
+ * With a combiner, output is aggregated in a hash table (in-mapper combining): each value is
+ * folded into its key's accumulator by `combine(key, [acc, value])`, so word count sorts one
+ * record per distinct word, not one per token.
  */
 class ShuffleOutput implements Collector {
   private readonly table = new Map<string, Slot>();
   private entries: Entry[][];
   private bytes = 0;
+  records = 0;
   private readonly limit: number;
   private readonly spills: { file: string; fd: number; runs: RunEntry[] }[] = [];
   private readonly combine: AnyJob['combine'];
@@ -172,35 +181,49 @@ class ShuffleOutput implements Collector {
     this.limit = run.sortBufferBytes;
     this.combine = job.combine?.bind(job);
     this.entries = Array.from({ length: this.R }, () => []);
+    this.emit = this.combine ? this.emitCombining() : this.emitSorting();
   }
 
-  emit(key: unknown, value: unknown): void {
-    const kt = typeof key === 'string' ? key : encodeText(key);
-    if (this.combine) {
-      const slot = this.table.get(kt);
+  /** Set in the constructor to the variant for this job: the hot path stays monomorphic. */
+  readonly emit: (key: unknown, value: unknown) => void;
+
+  private emitCombining(): (key: unknown, value: unknown) => void {
+    const table = this.table;
+    const combine = this.combine!;
+    const task = this.task;
+    // One reused pair: combine is associative, so folding each new value into the key's
+    // accumulator is the same as folding all values at once, with no allocation per record.
+    const pair: unknown[] = [undefined, undefined];
+    return (key, value) => {
+      this.records++;
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const slot = table.get(kt);
       if (slot === undefined) {
-        this.table.set(kt, { key, json: typeof key !== 'string', values: [value] });
+        table.set(kt, { key, json: typeof key !== 'string', acc: value });
         this.bytes += 2 * kt.length + 120;
       } else {
-        const n = slot.values.push(value);
-        this.bytes += 16;
-        if (n >= DEFAULTS.combineBatch) {
-          slot.values = [this.fold(slot)];
-          this.bytes -= 16 * (n - 1);
+        pair[0] = slot.acc;
+        pair[1] = value;
+        try {
+          slot.acc = combine(slot.key, pair);
+        } catch (e) {
+          throw new UserCodeError('combine', task, e);
         }
       }
       if (typeof value === 'string') this.bytes += 2 * value.length;
-      return;
-    }
-    const vt = typeof value === 'string' ? value : encodeText(value);
-    const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
-    this.entries[partitionOf(kt, this.R)]!.push({ k: kt, f, v: vt });
-    this.bytes += 2 * (kt.length + vt.length) + 80;
+    };
   }
 
-  private fold(slot: Slot): unknown {
-    const combine = this.combine!;
-    return userCall('combine', this.task, () => combine(slot.key, slot.values));
+  private emitSorting(): (key: unknown, value: unknown) => void {
+    const R = this.R;
+    return (key, value) => {
+      this.records++;
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const vt = typeof value === 'string' ? value : encodeText(value);
+      const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
+      this.entries[partitionOf(kt, R)]!.push({ k: kt, f, v: vt });
+      this.bytes += 2 * (kt.length + vt.length) + 80;
+    };
   }
 
   get full(): boolean {
@@ -216,7 +239,7 @@ class ShuffleOutput implements Collector {
       for (const part of parts) {
         part.sort((a, b) => compareUtf8(a[0], b[0]));
         for (const [kt, slot] of part) {
-          const v = slot.values.length === 1 ? slot.values[0] : this.fold(slot);
+          const v = slot.acc;
           const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
           const p = out.append(f, kt, encodeText(v));
           if (p) await p;

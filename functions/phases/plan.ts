@@ -37,7 +37,7 @@ export async function plan(env: TaskEnv, job: AnyJob, event: unknown): Promise<P
   const run = runContextOf(spec, job);
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
-  const splits = makeSplits(objects, spec.splitSize, run.inputFormat);
+  const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat);
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
@@ -108,6 +108,18 @@ async function isDirectory(uri: string): Promise<boolean> {
     (s) => s.isDirectory(),
     () => false,
   );
+}
+
+/**
+ * The split size to use: `splitSize`, made smaller when a parallelism is known and the input
+ * would otherwise give some workers nothing to do (but not below minSplitSize, unless
+ * splitSize itself is smaller).
+ */
+export function effectiveSplitSize(spec: ResolvedSpec, objects: ObjectInfo[]): number {
+  if (spec.parallelism === undefined) return spec.splitSize;
+  const total = objects.reduce((n, o) => n + o.size, 0);
+  const spread = Math.ceil(total / (spec.parallelism * DEFAULTS.splitsPerWorker));
+  return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, spread));
 }
 
 /**

@@ -147,7 +147,9 @@ async function* walk(dir: string): AsyncIterable<ObjectInfo> {
   const entries = (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    if (e.isDirectory()) yield* walk(full);
-    else if (e.isFile()) yield { uri: pathToFileURL(full).href, size: (await fsp.stat(full)).size };
+    // Symbolic links are followed, as a user pointing at a directory of linked data expects.
+    const st = e.isSymbolicLink() ? await fsp.stat(full).catch(() => undefined) : e;
+    if (st?.isDirectory()) yield* walk(full);
+    else if (st?.isFile()) yield { uri: pathToFileURL(full).href, size: (await fsp.stat(full)).size };
   }
 }

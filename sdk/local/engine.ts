@@ -147,6 +147,7 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
     const spec = {
       input: Array.isArray(options.input) ? options.input : [options.input],
       output,
+      parallelism: workers,
       ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
     };
     // The interpreter's own types describe ASL more narrowly than our plain-JSON builder; the definition is the same object.
