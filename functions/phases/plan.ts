@@ -1,3 +1,4 @@
+import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, OutputExistsError } from '../errors.js';
@@ -69,16 +70,9 @@ export async function listInputs(router: StorageRouter, inputs: string[]): Promi
   for (const input of inputs) {
     let matched = 0;
     if (GLOB.test(input)) {
-      const loc = parseUri(input);
-      if (loc.kind !== 'file') throw new Error(`Globs are supported for local paths only here: ${input}`);
-      const paths = await glob(loc.path, { absolute: true, onlyFiles: true, dot: false });
-      for (const p of paths) {
-        const uri = normalizeUri(p);
-        const info = await router.for(uri).stat(uri);
-        if (info) {
-          found.set(uri, info);
-          matched++;
-        }
+      for (const info of await expandGlob(router, input)) {
+        found.set(info.uri, info);
+        matched++;
       }
       if (matched === 0) throw new InputNotFoundError(input);
       continue;
@@ -98,6 +92,23 @@ export async function listInputs(router: StorageRouter, inputs: string[]): Promi
     if (!exists && !(await isDirectory(input))) throw new InputNotFoundError(input);
   }
   return [...found.values()].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+}
+
+/** Objects matching a glob: the file system's own walk locally; on S3, a listing of the literal prefix, filtered. */
+async function expandGlob(router: StorageRouter, pattern: string): Promise<ObjectInfo[]> {
+  const loc = parseUri(pattern);
+  if (loc.kind === 'file') {
+    const paths = await glob(loc.path, { absolute: true, onlyFiles: true, dot: false });
+    const infos = await Promise.all(paths.map((p) => router.for(normalizeUri(p)).stat(normalizeUri(p))));
+    return infos.filter((i): i is ObjectInfo => i !== undefined);
+  }
+  const literal = loc.key.slice(0, loc.key.search(GLOB));
+  const dir = literal.slice(0, literal.lastIndexOf('/') + 1);
+  const matches = picomatch(loc.key, { dot: false });
+  const out: ObjectInfo[] = [];
+  const bucket = `s3://${loc.bucket}/`;
+  for await (const o of router.for(pattern).list(bucket + dir)) if (matches(o.uri.slice(bucket.length))) out.push(o);
+  return out;
 }
 
 async function isDirectory(uri: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { LocalStorage } from './local.js';
-import type { Storage } from './types.js';
+import { S3Storage } from './s3.js';
+import type { IoStats, Storage } from './types.js';
 import { parseUri } from './uri.js';
 
 export type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
@@ -7,14 +8,23 @@ export type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './ty
 /** Picks the storage for each URI scheme; one instance per scheme, so I/O stats add up. */
 export class StorageRouter {
   private readonly local = new LocalStorage();
+  private s3: S3Storage | undefined;
+
+  constructor(private readonly makeS3: () => S3Storage = () => new S3Storage()) {}
 
   for(uri: string): Storage {
-    const loc = parseUri(uri);
-    if (loc.kind === 'file') return this.local;
-    throw new Error(`S3 storage is not available in this build: cannot reach ${uri}. Use local paths.`);
+    if (parseUri(uri).kind === 'file') return this.local;
+    this.s3 ??= this.makeS3();
+    return this.s3;
   }
 
-  stats() {
-    return { ...this.local.stats };
+  stats(): IoStats {
+    const s = this.s3?.stats;
+    const l = this.local.stats;
+    return {
+      requests: l.requests + (s?.requests ?? 0),
+      bytesRead: l.bytesRead + (s?.bytesRead ?? 0),
+      bytesWritten: l.bytesWritten + (s?.bytesWritten ?? 0),
+    };
   }
 }

@@ -55,7 +55,8 @@ export class WorkerPool {
   private spawn(): Slot {
     // Source maps must be on before the bundle loads, so that stacks name the user's .ts lines.
     const boot = `process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(this.bundle).href)});`;
-    const worker = new Worker(boot, { eval: true, workerData: { streamingWorker: true } });
+    // The environment as it is now (AWS settings made after start-up included).
+    const worker = new Worker(boot, { eval: true, env: { ...process.env }, workerData: { streamingWorker: true } });
     const slot: Slot = { worker };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: TaskReply) => {

@@ -1,0 +1,67 @@
+/**
+ * Lambda handlers, one per phase (DESIGN §3): thin — validate the event, run the phase through
+ * `runPhase` (the same entry the local workers use), return its result. Every log line is
+ * structured JSON carrying the job id, phase, task and attempt (the Lambda request id).
+ */
+import os from 'node:os';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { toErrorCause } from '../errors.js';
+import { type AnyJob, assertJob } from '../job.js';
+import { PHASES, type Phase, runPhase } from '../runtime.js';
+import { StorageRouter } from '../storage/index.js';
+
+export type PhaseHandler = (event: unknown, context: Pick<Context, 'awsRequestId'>) => Promise<unknown>;
+
+/** Keys of user parameters whose values never reach a log. */
+const SENSITIVE = /secret|password|token|credential|key/i;
+
+function taskOf(phase: Phase, event: Record<string, unknown>): number | undefined {
+  if (phase === 'map') return (event.split as { index?: number } | undefined)?.index;
+  if (phase === 'reduce') return (event.reducer as { partition?: number } | undefined)?.partition;
+  return undefined;
+}
+
+/** The six phase handlers for one job module; storage is shared across invocations of a container. */
+export function createHandlers(job: AnyJob, storage = new StorageRouter()): Record<Phase, PhaseHandler> {
+  assertJob(job, 'job module bundled into this function');
+  const logger = new Logger({ serviceName: 'streaming', persistentKeys: { jobName: job.name } });
+  const handlers = {} as Record<Phase, PhaseHandler>;
+  for (const phase of PHASES) {
+    handlers[phase] = async (event, context) => {
+      if (event === null || typeof event !== 'object')
+        throw new TypeError(`The ${phase} handler needs a JSON object event.`);
+      const e = event as Record<string, unknown>;
+      const jobId = (e.job as { jobId?: string } | undefined)?.jobId ?? (e.jobId as string | undefined);
+      const log = logger.createChild({
+        persistentKeys: { jobId, phase, task: taskOf(phase, e), attempt: context.awsRequestId },
+      });
+      const started = Date.now();
+      log.info('task started', phase === 'plan' ? { spec: redact(e) } : {});
+      try {
+        const result = await runPhase(
+          phase,
+          event,
+          { storage, attempt: context.awsRequestId, tmpDir: os.tmpdir() },
+          job,
+        );
+        log.info('task finished', { ms: Date.now() - started });
+        return result;
+      } catch (err) {
+        log.error('task failed', { ms: Date.now() - started, error: toErrorCause(err) });
+        throw err;
+      }
+    };
+  }
+  return handlers;
+}
+
+/** The spec as logged: parameters whose names look secret are replaced. */
+export function redact(spec: Record<string, unknown>): Record<string, unknown> {
+  const params = spec.params as Record<string, string> | undefined;
+  if (!params) return spec;
+  return {
+    ...spec,
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SENSITIVE.test(k) ? '***' : v])),
+  };
+}

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ObjectNotFoundError } from '../functions/errors.js';
+import { LocalStorage } from '../functions/storage/local.js';
+import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
+import type { Storage } from '../functions/storage/types.js';
+import { normalizeUri } from '../functions/storage/uri.js';
+import { tempDir } from './helpers.js';
+import { type S3Server, startS3Server } from './s3-server.js';
+
+let server: S3Server;
+beforeAll(async () => {
+  server = await startS3Server();
+  await server.createBucket('conformance');
+});
+afterAll(() => server.stop());
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const p of it) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+async function list(s: Storage, prefix: string): Promise<[string, number][]> {
+  const out: [string, number][] = [];
+  for await (const o of s.list(prefix)) out.push([o.uri.slice(prefix.length), o.size]);
+  return out;
+}
+
+/** One suite, run against every storage: local and S3 cannot drift apart. */
+const cases: [string, () => { storage: Storage; root: string }][] = [
+  ['local file system', () => ({ storage: new LocalStorage(), root: normalizeUri(`${tempDir()}/`) })],
+  [
+    'S3 (s3rver)',
+    () => ({
+      storage: new S3Storage(s3ClientFromEnvironment()),
+      root: `s3://conformance/${Math.random().toString(36).slice(2)}/`,
+    }),
+  ],
+];
+
+describe.each(cases)('storage conformance: %s', (_name, make) => {
+  let storage: Storage;
+  let root: string;
+  beforeAll(() => {
+    ({ storage, root } = make());
+  });
+
+  it('writes, stats and reads whole objects and byte ranges', async () => {
+    const body = Buffer.from('0123456789abcdef');
+    await storage.write(`${root}a/obj.txt`, body);
+    expect(await storage.stat(`${root}a/obj.txt`)).toEqual({ uri: `${root}a/obj.txt`, size: 16 });
+    expect(await storage.stat(`${root}a/missing`)).toBeUndefined();
+    expect(await storage.readAll(`${root}a/obj.txt`)).toEqual(body);
+    expect((await collect(storage.read(`${root}a/obj.txt`, { start: 3, end: 7 }))).toString()).toBe('3456');
+    expect((await collect(storage.read(`${root}a/obj.txt`, { start: 10 }))).toString()).toBe('abcdef');
+    expect((await collect(storage.read(`${root}a/obj.txt`, { start: 12, end: 100 }))).toString()).toBe('cdef');
+    expect((await collect(storage.read(`${root}a/obj.txt`, { start: 16, end: 20 }))).length).toBe(0);
+    await expect(storage.readAll(`${root}a/missing`)).rejects.toThrow(ObjectNotFoundError);
+  });
+
+  it('streams a multi-part write that appears only when it ends, and aborts without a trace', async () => {
+    const w = storage.createWriter(`${root}big/part`);
+    const hash = createHash('sha256');
+    let total = 0;
+    for (let i = 0; i < 20; i++) {
+      const chunk = Buffer.alloc(1 << 20, i);
+      hash.update(chunk);
+      total += chunk.length;
+      await w.write(chunk);
+    }
+    expect(await storage.stat(`${root}big/part`)).toBeUndefined();
+    expect(await w.end()).toBe(total);
+    const back = await collect(storage.read(`${root}big/part`));
+    expect(createHash('sha256').update(back).digest('hex')).toBe(hash.digest('hex'));
+
+    const a = storage.createWriter(`${root}big/aborted`);
+    await a.write(Buffer.from('half'));
+    await a.abort();
+    expect(await storage.stat(`${root}big/aborted`)).toBeUndefined();
+  });
+
+  it('lists a prefix recursively in key order, not its siblings, and deletes by prefix', async () => {
+    for (const k of ['d/2.txt', 'd/1.txt', 'd/sub/3.txt', 'dx/no.txt']) await storage.write(root + k, k);
+    expect(await list(storage, `${root}d/`)).toEqual([
+      ['1.txt', 7],
+      ['2.txt', 7],
+      ['sub/3.txt', 11],
+    ]);
+    expect((await list(storage, `${root}d`)).length).toBe(3);
+    await storage.delete(`${root}d/1.txt`);
+    await storage.delete(`${root}d/never-was`);
+    expect(await storage.deletePrefix(`${root}d/`)).toBe(2);
+    expect(await list(storage, `${root}d/`)).toEqual([]);
+    expect(await list(storage, `${root}dx/`)).toEqual([['no.txt', 9]]);
+  });
+
+  it('counts its requests and bytes', () => {
+    expect(storage.stats.requests).toBeGreaterThan(10);
+    expect(storage.stats.bytesWritten).toBeGreaterThan(20 << 20);
+    expect(storage.stats.bytesRead).toBeGreaterThan(20 << 20);
+  });
+});
+
+it('keeps paths out of S3 and s3:// out of the file system', () => {
+  expect(() => new LocalStorage().createWriter('s3://b/k')).toThrow(/cannot reach/);
+  expect(() => new S3Storage(s3ClientFromEnvironment()).createWriter(path.resolve('x'))).toThrow(/cannot reach/);
+});
