@@ -14,10 +14,9 @@ import { layout, type RunContext } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition, STATE } from '../../infra/definition.js';
-import { bridgeDistributedMaps, READ_ITEMS_RESOURCE, taskStates } from './bridge.js';
 import { bundleJob } from './bundle.js';
+import { executeDefinition } from './execute.js';
 import { type TaskEvent, WorkerPool } from './pool.js';
-import './polyfill.js';
 
 export interface LocalRunOptions {
   /** Input files, directories or globs. */
@@ -78,7 +77,6 @@ const LOCAL_ARN = (p: string) => `arn:aws:lambda:local:000000000000:function:str
  * aws-local-stepfunctions, each task state bound to the pool.
  */
 export async function runLocal(jobPath: string, options: LocalRunOptions): Promise<LocalJobResult> {
-  const { StateMachine } = await import('aws-local-stepfunctions');
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'streaming-run-'));
   let pool: WorkerPool | undefined;
   try {
@@ -107,41 +105,26 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
 
     const arns = Object.fromEntries(PHASES.map((p) => [p, LOCAL_ARN(p)])) as Record<Phase, string>;
     const phaseOf = new Map<string, Phase>(PHASES.map((p) => [arns[p], p]));
-    const definition = bridgeDistributedMaps(
-      buildDefinition({
-        functions: arns,
-        taskTimeoutSeconds: DEFAULTS.localTaskTimeoutSeconds,
-        ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
-      }),
-      { concurrency: workers },
-    );
+    const definition = buildDefinition({
+      functions: arns,
+      taskTimeoutSeconds: DEFAULTS.localTaskTimeoutSeconds,
+      ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
+    });
     const storage = new StorageRouter();
     let run: RunContext | undefined;
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    const retryIntervalOverrides: Record<string, number> = {};
     const activePool = pool;
-    for (const [state, resource] of taskStates(definition)) {
-      retryIntervalOverrides[state] = options.retryDelayMs ?? 100;
-      if (resource === READ_ITEMS_RESOURCE) {
-        handlers[state] = async (loc) => {
-          const uri = fromItemLocation(loc as ItemLocation);
-          return JSON.parse((await storage.for(uri).readAll(uri)).toString('utf8'));
-        };
-        continue;
-      }
+    const invoke = async (resource: string, input: unknown) => {
       const phase = phaseOf.get(resource);
-      if (!phase) throw new Error(`Task state "${state}" has a resource the local engine cannot run: ${resource}`);
-      handlers[state] = async (input) => {
-        const result = await activePool.run(phase, input);
-        if (phase === 'plan') {
-          run = (result as PlanResult).job;
-          progress.map.total = (result as PlanResult).plan.mapTasks;
-        }
-        if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
-        if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
-        return result;
-      };
-    }
+      if (!phase) throw new Error(`The local engine cannot run the task resource ${resource}`);
+      const result = await activePool.run(phase, input);
+      if (phase === 'plan') {
+        run = (result as PlanResult).job;
+        progress.map.total = (result as PlanResult).plan.mapTasks;
+      }
+      if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
+      if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
+      return result;
+    };
 
     const output = normalizeUri(options.output);
     const spec = {
@@ -150,12 +133,11 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
       parallelism: workers,
       ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
     };
-    // The interpreter's own types describe ASL more narrowly than our plain-JSON builder; the definition is the same object.
-    const machine = new StateMachine(definition as never, {
-      validationOptions: { checkPaths: false, checkArn: false },
-    });
-    const execution = machine.run(spec, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+    const execution = await executeDefinition(definition, spec, {
+      invoke,
+      readItems: (loc) => readItems(storage, loc as ItemLocation),
+      concurrency: workers,
+      retryDelayMs: options.retryDelayMs ?? 100,
     });
 
     let cancelled = false;
@@ -191,6 +173,12 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
     await pool?.close();
     await fs.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** What the local bridge's item-reading task does in place of an ItemReader. */
+export async function readItems(storage: StorageRouter, location: ItemLocation): Promise<unknown> {
+  const uri = fromItemLocation(location);
+  return JSON.parse((await storage.for(uri).readAll(uri)).toString('utf8'));
 }
 
 function blank(): PhaseProgress {
