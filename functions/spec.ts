@@ -11,7 +11,7 @@ export interface JobSpec {
   input: string[];
   /** Output directory/prefix. */
   output: string;
-  /** Where intermediate data goes. @default a temporary directory (local) */
+  /** Where intermediate data goes. @default $STREAMING_SCRATCH (set on deployed functions), else the OS temporary directory */
   scratch?: string;
   /** @default the job's `reducers`, else DEFAULTS.reducers */
   reducers?: number;
@@ -95,7 +95,8 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
         `Output ${output} is inside input ${i}: the job would read its own output. Choose an output outside the input.`,
       );
   const jobId = s.jobId ?? newJobId(job.name);
-  const scratchBase = s.scratch ? normalizeUri(s.scratch) : normalizeUri(joinUri(os.tmpdir(), 'streaming-scratch'));
+  // In the cloud the deployed functions set STREAMING_SCRATCH to the bucket's scratch prefix.
+  const scratchBase = normalizeUri(s.scratch ?? process.env.STREAMING_SCRATCH ?? joinUri(os.tmpdir(), 'streaming-scratch'));
   return {
     input: inputs,
     output,

@@ -13,7 +13,7 @@ import { PHASES, type Phase } from '../../functions/runtime.js';
 import { layout, type RunContext } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
-import { buildDefinition, STATE } from '../../infra/definition.js';
+import { buildDefinition } from '../../infra/definition.js';
 import { bundleJob } from './bundle.js';
 import { executeDefinition } from './execute.js';
 import { type TaskEvent, WorkerPool } from './pool.js';
@@ -214,4 +214,3 @@ async function failure(e: unknown, storage: StorageRouter, output: string, jobId
   return new JobFailedError(message, type, output, stack, marker !== undefined);
 }
 
-export { STATE };
