@@ -96,7 +96,9 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
       );
   const jobId = s.jobId ?? newJobId(job.name);
   // In the cloud the deployed functions set STREAMING_SCRATCH to the bucket's scratch prefix.
-  const scratchBase = normalizeUri(s.scratch ?? process.env.STREAMING_SCRATCH ?? joinUri(os.tmpdir(), 'streaming-scratch'));
+  const scratchBase = normalizeUri(
+    s.scratch ?? process.env.STREAMING_SCRATCH ?? joinUri(os.tmpdir(), 'streaming-scratch'),
+  );
   return {
     input: inputs,
     output,

@@ -2,7 +2,7 @@ import { DEFAULTS } from '../config.js';
 import { type ErrorCause, ObjectNotFoundError } from '../errors.js';
 import { layout, OUTPUT_FILE, type RunContext } from '../spec.js';
 import { addCounters, type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
-import type { MapStats } from './map.js';
+import { emptyMapStats, type MapStats } from './map.js';
 import type { ReduceResult } from './reduce.js';
 import { readMapIndexes } from './shuffle.js';
 
@@ -63,15 +63,7 @@ export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent):
     },
   );
   const counters: Counters = {};
-  const mapStats: MapStats & { tasks: number } = {
-    tasks: mapTasks,
-    inputBytes: 0,
-    inputRecords: 0,
-    outputRecords: 0,
-    shuffleRecords: 0,
-    shuffleBytes: 0,
-    spills: 0,
-  };
+  const mapStats: MapStats & { tasks: number } = { tasks: mapTasks, ...emptyMapStats() };
   const tasks: JobManifest['tasks'] = [];
   let first = Number.POSITIVE_INFINITY;
   for (const m of maps) {

@@ -39,6 +39,10 @@ export interface MapStats {
   spills: number;
 }
 
+export function emptyMapStats(): MapStats {
+  return { inputBytes: 0, inputRecords: 0, outputRecords: 0, shuffleRecords: 0, shuffleBytes: 0, spills: 0 };
+}
+
 /** Where `map` emits to. */
 interface Collector {
   readonly emit: (key: unknown, value: unknown) => void;
@@ -55,14 +59,7 @@ interface Collector {
 export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
   const start = Date.now();
   const ctx = taskContext(run, 'map', split.index, env.attempt);
-  const stats: MapStats = {
-    inputBytes: 0,
-    inputRecords: 0,
-    outputRecords: 0,
-    shuffleRecords: 0,
-    shuffleBytes: 0,
-    spills: 0,
-  };
+  const stats = emptyMapStats();
   const collector: Collector =
     run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
   const emit = collector.emit;
