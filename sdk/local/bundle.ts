@@ -1,5 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidJobError } from '../../functions/errors.js';
@@ -19,27 +21,43 @@ function sibling(rel: string): string {
  * it also starts serving tasks. `streaming` imports resolve to this SDK, so the job and the
  * engine share one copy of it.
  */
-export async function bundleJob(jobPath: string, outDir: string): Promise<string> {
+export async function bundleJob(
+  jobPath: string,
+  cacheRoot = path.join(os.tmpdir(), 'streaming-bundles'),
+): Promise<string> {
   const entry = path.resolve(jobPath);
   if (!existsSync(entry))
     throw new InvalidJobError(`Job module not found: ${jobPath}. Give the path of a .ts or .js file.`);
+  // One cache entry per job path: reused while none of the files that went into it changed.
+  const outDir = path.join(cacheRoot, createHash('sha256').update(entry).digest('hex').slice(0, 16));
+  const outfile = path.join(outDir, 'job.bundle.mjs');
+  const inputsFile = path.join(outDir, 'inputs.json');
+  if (await unchanged(inputsFile)) {
+    const now = new Date();
+    await fs.utimes(inputsFile, now, now).catch(() => {});
+    return outfile;
+  }
+  await pruneCache(cacheRoot);
   const { build } = await import('esbuild');
   await fs.mkdir(outDir, { recursive: true });
-  const outfile = path.join(outDir, 'job.bundle.mjs');
+  // Built under temporary names and renamed into place, so concurrent runs never see half a bundle.
+  const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const contents = [
     `import job from ${JSON.stringify(entry)};`,
     `import { startWorker } from ${JSON.stringify(sibling('worker-main'))};`,
     'startWorker(job);',
     'export default job;',
   ].join('\n');
+  let inputs: string[];
   try {
-    await build({
+    const result = await build({
       stdin: { contents, resolveDir: path.dirname(entry), sourcefile: 'streaming-worker-entry.js', loader: 'js' },
       bundle: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      outfile,
+      outfile: outfile + suffix,
+      metafile: true,
       sourcemap: 'inline',
       alias: { streaming: sibling('../index') },
       // CommonJS dependencies inside an ES module bundle need `require`.
@@ -48,6 +66,9 @@ export async function bundleJob(jobPath: string, outDir: string): Promise<string
       },
       logLevel: 'silent',
     });
+    inputs = Object.keys(result.metafile.inputs)
+      .map((f) => path.resolve(f))
+      .filter((f) => existsSync(f));
   } catch (e) {
     const errors =
       (e as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
@@ -55,5 +76,40 @@ export async function bundleJob(jobPath: string, outDir: string): Promise<string
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new InvalidJobError(`Cannot build job module ${jobPath}: ${first?.text ?? (e as Error).message}${where}`);
   }
+  const stamps = await Promise.all(inputs.map(async (f) => [f, await stamp(f)] as const));
+  await fs.rename(outfile + suffix, outfile);
+  await fs.writeFile(inputsFile + suffix, JSON.stringify(stamps));
+  await fs.rename(inputsFile + suffix, inputsFile);
   return outfile;
+}
+
+const CACHE_DAYS = 7;
+
+/** Drops bundles no run has used for CACHE_DAYS (each use touches its inputs.json). */
+async function pruneCache(root: string): Promise<void> {
+  const cutoff = Date.now() - CACHE_DAYS * 86_400_000;
+  const entries = await fs.readdir(root).catch(() => [] as string[]);
+  for (const e of entries) {
+    const used = await fs.stat(path.join(root, e, 'inputs.json')).then(
+      (st) => st.mtimeMs,
+      () => 0,
+    );
+    if (used < cutoff) await fs.rm(path.join(root, e), { recursive: true, force: true });
+  }
+}
+
+/** Size and modification time: what tells that a source file changed. */
+async function stamp(file: string): Promise<string> {
+  const st = await fs.stat(file);
+  return `${st.size}:${st.mtimeMs}`;
+}
+
+async function unchanged(inputsFile: string): Promise<boolean> {
+  try {
+    const stamps = JSON.parse(await fs.readFile(inputsFile, 'utf8')) as [string, string][];
+    for (const [file, was] of stamps) if ((await stamp(file)) !== was) return false;
+    return stamps.length > 0;
+  } catch {
+    return false;
+  }
 }

@@ -77,10 +77,9 @@ const LOCAL_ARN = (p: string) => `arn:aws:lambda:local:000000000000:function:str
  * aws-local-stepfunctions, each task state bound to the pool.
  */
 export async function runLocal(jobPath: string, options: LocalRunOptions): Promise<LocalJobResult> {
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'streaming-run-'));
   let pool: WorkerPool | undefined;
   try {
-    const bundle = await bundleJob(jobPath, tmp);
+    const bundle = await bundleJob(jobPath);
     const job = (await import(pathToFileURL(bundle).href)).default as unknown;
     assertJob(job, `job module ${jobPath} (its default export must be defineJob({...}))`);
 
@@ -171,7 +170,6 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
     }
   } finally {
     await pool?.close();
-    await fs.rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -213,4 +211,3 @@ async function failure(e: unknown, storage: StorageRouter, output: string, jobId
   const stack = (marker?.stack ?? cause.stackTrace)?.join('\n');
   return new JobFailedError(message, type, output, stack, marker !== undefined);
 }
-
