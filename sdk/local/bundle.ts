@@ -90,9 +90,10 @@ async function pruneCache(root: string): Promise<void> {
   const cutoff = Date.now() - CACHE_DAYS * 86_400_000;
   const entries = await fs.readdir(root).catch(() => [] as string[]);
   for (const e of entries) {
+    // An entry without inputs.json may be another run's build in progress: leave it.
     const used = await fs.stat(path.join(root, e, 'inputs.json')).then(
       (st) => st.mtimeMs,
-      () => 0,
+      () => Number.POSITIVE_INFINITY,
     );
     if (used < cutoff) await fs.rm(path.join(root, e), { recursive: true, force: true });
   }
