@@ -1,0 +1,327 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { DEFAULTS } from '../functions/config.js';
+import { PHASES, type Phase } from '../functions/runtime.js';
+import { buildDefinition } from './definition.js';
+
+export interface StreamingJobMemory {
+  /** @default 1769 (one full vCPU) */
+  readonly map?: number;
+  /** @default 1769 (one full vCPU) */
+  readonly reduce?: number;
+  /** Plan, shuffle plan, commit and abort. @default 512 */
+  readonly control?: number;
+}
+
+export interface StreamingJobProps {
+  /** Path of the job module (a file whose default export is `defineJob(...)`). */
+  readonly job: string;
+  /** Where inputs, outputs and scratch live. @default a new private, encrypted, SSL-only bucket */
+  readonly bucket?: s3.IBucket;
+  /** Inputs the functions may read. @default 'input/' */
+  readonly inputPrefix?: string;
+  /** Outputs the functions may write. @default 'output/' */
+  readonly outputPrefix?: string;
+  /** Intermediate data. @default 'scratch/' */
+  readonly scratchPrefix?: string;
+  /** Scratch objects left behind (a job that was stopped) expire after this; only on a bucket this construct creates. @default Duration.days(7) */
+  readonly scratchExpiration?: Duration;
+  /** Memory per function in MiB. @default see StreamingJobMemory */
+  readonly memorySize?: StreamingJobMemory;
+  /** Longest run of one task attempt. @default Duration.minutes(15) */
+  readonly timeout?: Duration;
+  /** /tmp of map and reduce functions (spills, fetched ranges). @default Size.gibibytes(2) */
+  readonly ephemeralStorageSize?: Size;
+  /** Map input per task, unless a job's start names another. @default DEFAULTS.splitSize */
+  readonly splitSize?: Size;
+  /** Reduce partitions, unless the job or its start names another. @default the job's, else DEFAULTS.reducers */
+  readonly reducers?: number;
+  /** Concurrent child executions of each Distributed Map (1-10,000). @default DEFAULTS.maxConcurrency */
+  readonly maxConcurrency?: number;
+  /** Attempts of a failing task, the first included. @default DEFAULTS.taskAttempts */
+  readonly taskAttempts?: number;
+  /** First retry delay; doubles per attempt. @default Duration.seconds(DEFAULTS.retryIntervalSeconds) */
+  readonly retryInterval?: Duration;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Every problem with the props at once, so a stack is fixed in one round. */
+export function streamingJobProblems(props: StreamingJobProps): string[] {
+  const problems: string[] = [];
+  if (!props.job) problems.push('job: give the path of the job module');
+  else if (!existsSync(path.resolve(props.job))) problems.push(`job: ${props.job} does not exist`);
+  const mc = props.maxConcurrency;
+  if (mc !== undefined && !(Number.isInteger(mc) && mc >= 1 && mc <= 10_000))
+    problems.push(`maxConcurrency must be 1-10000 (got ${mc})`);
+  const r = props.reducers;
+  if (r !== undefined && !(Number.isInteger(r) && r >= 0))
+    problems.push(`reducers must be a whole number >= 0 (got ${r})`);
+  const a = props.taskAttempts;
+  if (a !== undefined && !(Number.isInteger(a) && a >= 1)) problems.push(`taskAttempts must be >= 1 (got ${a})`);
+  for (const [name, p] of [
+    ['inputPrefix', props.inputPrefix],
+    ['outputPrefix', props.outputPrefix],
+    ['scratchPrefix', props.scratchPrefix],
+  ] as const)
+    if (p !== undefined && (!p.endsWith('/') || p.startsWith('/')))
+      problems.push(`${name} must end with "/" and not start with one (got "${p}")`);
+  const t = props.timeout?.toSeconds();
+  if (t !== undefined && (t < 1 || t > 900)) problems.push(`timeout must be 1 s to 15 min (got ${t} s)`);
+  return problems;
+}
+
+/** The repository root (the folder holding package.json), from this file's place in source or dist. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('StreamingJob cannot find its package root');
+    dir = up;
+  }
+  return dir;
+}
+
+/**
+ * A MapReduce job on AWS (DESIGN §3-4): one Lambda function per phase, bundled with esbuild with
+ * the job inside, and a Standard state machine (Plan, Distributed Maps over the splits and the
+ * reducers, Commit, Abort) whose definition is the same one the local engine runs.
+ */
+export class StreamingJob extends Construct {
+  readonly bucket: s3.IBucket;
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Readonly<Record<Phase, nodejs.NodejsFunction>>;
+  readonly inputPrefix: string;
+  readonly outputPrefix: string;
+  readonly scratchPrefix: string;
+
+  constructor(scope: Construct, id: string, props: StreamingJobProps) {
+    super(scope, id);
+    const problems = streamingJobProblems(props);
+    if (problems.length > 0) throw new Error(`Invalid StreamingJob "${id}": ${problems.join('; ')}.`);
+    const inputPrefix = (this.inputPrefix = props.inputPrefix ?? 'input/');
+    const outputPrefix = (this.outputPrefix = props.outputPrefix ?? 'output/');
+    const scratchPrefix = (this.scratchPrefix = props.scratchPrefix ?? 'scratch/');
+    const timeout = props.timeout ?? Duration.minutes(15);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const bucket = (this.bucket =
+      props.bucket ?? this.createBucket(scratchPrefix, props.scratchExpiration ?? Duration.days(7)));
+
+    const root = packageRoot();
+    const memory: Record<Phase, number> = {
+      plan: props.memorySize?.control ?? 512,
+      map: props.memorySize?.map ?? 1769,
+      shuffle: props.memorySize?.control ?? 512,
+      reduce: props.memorySize?.reduce ?? 1769,
+      commit: props.memorySize?.control ?? 512,
+      abort: props.memorySize?.control ?? 512,
+    };
+    const environment: Record<string, string> = {
+      NODE_OPTIONS: '--enable-source-maps',
+      STREAMING_SCRATCH: bucket.s3UrlForObject(scratchPrefix),
+      POWERTOOLS_SERVICE_NAME: 'streaming',
+    };
+    if (props.splitSize) environment.STREAMING_SPLIT_SIZE = String(props.splitSize.toBytes());
+    if (props.reducers !== undefined) environment.STREAMING_REDUCERS = String(props.reducers);
+
+    const fns = {} as Record<Phase, nodejs.NodejsFunction>;
+    for (const phase of PHASES) {
+      const name = phase[0]!.toUpperCase() + phase.slice(1);
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention });
+      // An explicit role: only this function's log group, no managed policy with wildcards.
+      const role = new iam.Role(this, `${name}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      fns[phase] = new nodejs.NodejsFunction(this, name, {
+        entry: path.join(root, 'functions', 'handlers', 'index.ts'),
+        handler: phase,
+        projectRoot: root,
+        depsLockFilePath: path.join(root, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: memory[phase],
+        timeout,
+        ...(phase === 'map' || phase === 'reduce'
+          ? { ephemeralStorageSize: props.ephemeralStorageSize ?? Size.gibibytes(2) }
+          : {}),
+        role,
+        logGroup,
+        environment,
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: 'node20',
+          minify: true,
+          sourceMap: true,
+          // Bundle everything, the AWS SDK included: the version tested is the version run.
+          externalModules: [],
+          esbuildArgs: {
+            '--alias:streaming-job': path.resolve(props.job),
+            '--alias:streaming': path.join(root, 'sdk', 'index.ts'),
+          },
+          banner:
+            "import { createRequire as __streamingRequire } from 'module'; const require = __streamingRequire(import.meta.url);",
+          forceDockerBundling: false,
+        },
+      });
+    }
+    this.functions = fns;
+
+    // Least privilege: each phase reads and writes only the prefixes it must.
+    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
+    const grant = (phase: Phase, actions: string[], prefix: string) =>
+      fns[phase].addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects(prefix)] }));
+    const grantList = (phase: Phase, prefix: string) =>
+      fns[phase].addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+        }),
+      );
+    const READ = ['s3:GetObject'];
+    const WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
+    const DELETE = ['s3:DeleteObject'];
+    grant('plan', READ, inputPrefix);
+    grantList('plan', inputPrefix);
+    grant('plan', [...READ, ...DELETE], outputPrefix);
+    grantList('plan', outputPrefix);
+    grant('plan', WRITE, scratchPrefix);
+    grant('map', READ, inputPrefix);
+    grantList('map', inputPrefix);
+    grant('map', WRITE, scratchPrefix);
+    grant('shuffle', [...READ, ...WRITE], scratchPrefix);
+    grantList('shuffle', scratchPrefix);
+    grant('reduce', READ, scratchPrefix);
+    grantList('reduce', scratchPrefix);
+    grant('reduce', WRITE, outputPrefix);
+    grant('commit', [...READ, ...WRITE, ...DELETE], scratchPrefix);
+    grantList('commit', scratchPrefix);
+    grant('commit', WRITE, outputPrefix);
+    grant('abort', [...WRITE, ...DELETE], outputPrefix);
+    grantList('abort', outputPrefix);
+    grant('abort', DELETE, scratchPrefix);
+    grantList('abort', scratchPrefix);
+
+    const stack = Stack.of(this);
+    const definition = buildDefinition({
+      functions: Object.fromEntries(PHASES.map((p) => [p, fns[p].functionArn])) as Record<Phase, string>,
+      maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
+      taskAttempts: props.taskAttempts ?? DEFAULTS.taskAttempts,
+      retryIntervalSeconds: (props.retryInterval ?? Duration.seconds(DEFAULTS.retryIntervalSeconds)).toSeconds(),
+      taskTimeoutSeconds: timeout.toSeconds(),
+    });
+    const smRole = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(definition)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      role: smRole,
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+    for (const phase of PHASES) fns[phase].grantInvoke(smRole);
+    // The Distributed Maps read their item lists from scratch and run child executions of this state machine.
+    const smPolicy = new iam.Policy(this, 'StateMachineMapPolicy', {
+      roles: [smRole],
+      statements: [
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(scratchPrefix)] }),
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${this.stateMachine.stateMachineName}/*`,
+              arnFormat: 'arn:aws:states:region:account:execution:name' as never,
+            }),
+          ],
+        }),
+      ],
+    });
+    this.suppressNag(smPolicy, smRole);
+  }
+
+  private createBucket(scratchPrefix: string, expiration: Duration): s3.Bucket {
+    const common = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+    };
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      ...common,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    });
+    NagSuppressions.addResourceSuppressions(accessLogs, [
+      {
+        id: 'AwsSolutions-S1',
+        reason: 'This bucket is the destination of the data bucket’s access logs; logging it again would recurse.',
+      },
+    ]);
+    return new s3.Bucket(this, 'Bucket', {
+      ...common,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [
+        {
+          id: 'expire-scratch',
+          prefix: scratchPrefix,
+          expiration,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+  }
+
+  private suppressNag(smPolicy: iam.Policy, smRole: iam.Role): void {
+    const prefixWildcard = {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        'Object ARNs end in "<prefix>*": a job reads and writes objects it names at run time (splits, parts, indexes) under its own prefixes, never the whole bucket.',
+      appliesTo: [{ regex: '/^Resource::(<.*Bucket.*\\.Arn>|arn:.*)\\/(input|output|scratch|[^*]*)\\/?\\*$/g' }],
+    };
+    NagSuppressions.addResourceSuppressions(this, [prefixWildcard], true);
+    NagSuppressions.addResourceSuppressions(
+      [smPolicy, smRole],
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Added by CDK for X-Ray tracing and CloudWatch Logs delivery (xray:PutTraceSegments, logs:CreateLogDelivery, …), APIs that take no resource-level permissions.',
+          appliesTo: ['Resource::*'],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'A Distributed Map describes and stops the child executions of this state machine, whose names are made at run time.',
+          appliesTo: [{ regex: '/^Resource::arn:.*:execution:.*\\/\\*$/g' }],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'grantInvoke covers the function and its versions (":*"); only this job’s six functions are named.',
+          appliesTo: [{ regex: '/^Resource::<.*\\.Arn>:\\*$/g' }],
+        },
+      ],
+      true,
+    );
+  }
+}
