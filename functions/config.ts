@@ -1,7 +1,7 @@
 /**
  * Every tunable default, in one place. Options given to a run (CLI flags, `runLocal` options,
  * construct props) override these; the job module's own settings sit in between:
- * defaults < job module < options of the call.
+ * defaults < job module < deployment (StreamingJob props, as STREAMING_* on the functions) < options of the call.
  */
 export const DEFAULTS = {
   /** Target bytes of input per map task. Small files are packed together up to this size. */

@@ -62,6 +62,17 @@ export function newJobId(name: string): string {
   return `${name}-${t}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Settings a deployment gives its functions (StreamingJob props), read from the environment. */
+function deploymentDefaults(): { reducers?: number; splitSize?: number } {
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  const out: { reducers?: number; splitSize?: number } = {};
+  const r = num(process.env.STREAMING_REDUCERS);
+  const sz = num(process.env.STREAMING_SPLIT_SIZE);
+  if (r !== undefined) out.reducers = r;
+  if (sz !== undefined) out.splitSize = sz;
+  return out;
+}
+
 /** Applies defaults and checks a spec; every problem is reported at once. */
 export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   const s = (raw ?? {}) as Partial<JobSpec>;
@@ -70,11 +81,13 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   if (!Array.isArray(input) || input.length === 0 || input.some((i) => typeof i !== 'string' || i === ''))
     problems.push('input must be one or more paths, URIs or globs');
   if (typeof s.output !== 'string' || s.output === '') problems.push('output must be a path or URI');
-  const reducers = s.reducers ?? job.reducers ?? (job.reduce ? DEFAULTS.reducers : 0);
+  // One order everywhere: defaults < job module < deployment (STREAMING_* on deployed functions) < the call.
+  const deployed = deploymentDefaults();
+  const reducers = s.reducers ?? deployed.reducers ?? job.reducers ?? (job.reduce ? DEFAULTS.reducers : 0);
   if (!Number.isInteger(reducers) || reducers < 0)
     problems.push(`reducers must be a whole number >= 0 (got ${reducers})`);
   if (reducers > 0 && !job.reduce) problems.push(`job "${job.name}" has no reduce function, so reducers must be 0`);
-  const splitSize = s.splitSize ?? DEFAULTS.splitSize;
+  const splitSize = s.splitSize ?? deployed.splitSize ?? DEFAULTS.splitSize;
   if (!Number.isInteger(splitSize) || splitSize <= 0)
     problems.push(`splitSize must be a whole number of bytes > 0 (got ${splitSize})`);
   const sortBufferBytes = s.sortBufferBytes ?? DEFAULTS.sortBufferBytes;

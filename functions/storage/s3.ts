@@ -3,7 +3,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
   S3Client,
@@ -60,13 +60,11 @@ export class S3Storage implements Storage {
     const { Bucket, Key } = location(uri);
     if (Key === '' || Key.endsWith('/')) return undefined;
     this.stats.requests++;
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket, Key }));
-      return { uri, size: head.ContentLength ?? 0 };
-    } catch (e) {
-      if (notFound(e)) return undefined;
-      throw e;
-    }
+    // A one-key listing, not HeadObject: a HEAD of a missing key is a 404 only with bucket-wide
+    // s3:ListBucket, and the deployed functions may list their own prefixes only (403 otherwise).
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket, Prefix: Key, MaxKeys: 1 }));
+    const first = page.Contents?.[0];
+    return first?.Key === Key ? { uri, size: first.Size ?? 0 } : undefined;
   }
 
   async *read(uri: string, range: ByteRange = { start: 0 }): AsyncIterable<Uint8Array> {
