@@ -1,0 +1,185 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PHASES, type Phase } from '../functions/runtime.js';
+import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
+import { StreamingDemoStack } from '../infra/demo-stack.js';
+import { StreamingJob } from '../infra/streaming-job.js';
+import { definitionFromTemplate, functionHandlers } from '../infra/template-definition.js';
+import { ROOT } from './helpers.js';
+
+/** Bundling is skipped for the template tests (the last test bundles); the template is the same either way. */
+const noBundling = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+let app: App;
+let stack: StreamingDemoStack;
+let template: Template;
+let json: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+beforeAll(() => {
+  app = noBundling();
+  stack = new StreamingDemoStack(app, 'Demo');
+  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  template = Template.fromStack(stack);
+  json = template.toJSON() as typeof json;
+});
+
+const resources = (type: string) => Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+const arnOf = (id: string) => `arn:aws:lambda:us-east-1:123456789012:function:${id}`;
+
+describe('StreamingJob: the state machine', () => {
+  it('is a Standard state machine with logging and tracing, whose definition is the one buildDefinition makes', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+    const handlers = functionHandlers(json);
+    const arnByPhase = Object.fromEntries(
+      Object.entries(handlers).map(([id, h]) => [h.replace('index.', ''), arnOf(id)]),
+    ) as Record<Phase, string>;
+    expect(Object.keys(arnByPhase).sort()).toEqual([...PHASES].sort());
+    const deployed = definitionFromTemplate(json, arnOf);
+    expect(deployed).toEqual(
+      buildDefinition({
+        functions: arnByPhase,
+        maxConcurrency: 1000,
+        taskAttempts: 3,
+        retryIntervalSeconds: 1,
+        taskTimeoutSeconds: 900,
+      }),
+    );
+  });
+
+  it('retries every task on the Lambda service errors and catches every step into Abort', () => {
+    const def = definitionFromTemplate(json, arnOf) as { States: Record<string, State> };
+    for (const map of [STATE.mapPhase, STATE.reducePhase]) {
+      expect(def.States[map]!.ItemReader.Resource).toBe('arn:aws:states:::s3:getObject');
+      expect(def.States[map]!.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+      const inner = Object.values(def.States[map]!.ItemProcessor.States)[0] as State;
+      expect(inner.Retry[1].ErrorEquals).toEqual([...LAMBDA_SERVICE_ERRORS]);
+      expect(def.States[map]!.Catch[0].Next).toBe(STATE.abort);
+    }
+  });
+});
+
+describe('StreamingJob: functions', () => {
+  it('deploys one function per phase on Node 24, arm64, with the handler of its phase and the scratch location', () => {
+    const fns = resources('AWS::Lambda::Function').filter(([, r]) => String(r.Properties.Handler).startsWith('index.'));
+    expect(fns.map(([, r]) => r.Properties.Handler).sort()).toEqual(PHASES.map((p) => `index.${p}`).sort());
+    for (const [, r] of fns) {
+      expect(r.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+      expect(JSON.stringify((r.Properties.Environment as { Variables: object }).Variables)).toContain(
+        'STREAMING_SCRATCH',
+      );
+    }
+  });
+});
+
+describe('StreamingJob: bucket and IAM', () => {
+  it('makes the bucket private, encrypted, SSL-only, with scratch expiry', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.objectLike({}),
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'scratch/', Status: 'Enabled' })]) },
+      LoggingConfiguration: Match.objectLike({}),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('grants no wildcard action and no S3 object access beyond the job’s prefixes', () => {
+    type Statement = {
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: Record<string, Record<string, unknown>>;
+    };
+    const statements = resources('AWS::IAM::Policy').flatMap(
+      ([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    expect(statements.length).toBeGreaterThan(20);
+    const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+    for (const st of statements) {
+      const actions = [st.Action].flat();
+      for (const a of actions) expect(a.includes('*')).toBe(false);
+      if (actions.some((a) => OBJECT_ACTIONS.includes(a)))
+        for (const res of [st.Resource].flat())
+          expect(JSON.stringify(res)).toMatch(/"\/(input|output|scratch)\/\*"\]\]\}$/);
+      if (actions.includes('s3:ListBucket'))
+        expect(st.Condition?.StringLike?.['s3:prefix']).toEqual([
+          expect.stringMatching(/^(input|output|scratch)\/\*$/),
+        ]);
+      // Only services without resource-level permissions (X-Ray, log delivery) may name '*'.
+      if (st.Resource === '*') for (const a of actions) expect(a).toMatch(/^(xray|logs):/);
+    }
+  });
+
+  it('lets the state machine invoke exactly the six functions', () => {
+    const fnIds = resources('AWS::Lambda::Function')
+      .filter(([, r]) => String(r.Properties.Handler).startsWith('index.'))
+      .map(([id]) => id);
+    const invoked = new Set<string>();
+    for (const [, r] of resources('AWS::IAM::Policy'))
+      for (const st of (
+        r.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
+      ).Statement)
+        if ([st.Action].flat().includes('lambda:InvokeFunction'))
+          for (const m of JSON.stringify(st.Resource).matchAll(/"Fn::GetAtt":\["(\w+)","Arn"\]/g)) invoked.add(m[1]!);
+    expect([...invoked].sort()).toEqual(fnIds.sort());
+  });
+});
+
+describe('cdk-nag', () => {
+  it('finds nothing unsuppressed in the AwsSolutions pack', () => {
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    expect(errors.map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+    expect(warnings.map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+    // The pack did run: its suppressions, each with a reason, are recorded in the template.
+    const suppressions = JSON.stringify(json).match(/"reason":"[^"]+"/g) ?? [];
+    expect(suppressions.length).toBeGreaterThan(3);
+  });
+});
+
+describe('StreamingJob props', () => {
+  it('reports every invalid prop at once', () => {
+    const s = new Stack(noBundling(), 'Bad');
+    expect(
+      () =>
+        new StreamingJob(s, 'J', {
+          job: path.join(ROOT, 'jobs', 'nope.ts'),
+          maxConcurrency: 20_000,
+          reducers: -1,
+          inputPrefix: 'in',
+        }),
+    ).toThrow(/nope\.ts does not exist.*maxConcurrency must be 1-10000.*reducers must be.*inputPrefix must end with/);
+  });
+});
+
+describe('bundling', () => {
+  it('bundles the handlers with the job using the local esbuild (no Docker)', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    const bundled = new App({ outdir });
+    new StreamingDemoStack(bundled, 'Bundled');
+    const assembly = bundled.synth();
+    const assets = fs.readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
+    expect(assets.length).toBeGreaterThan(0);
+    const code = fs.readFileSync(path.join(assembly.directory, assets[0]!, 'index.mjs'), 'utf8');
+    expect(code).toContain('wordcount');
+    expect(code.length).toBeLessThan(3_000_000);
+  }, 120_000);
+});

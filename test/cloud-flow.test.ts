@@ -1,0 +1,168 @@
+/**
+ * The deployed state machine, executed locally: the definition is taken from the synthesized
+ * CloudFormation template (tokens resolved to ARNs), every Lambda ARN is bound to the real
+ * handler code (functions/handlers), and S3 is a real S3 protocol server (s3rver). The output
+ * must equal the local engine's byte for byte; faults are retried by the definition's own Retry.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { toErrorCause } from '../functions/errors.js';
+import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
+import type { AnyJob } from '../functions/job.js';
+import type { Phase } from '../functions/runtime.js';
+import { StorageRouter } from '../functions/storage/index.js';
+import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
+import type { ItemLocation } from '../functions/storage/uri.js';
+import type { StateMachineDefinition } from '../infra/definition.js';
+import { StreamingDemoStack } from '../infra/demo-stack.js';
+import { definitionFromTemplate, functionHandlers } from '../infra/template-definition.js';
+import wordcount from '../jobs/wordcount.js';
+import { readItems, runLocal } from '../sdk/local/engine.js';
+import { executeDefinition } from '../sdk/local/execute.js';
+import { TaskError } from '../sdk/local/pool.js';
+import { MOBY, partFiles, ROOT, tempDir } from './helpers.js';
+import { type S3Server, startS3Server } from './s3-server.js';
+
+let server: S3Server;
+let definition: StateMachineDefinition;
+/** Lambda ARN → the phase its function's handler runs. */
+const phaseOfArn = new Map<string, Phase>();
+const files = [
+  'data.txt',
+  ...fs
+    .readdirSync(MOBY)
+    .filter((f) => /^chapter_\d+\.txt$/.test(f))
+    .slice(0, 30),
+];
+
+beforeAll(async () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const template = Template.fromStack(new StreamingDemoStack(app, 'CloudFlow')).toJSON();
+  const arnOf = (logicalId: string) => `arn:aws:lambda:us-east-1:123456789012:function:${logicalId}`;
+  definition = definitionFromTemplate(template, arnOf) as StateMachineDefinition;
+  for (const [logicalId, handler] of Object.entries(functionHandlers(template)))
+    phaseOfArn.set(arnOf(logicalId), handler.split('.').pop() as Phase);
+
+  server = await startS3Server();
+  await server.createBucket('cloud');
+  for (const f of files)
+    await server.client.send(
+      new PutObjectCommand({ Bucket: 'cloud', Key: `input/moby/${f}`, Body: fs.readFileSync(path.join(MOBY, f)) }),
+    );
+}, 60_000);
+afterAll(() => server.stop());
+
+type Fault = (phase: Phase, input: Record<string, unknown>) => void;
+
+/** Runs the deployed definition; each task invokes the handler as Lambda would, errors reported as Lambda reports them. */
+async function runDeployed(output: string, fault?: Fault, reducers = 3) {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
+  const handlers: Record<Phase, PhaseHandler> = createHandlers(wordcount as AnyJob, new StorageRouter());
+  const attempts: Record<string, number> = {};
+  const invoke = async (resource: string, input: unknown) => {
+    const phase = phaseOfArn.get(resource);
+    if (!phase) throw new Error(`No function for ${resource}`);
+    attempts[phase] = (attempts[phase] ?? 0) + 1;
+    try {
+      fault?.(phase, input as Record<string, unknown>);
+      return await handlers[phase](input, { awsRequestId: randomUUID() });
+    } catch (e) {
+      throw new TaskError(toErrorCause(e));
+    }
+  };
+  const storage = new StorageRouter();
+  const spec = {
+    input: ['s3://cloud/input/moby/'],
+    output,
+    scratch: 's3://cloud/scratch',
+    reducers,
+    splitSize: 250_000,
+  };
+  const execution = await executeDefinition(definition, spec, {
+    invoke,
+    readItems: (loc) => readItems(storage, loc as ItemLocation),
+    concurrency: 4,
+    retryDelayMs: 5,
+  });
+  return { result: execution.result, attempts };
+}
+
+async function text(uri: string): Promise<string | undefined> {
+  const s = new S3Storage(s3ClientFromEnvironment());
+  return (await s.stat(uri)) ? (await s.readAll(uri)).toString('utf8') : undefined;
+}
+
+describe('the deployed state machine, executed locally against S3', () => {
+  let localParts: [string, string][];
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (const f of files) fs.copyFileSync(path.join(MOBY, f), path.join(dir, 'in', f));
+    await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
+      input: path.join(dir, 'in'),
+      output: path.join(dir, 'out'),
+      reducers: 3,
+      splitSize: 250_000,
+      workers: 2,
+    });
+    localParts = partFiles(path.join(dir, 'out')).map((p) => [path.basename(p), fs.readFileSync(p, 'utf8')]);
+  }, 60_000);
+
+  const expectSameAsLocal = async (output: string) => {
+    for (const [name, body] of localParts) expect(await text(`${output}/${name}`)).toBe(body);
+    expect(await text(`${output}/_SUCCESS`)).toBe('');
+  };
+
+  it('gives the local engine’s output byte for byte', async () => {
+    const { result } = await runDeployed('s3://cloud/out/clean');
+    const summary = (await result) as { parts: number; records: number };
+    expect(summary.parts).toBe(3);
+    await expectSameAsLocal('s3://cloud/out/clean');
+  });
+
+  it('retries tasks that fail once and Lambda throttling (Lambda.TooManyRequestsException), with identical output', async () => {
+    const failed = new Set<string>();
+    const fault: Fault = (phase, input) => {
+      const id =
+        phase === 'map'
+          ? `map-${(input.split as { index: number }).index}`
+          : phase === 'reduce'
+            ? `reduce-${(input.reducer as { partition: number }).partition}`
+            : phase;
+      if (failed.has(id)) return;
+      failed.add(id);
+      if (phase === 'reduce' || phase === 'shuffle') {
+        const e = new Error('Rate exceeded');
+        e.name = 'Lambda.TooManyRequestsException';
+        throw e;
+      }
+      if (phase !== 'abort') throw new Error(`injected failure of the first attempt of ${id}`);
+    };
+    const { result, attempts } = await runDeployed('s3://cloud/out/faults', fault);
+    await result;
+    expect(failed.size).toBeGreaterThan(6);
+    expect(attempts.map).toBeGreaterThan(attempts.reduce!);
+    await expectSameAsLocal('s3://cloud/out/faults');
+  });
+
+  it('fails the execution when a task always fails: _FAILED written, no _SUCCESS, no parts', async () => {
+    const fault: Fault = (phase) => {
+      if (phase === 'reduce') throw new Error('this reducer never works');
+    };
+    const { result, attempts } = await runDeployed('s3://cloud/out/broken', fault);
+    await expect(result).rejects.toThrow();
+    expect(attempts.reduce).toBeGreaterThanOrEqual(3);
+    expect(attempts.abort).toBe(1);
+    expect(await text('s3://cloud/out/broken/_SUCCESS')).toBeUndefined();
+    expect(JSON.parse((await text('s3://cloud/out/broken/_FAILED'))!).message).toContain('this reducer never works');
+    const left: string[] = [];
+    for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/out/broken/')) left.push(o.uri);
+    expect(left).toEqual(['s3://cloud/out/broken/_FAILED']);
+  });
+});
