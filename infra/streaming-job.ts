@@ -205,7 +205,7 @@ export class StreamingJob extends Construct {
     grant('map', WRITE, scratchPrefix);
     grant('shuffle', [...READ, ...WRITE], scratchPrefix);
     grantList('shuffle', scratchPrefix);
-    grant('reduce', READ, scratchPrefix);
+    grant('reduce', [...READ, ...WRITE], scratchPrefix); // fetched ranges in, its published result out
     grantList('reduce', scratchPrefix);
     grant('reduce', WRITE, outputPrefix);
     grant('commit', [...READ, ...WRITE, ...DELETE], scratchPrefix);

@@ -26,12 +26,14 @@ import { readItems, runLocal } from '../sdk/local/engine.js';
 import { executeDefinition } from '../sdk/local/execute.js';
 import { TaskError } from '../sdk/local/pool.js';
 import { MOBY, partFiles, ROOT, tempDir } from './helpers.js';
+import { GuardedStorage, s3GrantsOf } from './iam-guard.js';
 import { type S3Server, startS3Server } from './s3-server.js';
 
 let server: S3Server;
 let definition: StateMachineDefinition;
-/** Lambda ARN → the phase its function's handler runs. */
+/** Lambda ARN → the phase its function's handler runs, and the S3 grants of its role. */
 const phaseOfArn = new Map<string, Phase>();
+const grantsOfPhase = new Map<Phase, ReturnType<typeof s3GrantsOf>>();
 const files = [
   'data.txt',
   ...fs
@@ -45,8 +47,11 @@ beforeAll(async () => {
   const template = Template.fromStack(new StreamingDemoStack(app, 'CloudFlow')).toJSON();
   const arnOf = (logicalId: string) => `arn:aws:lambda:us-east-1:123456789012:function:${logicalId}`;
   definition = definitionFromTemplate(template, arnOf) as StateMachineDefinition;
-  for (const [logicalId, handler] of Object.entries(functionHandlers(template)))
-    phaseOfArn.set(arnOf(logicalId), handler.split('.').pop() as Phase);
+  for (const [logicalId, handler] of Object.entries(functionHandlers(template))) {
+    const phase = handler.split('.').pop() as Phase;
+    phaseOfArn.set(arnOf(logicalId), phase);
+    grantsOfPhase.set(phase, s3GrantsOf(template as never, logicalId));
+  }
 
   server = await startS3Server();
   await server.createBucket('cloud');
@@ -62,7 +67,14 @@ type Fault = (phase: Phase, input: Record<string, unknown>) => void;
 /** Runs the deployed definition; each task invokes the handler as Lambda would, errors reported as Lambda reports them. */
 async function runDeployed(output: string, fault?: Fault, reducers = 3) {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
-  const handlers: Record<Phase, PhaseHandler> = createHandlers(wordcount as AnyJob, new StorageRouter());
+  // Each phase's handler gets S3 only as its role in the template allows.
+  const handlers = {} as Record<Phase, PhaseHandler>;
+  for (const [phase, grants] of grantsOfPhase) {
+    const storage = new StorageRouter(
+      () => new GuardedStorage(new S3Storage(s3ClientFromEnvironment()), grants, `the ${phase} function`),
+    );
+    handlers[phase] = createHandlers(wordcount as AnyJob, storage)[phase];
+  }
   const attempts: Record<string, number> = {};
   const invoke = async (resource: string, input: unknown) => {
     const phase = phaseOfArn.get(resource);
@@ -76,13 +88,9 @@ async function runDeployed(output: string, fault?: Fault, reducers = 3) {
     }
   };
   const storage = new StorageRouter();
-  const spec = {
-    input: ['s3://cloud/input/moby/'],
-    output,
-    scratch: 's3://cloud/scratch',
-    reducers,
-    splitSize: 250_000,
-  };
+  // As a deployed function has it from the construct: the bucket's scratch prefix.
+  process.env.STREAMING_SCRATCH = 's3://cloud/scratch/';
+  const spec = { input: ['s3://cloud/input/moby/'], output, reducers, splitSize: 250_000 };
   const execution = await executeDefinition(definition, spec, {
     invoke,
     readItems: (loc) => readItems(storage, loc as ItemLocation),
@@ -120,10 +128,10 @@ describe('the deployed state machine, executed locally against S3', () => {
   };
 
   it('gives the local engine’s output byte for byte', async () => {
-    const { result } = await runDeployed('s3://cloud/out/clean');
+    const { result } = await runDeployed('s3://cloud/output/clean');
     const summary = (await result) as { parts: number; records: number };
     expect(summary.parts).toBe(3);
-    await expectSameAsLocal('s3://cloud/out/clean');
+    await expectSameAsLocal('s3://cloud/output/clean');
   });
 
   it('retries tasks that fail once and Lambda throttling (Lambda.TooManyRequestsException), with identical output', async () => {
@@ -144,25 +152,25 @@ describe('the deployed state machine, executed locally against S3', () => {
       }
       if (phase !== 'abort') throw new Error(`injected failure of the first attempt of ${id}`);
     };
-    const { result, attempts } = await runDeployed('s3://cloud/out/faults', fault);
+    const { result, attempts } = await runDeployed('s3://cloud/output/faults', fault);
     await result;
     expect(failed.size).toBeGreaterThan(6);
     expect(attempts.map).toBeGreaterThan(attempts.reduce!);
-    await expectSameAsLocal('s3://cloud/out/faults');
+    await expectSameAsLocal('s3://cloud/output/faults');
   });
 
   it('fails the execution when a task always fails: _FAILED written, no _SUCCESS, no parts', async () => {
     const fault: Fault = (phase) => {
       if (phase === 'reduce') throw new Error('this reducer never works');
     };
-    const { result, attempts } = await runDeployed('s3://cloud/out/broken', fault);
+    const { result, attempts } = await runDeployed('s3://cloud/output/broken', fault);
     await expect(result).rejects.toThrow();
     expect(attempts.reduce).toBeGreaterThanOrEqual(3);
     expect(attempts.abort).toBe(1);
-    expect(await text('s3://cloud/out/broken/_SUCCESS')).toBeUndefined();
-    expect(JSON.parse((await text('s3://cloud/out/broken/_FAILED'))!).message).toContain('this reducer never works');
+    expect(await text('s3://cloud/output/broken/_SUCCESS')).toBeUndefined();
+    expect(JSON.parse((await text('s3://cloud/output/broken/_FAILED'))!).message).toContain('this reducer never works');
     const left: string[] = [];
-    for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/out/broken/')) left.push(o.uri);
-    expect(left).toEqual(['s3://cloud/out/broken/_FAILED']);
+    for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/output/broken/')) left.push(o.uri);
+    expect(left).toEqual(['s3://cloud/output/broken/_FAILED']);
   });
 });

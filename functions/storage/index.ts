@@ -8,9 +8,10 @@ export type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './ty
 /** Picks the storage for each URI scheme; one instance per scheme, so I/O stats add up. */
 export class StorageRouter {
   private readonly local = new LocalStorage();
-  private s3: S3Storage | undefined;
+  private s3: Storage | undefined;
 
-  constructor(private readonly makeS3: () => S3Storage = () => new S3Storage()) {}
+  /** @param makeS3 makes the storage for `s3://` URIs (tests wrap it, e.g. to enforce IAM). */
+  constructor(private readonly makeS3: () => Storage = () => new S3Storage()) {}
 
   for(uri: string): Storage {
     if (parseUri(uri).kind === 'file') return this.local;
