@@ -30,7 +30,12 @@ export function s3GrantsOf(
       for (const a of actions) {
         const prefixes =
           a === 's3:ListBucket'
-            ? (((st.Condition as Json)?.StringLike as Json)?.['s3:prefix'] as string[]).map((p) => p.replace(/\*$/, ''))
+            ? // Without an s3:prefix condition a ListBucket grant covers the whole bucket.
+              (
+                (((st.Condition as Json | undefined)?.StringLike as Json | undefined)?.['s3:prefix'] as
+                  | string[]
+                  | undefined) ?? ['']
+              ).map((p) => p.replace(/\*$/, ''))
             : [st.Resource].flat().map((res) => {
                 const parts = ((res as Json)['Fn::Join'] as [string, unknown[]])[1];
                 return String(parts[parts.length - 1])
