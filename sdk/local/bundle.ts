@@ -28,8 +28,37 @@ export async function bundleJob(
   const entry = path.resolve(jobPath);
   if (!existsSync(entry))
     throw new InvalidJobError(`Job module not found: ${jobPath}. Give the path of a .ts or .js file.`);
-  // One cache entry per job path: reused while none of the files that went into it changed.
-  const outDir = path.join(cacheRoot, createHash('sha256').update(entry).digest('hex').slice(0, 16));
+  const contents = [
+    `import job from ${JSON.stringify(entry)};`,
+    `import { startWorker } from ${JSON.stringify(sibling('worker-main'))};`,
+    'startWorker(job);',
+    'export default job;',
+  ].join('\n');
+  const options = {
+    stdin: {
+      contents,
+      resolveDir: path.dirname(entry),
+      sourcefile: 'streaming-worker-entry.js',
+      loader: 'js' as const,
+    },
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: 'node20',
+    metafile: true,
+    sourcemap: 'inline' as const,
+    // Stacks need file and line only; embedding every source would cost each worker memory.
+    sourcesContent: false,
+    alias: { streaming: sibling('../index') },
+    // CommonJS dependencies inside an ES module bundle need `require`.
+    banner: {
+      js: "import { createRequire as __streamingRequire } from 'node:module'; const require = __streamingRequire(import.meta.url);",
+    },
+    logLevel: 'silent' as const,
+  };
+  // One cache entry per job and bundling options: reused while none of the files that went into it changed.
+  const key = createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16);
+  const outDir = path.join(cacheRoot, key);
   const outfile = path.join(outDir, 'job.bundle.mjs');
   const inputsFile = path.join(outDir, 'inputs.json');
   if (await unchanged(inputsFile)) {
@@ -42,31 +71,10 @@ export async function bundleJob(
   await fs.mkdir(outDir, { recursive: true });
   // Built under temporary names and renamed into place, so concurrent runs never see half a bundle.
   const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const contents = [
-    `import job from ${JSON.stringify(entry)};`,
-    `import { startWorker } from ${JSON.stringify(sibling('worker-main'))};`,
-    'startWorker(job);',
-    'export default job;',
-  ].join('\n');
   let inputs: string[];
   try {
-    const result = await build({
-      stdin: { contents, resolveDir: path.dirname(entry), sourcefile: 'streaming-worker-entry.js', loader: 'js' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: outfile + suffix,
-      metafile: true,
-      sourcemap: 'inline',
-      alias: { streaming: sibling('../index') },
-      // CommonJS dependencies inside an ES module bundle need `require`.
-      banner: {
-        js: "import { createRequire as __streamingRequire } from 'node:module'; const require = __streamingRequire(import.meta.url);",
-      },
-      logLevel: 'silent',
-    });
-    inputs = Object.keys(result.metafile.inputs)
+    const result = await build({ ...options, outfile: outfile + suffix });
+    inputs = Object.keys(result.metafile?.inputs ?? {})
       .map((f) => path.resolve(f))
       .filter((f) => existsSync(f));
   } catch (e) {
