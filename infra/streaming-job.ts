@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -54,6 +56,34 @@ export interface StreamingJobProps {
   readonly retryInterval?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Run the job on every object created under `prefix` (an EventBridge rule on S3 "Object
+   * Created"); the object `k` writes to `<outputPrefix><k>/`. `prefix` must lie under
+   * `inputPrefix` and `outputPrefix` under the job's `outputPrefix`: objects jobs write never
+   * start a job. @default no upload trigger
+   */
+  readonly onUpload?: StreamingJobUploadTrigger;
+  /**
+   * Run the job on a schedule (an EventBridge rule) over a fixed input; each run writes to
+   * `<outputPrefix><scheduled time>/`, so runs never overwrite each other. @default no schedule
+   */
+  readonly schedule?: StreamingJobSchedule;
+}
+
+export interface StreamingJobUploadTrigger {
+  /** Key prefix of the objects that start a run; under `inputPrefix`. */
+  readonly prefix: string;
+  /** Where each object's run writes; under the job's `outputPrefix`. */
+  readonly outputPrefix: string;
+}
+
+export interface StreamingJobSchedule {
+  /** `events.Schedule.cron({...})` or `events.Schedule.rate(...)`. */
+  readonly schedule: events.Schedule;
+  /** Key prefix of the input of every run; under `inputPrefix`. @default the job's inputPrefix */
+  readonly inputPrefix?: string;
+  /** Where runs write, one folder per scheduled time; under the job's `outputPrefix`. @default `<outputPrefix>scheduled/` */
+  readonly outputPrefix?: string;
 }
 
 /** Every problem with the props at once, so a stack is fixed in one round. */
@@ -76,6 +106,25 @@ export function streamingJobProblems(props: StreamingJobProps): string[] {
   ] as const)
     if (p !== undefined && (!p.endsWith('/') || p.startsWith('/')))
       problems.push(`${name} must end with "/" and not start with one (got "${p}")`);
+  const input = props.inputPrefix ?? 'input/';
+  const output = props.outputPrefix ?? 'output/';
+  const scratch = props.scratchPrefix ?? 'scratch/';
+  if (props.onUpload) {
+    const { prefix, outputPrefix } = props.onUpload;
+    if (!prefix.startsWith(input))
+      problems.push(`onUpload.prefix must lie under inputPrefix "${input}" (got "${prefix}")`);
+    if (!outputPrefix.startsWith(output))
+      problems.push(`onUpload.outputPrefix must lie under outputPrefix "${output}" (got "${outputPrefix}")`);
+    for (const other of [output, scratch, outputPrefix])
+      if (prefix.startsWith(other) || other.startsWith(prefix))
+        problems.push(`onUpload.prefix "${prefix}" overlaps "${other}", where jobs write: a job would start itself`);
+  }
+  if (props.schedule) {
+    if (props.schedule.inputPrefix && !props.schedule.inputPrefix.startsWith(input))
+      problems.push(`schedule.inputPrefix must lie under inputPrefix "${input}"`);
+    if (props.schedule.outputPrefix && !props.schedule.outputPrefix.startsWith(output))
+      problems.push(`schedule.outputPrefix must lie under outputPrefix "${output}"`);
+  }
   const t = props.timeout?.toSeconds();
   if (t !== undefined && (t < 1 || t > 900)) problems.push(`timeout must be 1 s to 15 min (got ${t} s)`);
   return problems;
@@ -259,6 +308,56 @@ export class StreamingJob extends Construct {
       ],
     });
     this.suppressNag(smPolicy, smRole);
+    this.addTriggers(props, bucket);
+    // CDK's own provider that turns on the bucket's EventBridge notifications (one per stack).
+    const notifications = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+    if (notifications)
+      NagSuppressions.addResourceSuppressions(
+        notifications,
+        [
+          {
+            id: 'AwsSolutions-IAM4',
+            reason: 'CDK’s BucketNotificationsHandler custom resource; its role and policy are CDK’s, not the job’s.',
+          },
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: 'CDK’s BucketNotificationsHandler needs s3:PutBucketNotification, which it scopes to "*".',
+          },
+          { id: 'AwsSolutions-L1', reason: 'CDK’s BucketNotificationsHandler picks its own runtime.' },
+        ],
+        true,
+      );
+  }
+
+  /** EventBridge rules that start the state machine; Plan turns their events into job specs (functions/events.ts). */
+  private addTriggers(props: StreamingJobProps, bucket: s3.IBucket): void {
+    const plan = this.functions.plan;
+    const at = (prefix: string) => bucket.s3UrlForObject(prefix);
+    plan.addEnvironment('STREAMING_PROTECTED', [at(this.outputPrefix), at(this.scratchPrefix)].join(','));
+    if (props.onUpload) {
+      plan.addEnvironment('STREAMING_UPLOAD_OUTPUT', at(props.onUpload.outputPrefix));
+      new events.Rule(this, 'OnUpload', {
+        description: `Starts ${this.node.path} for each object created under ${props.onUpload.prefix}`,
+        eventPattern: {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: { bucket: { name: [bucket.bucketName] }, object: { key: [{ prefix: props.onUpload.prefix }] } },
+        },
+        targets: [new targets.SfnStateMachine(this.stateMachine)],
+      });
+    }
+    if (props.schedule) {
+      plan.addEnvironment('STREAMING_SCHEDULE_INPUT', at(props.schedule.inputPrefix ?? this.inputPrefix));
+      plan.addEnvironment(
+        'STREAMING_SCHEDULE_OUTPUT',
+        at(props.schedule.outputPrefix ?? `${this.outputPrefix}scheduled/`),
+      );
+      new events.Rule(this, 'Schedule', {
+        description: `Runs ${this.node.path} on a schedule`,
+        schedule: props.schedule.schedule,
+        targets: [new targets.SfnStateMachine(this.stateMachine)],
+      });
+    }
   }
 
   private createBucket(scratchPrefix: string, expiration: Duration): s3.Bucket {
@@ -279,6 +378,8 @@ export class StreamingJob extends Construct {
     ]);
     return new s3.Bucket(this, 'Bucket', {
       ...common,
+      // Object Created events reach EventBridge, for the upload trigger.
+      eventBridgeEnabled: true,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [

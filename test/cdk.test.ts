@@ -4,6 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
@@ -29,6 +30,8 @@ beforeAll(() => {
 });
 
 const resources = (type: string) => Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+/** The job's six functions (the stack also holds CDK's own helper functions). */
+const isPhaseHandler = (h: string) => PHASES.some((p) => h === `index.${p}`);
 const arnOf = (id: string) => `arn:aws:lambda:us-east-1:123456789012:function:${id}`;
 
 describe('StreamingJob: the state machine', () => {
@@ -38,7 +41,7 @@ describe('StreamingJob: the state machine', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
-    const handlers = functionHandlers(json);
+    const handlers = Object.fromEntries(Object.entries(functionHandlers(json)).filter(([, h]) => isPhaseHandler(h)));
     const arnByPhase = Object.fromEntries(
       Object.entries(handlers).map(([id, h]) => [h.replace('index.', ''), arnOf(id)]),
     ) as Record<Phase, string>;
@@ -69,7 +72,7 @@ describe('StreamingJob: the state machine', () => {
 
 describe('StreamingJob: functions', () => {
   it('deploys one function per phase on Node 24, arm64, with the handler of its phase and the scratch location', () => {
-    const fns = resources('AWS::Lambda::Function').filter(([, r]) => String(r.Properties.Handler).startsWith('index.'));
+    const fns = resources('AWS::Lambda::Function').filter(([, r]) => isPhaseHandler(String(r.Properties.Handler)));
     expect(fns.map(([, r]) => r.Properties.Handler).sort()).toEqual(PHASES.map((p) => `index.${p}`).sort());
     for (const [, r] of fns) {
       expect(r.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
@@ -108,9 +111,9 @@ describe('StreamingJob: bucket and IAM', () => {
       Resource: unknown;
       Condition?: Record<string, Record<string, unknown>>;
     };
-    const statements = resources('AWS::IAM::Policy').flatMap(
-      ([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-    );
+    // CDK's BucketNotificationsHandler (it turns on EventBridge delivery) is CDK's, not the job's.
+    const ours = resources('AWS::IAM::Policy').filter(([id]) => !id.startsWith('BucketNotificationsHandler'));
+    const statements = ours.flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
     expect(statements.length).toBeGreaterThan(20);
     const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
     for (const st of statements) {
@@ -130,7 +133,7 @@ describe('StreamingJob: bucket and IAM', () => {
 
   it('lets the state machine invoke exactly the six functions', () => {
     const fnIds = resources('AWS::Lambda::Function')
-      .filter(([, r]) => String(r.Properties.Handler).startsWith('index.'))
+      .filter(([, r]) => isPhaseHandler(String(r.Properties.Handler)))
       .map(([id]) => id);
     const invoked = new Set<string>();
     for (const [, r] of resources('AWS::IAM::Policy'))
@@ -182,4 +185,78 @@ describe('bundling', () => {
     expect(code).toContain('wordcount');
     expect(code.length).toBeLessThan(3_000_000);
   }, 120_000);
+});
+
+describe('triggers', () => {
+  const withTriggers = () => {
+    const s = new Stack(noBundling(), 'Triggers');
+    const job = new StreamingJob(s, 'WC', {
+      job: path.join(ROOT, 'jobs', 'wordcount.ts'),
+      onUpload: { prefix: 'input/uploads/', outputPrefix: 'output/uploads/' },
+      schedule: { schedule: events.Schedule.cron({ minute: '0', hour: '6' }), inputPrefix: 'input/daily/' },
+    });
+    return { t: Template.fromStack(s), job };
+  };
+
+  it('adds an EventBridge rule for Object Created under the prefix, and a schedule, both starting the state machine', () => {
+    const { t } = withTriggers();
+    const rules = t.findResources('AWS::Events::Rule');
+    const upload = Object.values(rules).find((r) => r.Properties.EventPattern)!;
+    expect(upload.Properties.EventPattern).toMatchObject({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: {
+        object: { key: [{ prefix: 'input/uploads/' }] },
+        bucket: { name: [{ Ref: expect.stringMatching(/Bucket/) }] },
+      },
+    });
+    const scheduled = Object.values(rules).find((r) => r.Properties.ScheduleExpression)!;
+    expect(scheduled.Properties.ScheduleExpression).toBe('cron(0 6 * * ? *)');
+    for (const r of [upload, scheduled])
+      expect(r.Properties.Targets[0].Arn).toEqual({ Ref: expect.stringMatching(/StateMachine/) });
+    // The rules' role may start exactly this state machine.
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: 'states:StartExecution',
+            Resource: { Ref: Match.stringLikeRegexp('StateMachine') },
+          }),
+        ],
+      },
+    });
+    // CDK turns on the bucket's EventBridge delivery through its notifications custom resource.
+    t.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+  });
+
+  it('tells Plan where trigger runs write and which prefixes never start a job', () => {
+    const { t } = withTriggers();
+    const plan = Object.values(t.findResources('AWS::Lambda::Function')).find(
+      (r) => r.Properties.Handler === 'index.plan',
+    )!;
+    const env = JSON.stringify(plan.Properties.Environment.Variables);
+    for (const v of [
+      'STREAMING_UPLOAD_OUTPUT',
+      'STREAMING_SCHEDULE_INPUT',
+      'STREAMING_SCHEDULE_OUTPUT',
+      'STREAMING_PROTECTED',
+    ])
+      expect(env).toContain(v);
+    expect(env).toContain('/output/uploads/');
+    expect(env).toContain('/input/daily/');
+    expect(env).toContain('/output/scheduled/');
+  });
+
+  it('refuses an upload prefix where jobs write (a job would start itself)', () => {
+    const s = new Stack(noBundling(), 'Loop');
+    expect(
+      () =>
+        new StreamingJob(s, 'WC', {
+          job: path.join(ROOT, 'jobs', 'wordcount.ts'),
+          onUpload: { prefix: 'output/', outputPrefix: 'output/x/' },
+        }),
+    ).toThrow(/onUpload.prefix must lie under inputPrefix.*overlaps "output\/", where jobs write/);
+  });
 });

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { toErrorCause } from '../functions/errors.js';
 import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
 import type { AnyJob } from '../functions/job.js';
-import type { Phase } from '../functions/runtime.js';
+import { PHASES, type Phase } from '../functions/runtime.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
 import type { ItemLocation } from '../functions/storage/uri.js';
@@ -49,6 +49,7 @@ beforeAll(async () => {
   definition = definitionFromTemplate(template, arnOf) as StateMachineDefinition;
   for (const [logicalId, handler] of Object.entries(functionHandlers(template))) {
     const phase = handler.split('.').pop() as Phase;
+    if (!PHASES.includes(phase)) continue; // CDK's own helper functions (bucket notifications)
     phaseOfArn.set(arnOf(logicalId), phase);
     grantsOfPhase.set(phase, s3GrantsOf(template as never, logicalId));
   }
@@ -65,7 +66,7 @@ afterAll(() => server.stop());
 type Fault = (phase: Phase, input: Record<string, unknown>) => void;
 
 /** Runs the deployed definition; each task invokes the handler as Lambda would, errors reported as Lambda reports them. */
-async function runDeployed(output: string, fault?: Fault, reducers = 3) {
+async function runDeployed(output: string | Record<string, unknown>, fault?: Fault) {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
   // Each phase's handler gets S3 only as its role in the template allows.
   const handlers = {} as Record<Phase, PhaseHandler>;
@@ -90,7 +91,11 @@ async function runDeployed(output: string, fault?: Fault, reducers = 3) {
   const storage = new StorageRouter();
   // As a deployed function has it from the construct: the bucket's scratch prefix.
   process.env.STREAMING_SCRATCH = 's3://cloud/scratch/';
-  const spec = { input: ['s3://cloud/input/moby/'], output, reducers, splitSize: 250_000 };
+  // A spec as the SDK sends it, or a trigger's event as EventBridge sends it.
+  const spec =
+    typeof output === 'string'
+      ? { input: ['s3://cloud/input/moby/'], output, reducers: 3, splitSize: 250_000 }
+      : output;
   const execution = await executeDefinition(definition, spec, {
     invoke,
     readItems: (loc) => readItems(storage, loc as ItemLocation),
@@ -172,5 +177,89 @@ describe('the deployed state machine, executed locally against S3', () => {
     const left: string[] = [];
     for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/output/broken/')) left.push(o.uri);
     expect(left).toEqual(['s3://cloud/output/broken/_FAILED']);
+  });
+});
+
+/** AWS's documented sample events (EventBridge "Object Created", "Scheduled Event"), pointed at the test bucket. */
+const OBJECT_CREATED = {
+  version: '0',
+  id: '17793124-05d4-b198-2fde-7ededc63b103',
+  'detail-type': 'Object Created',
+  source: 'aws.s3',
+  account: '111122223333',
+  time: '2021-11-12T00:00:00Z',
+  region: 'ca-central-1',
+  resources: ['arn:aws:s3:::cloud'],
+  detail: {
+    version: '0',
+    bucket: { name: 'cloud' },
+    object: {
+      key: 'input/uploads/chapter+1.txt',
+      size: 5,
+      etag: 'b1946ac92492d2347c6235b4d2611184',
+      'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
+      sequencer: '617f08299329d189',
+    },
+    'request-id': 'N4N7GDK58NMKJ12R',
+    requester: '123456789012',
+    'source-ip-address': '1.2.3.4',
+    reason: 'PutObject',
+  },
+};
+const SCHEDULED = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2015-10-08T16:53:06Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule'],
+  detail: {},
+};
+
+describe('triggers: events run through Plan and the whole job', () => {
+  beforeAll(async () => {
+    // What the construct sets on the Plan function for its triggers.
+    Object.assign(process.env, {
+      STREAMING_UPLOAD_OUTPUT: 's3://cloud/output/uploads/',
+      STREAMING_SCHEDULE_INPUT: 's3://cloud/input/moby/',
+      STREAMING_SCHEDULE_OUTPUT: 's3://cloud/output/scheduled/',
+      STREAMING_PROTECTED: 's3://cloud/output/,s3://cloud/scratch/',
+    });
+    await server.client.send(
+      new PutObjectCommand({
+        Bucket: 'cloud',
+        Key: 'input/uploads/chapter 1.txt',
+        Body: 'Call me Ishmael. Call me.\n',
+      }),
+    );
+  });
+
+  it('an S3 Object Created event runs the job on that object, into <outputPrefix><key>/', async () => {
+    const { result } = await runDeployed(OBJECT_CREATED);
+    await result;
+    const out = 's3://cloud/output/uploads/input/uploads/chapter 1.txt';
+    const parts: string[] = [];
+    for (let r = 0; r < 4; r++) parts.push((await text(`${out}/part-r-0000${r}`)) ?? '');
+    expect(parts.join('').split('\n').filter(Boolean).sort()).toEqual(['call\t2', 'ishmael\t1', 'me\t2']);
+    expect(await text(`${out}/_SUCCESS`)).toBe('');
+  });
+
+  it('a Scheduled Event runs over the fixed input into a folder stamped with its time', async () => {
+    const { result } = await runDeployed(SCHEDULED);
+    const summary = (await result) as { output: string; records: number };
+    expect(summary.output).toBe('s3://cloud/output/scheduled/20151008T165306Z/');
+    expect(summary.records).toBeGreaterThan(1000);
+    expect(await text('s3://cloud/output/scheduled/20151008T165306Z/_SUCCESS')).toBe('');
+  });
+
+  it('an object a job wrote never starts a job (no loops)', async () => {
+    const own = structuredClone(OBJECT_CREATED);
+    own.detail.object.key = 'output/uploads/input/uploads/chapter 1.txt/part-r-00000';
+    const { result, attempts } = await runDeployed(own);
+    await expect(result).rejects.toThrow(/where jobs write: it does not start a job/);
+    expect(attempts.plan).toBe(1); // InvalidJobError is not retried
+    expect(attempts.map).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, OutputExistsError } from '../errors.js';
+import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
 import type { AnyJob, InputFormat } from '../job.js';
 import { layout, OUTPUT_FILE, type ResolvedSpec, type RunContext, resolveSpec, runContextOf } from '../spec.js';
@@ -29,12 +30,12 @@ export interface PlanResult {
 }
 
 /**
- * Plan (DESIGN §2): resolve the spec, list the inputs, cut them into splits and write the map
+ * Plan (DESIGN §2): normalise the trigger's event into a spec and resolve it, list the inputs, cut them into splits and write the map
  * manifest. Refuses an output that holds a completed job unless `overwrite`, and clears what an
  * earlier run left in it, so parts of two runs never mix.
  */
 export async function plan(env: TaskEnv, job: AnyJob, event: unknown): Promise<PlanResult> {
-  const spec = resolveSpec(event, job);
+  const spec = resolveSpec(specFromEvent(event), job);
   const run = runContextOf(spec, job);
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
