@@ -146,6 +146,9 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob): RunContext {
 export const layout = {
   spec: (run: RunContext) => joinUri(run.scratch, 'spec.json'),
   splits: (run: RunContext) => joinUri(run.scratch, 'splits.json'),
+  plan: (run: RunContext) => joinUri(run.scratch, 'plan.json'),
+  mapIndexes: (run: RunContext) => joinUri(run.scratch, 'map'),
+  reduceResults: (run: RunContext) => joinUri(run.scratch, 'reduce'),
   mapData: (run: RunContext, task: number, attempt: string) =>
     joinUri(run.scratch, 'map', pad(task), `${attempt}.data`),
   mapIndex: (run: RunContext, task: number) => joinUri(run.scratch, 'map', `${pad(task)}.index.json`),
@@ -165,3 +168,6 @@ export function pad(n: number): string {
 
 /** Output objects a job writes; others in the output directory are left alone. */
 export const OUTPUT_FILE = /\/(part-[mr]-\d{5,}|_SUCCESS|_manifest\.json|_FAILED)$/;
+
+/** The SSM parameter through which a deployed job is found by name (written by StreamingJob, read by startJob). */
+export const registryParameter = (name: string) => `/streaming/jobs/${name}`;

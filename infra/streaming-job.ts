@@ -9,11 +9,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../functions/config.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
+import { registryParameter } from '../functions/spec.js';
 import { buildDefinition } from './definition.js';
 
 export interface StreamingJobMemory {
@@ -28,6 +30,8 @@ export interface StreamingJobMemory {
 export interface StreamingJobProps {
   /** Path of the job module (a file whose default export is `defineJob(...)`). */
   readonly job: string;
+  /** The name `startJob({ job })` and `streaming start` find it by (SSM `/streaming/jobs/<name>`). @default the construct's id */
+  readonly jobName?: string;
   /** Where inputs, outputs and scratch live. @default a new private, encrypted, SSL-only bucket */
   readonly bucket?: s3.IBucket;
   /** Inputs the functions may read. @default 'input/' */
@@ -153,6 +157,7 @@ export class StreamingJob extends Construct {
   readonly inputPrefix: string;
   readonly outputPrefix: string;
   readonly scratchPrefix: string;
+  readonly jobName: string;
 
   constructor(scope: Construct, id: string, props: StreamingJobProps) {
     super(scope, id);
@@ -309,6 +314,20 @@ export class StreamingJob extends Construct {
     });
     this.suppressNag(smPolicy, smRole);
     this.addTriggers(props, bucket);
+    this.jobName = props.jobName ?? id;
+    // What clients need to start and follow runs, found by name.
+    new ssm.StringParameter(this, 'Registry', {
+      parameterName: registryParameter(this.jobName),
+      description: `Streaming job ${this.jobName}: where its state machine and data are`,
+      stringValue: stack.toJsonString({
+        name: this.jobName,
+        stateMachineArn: this.stateMachine.stateMachineArn,
+        bucket: bucket.bucketName,
+        inputPrefix,
+        outputPrefix,
+        scratch: bucket.s3UrlForObject(scratchPrefix),
+      }),
+    });
     // CDK's own provider that turns on the bucket's EventBridge notifications (one per stack).
     const notifications = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
     if (notifications)

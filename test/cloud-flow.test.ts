@@ -11,7 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { toErrorCause } from '../functions/errors.js';
+import { JobCancelledError, toErrorCause } from '../functions/errors.js';
 import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
 import type { AnyJob } from '../functions/job.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
@@ -22,6 +22,9 @@ import type { StateMachineDefinition } from '../infra/definition.js';
 import { StreamingDemoStack } from '../infra/demo-stack.js';
 import { definitionFromTemplate, functionHandlers } from '../infra/template-definition.js';
 import wordcount from '../jobs/wordcount.js';
+import { readResults, startJob } from '../sdk/client.js';
+import { UnknownJobError } from '../sdk/cloud/registry.js';
+import type { ExecutionDescription, StepFunctionsApi } from '../sdk/cloud/stepfunctions.js';
 import { readItems, runLocal } from '../sdk/local/engine.js';
 import { executeDefinition } from '../sdk/local/execute.js';
 import { TaskError } from '../sdk/local/pool.js';
@@ -102,7 +105,45 @@ async function runDeployed(output: string | Record<string, unknown>, fault?: Fau
     concurrency: 4,
     retryDelayMs: 5,
   });
-  return { result: execution.result, attempts };
+  return { result: execution.result, abort: execution.abort, attempts };
+}
+
+/** Step Functions for the SDK: each execution is the deployed definition run by runDeployed. */
+function localStepFunctions(fault?: Fault): StepFunctionsApi & { starts: unknown[] } {
+  const executions = new Map<string, ExecutionDescription & { abort?: () => void }>();
+  const starts: unknown[] = [];
+  return {
+    starts,
+    async startExecution(arn, name, input) {
+      starts.push(input);
+      const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
+      const e: ExecutionDescription & { abort?: () => void } = { status: 'RUNNING' };
+      executions.set(executionArn, e);
+      const { result, abort } = await runDeployed(input as Record<string, unknown>, fault);
+      e.abort = abort;
+      result.then(
+        (out) => Object.assign(e, { status: 'SUCCEEDED', output: JSON.stringify(out) }),
+        (err: Error & { cause?: Error }) => {
+          if (e.status !== 'ABORTED')
+            Object.assign(e, {
+              status: 'FAILED',
+              error: err.cause?.name ?? err.name,
+              cause: err.cause?.message ?? err.message,
+            });
+        },
+      );
+      return executionArn;
+    },
+    async describeExecution(executionArn) {
+      const { abort: _, ...d } = executions.get(executionArn)!;
+      return d;
+    },
+    async stopExecution(executionArn) {
+      const e = executions.get(executionArn)!;
+      e.status = 'ABORTED';
+      e.abort?.();
+    },
+  };
 }
 
 async function text(uri: string): Promise<string | undefined> {
@@ -261,5 +302,112 @@ describe('triggers: events run through Plan and the whole job', () => {
     await expect(result).rejects.toThrow(/where jobs write: it does not start a job/);
     expect(attempts.plan).toBe(1); // InvalidJobError is not retried
     expect(attempts.map).toBeUndefined();
+  });
+});
+
+describe('startJob() and its handle, against the deployed flow', () => {
+  const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:WordCount';
+  const registry = async (name: string) => {
+    if (name !== 'WordCount') throw new UnknownJobError(`No deployed job named "${name}"`);
+    return {
+      name,
+      stateMachineArn: ARN,
+      bucket: 'cloud',
+      inputPrefix: 'input/',
+      outputPrefix: 'output/',
+      scratch: 's3://cloud/scratch/',
+    };
+  };
+
+  it('starts a job by name, reports progress, and gives its summary and records, parts in order', async () => {
+    const sfn = localStepFunctions();
+    const job = await startJob({
+      job: 'WordCount',
+      input: 's3://cloud/input/moby/',
+      output: 's3://cloud/output/sdk',
+      reducers: 3,
+      splitSize: 250_000,
+      stepFunctions: sfn,
+      registry,
+    });
+    expect(sfn.starts[0]).toMatchObject({ jobId: job.id, scratch: 's3://cloud/scratch/', reducers: 3 });
+    const seen: string[] = [];
+    const manifest = await job.wait({ intervalMs: 20, onProgress: (s) => seen.push(`${s.state}:${s.phase}`) });
+    expect(seen.at(-1)).toBe('SUCCEEDED:done');
+    expect(manifest.parts).toHaveLength(3);
+    const status = await job.status();
+    expect(status.map.done).toBe(status.map.total);
+    expect(status.reduce).toEqual({ done: 3, total: 3 });
+
+    const records: unknown[] = [];
+    for await (const r of job.results()) records.push(r);
+    const expected: unknown[] = [];
+    for (const part of manifest.parts)
+      for (const line of (await text(part.uri))!.split('\n').filter(Boolean)) {
+        const [key, value] = line.split('\t');
+        expected.push({ key, value });
+      }
+    expect(records).toEqual(expected);
+    expect(records.length).toBe(manifest.records);
+  });
+
+  it('streams results lazily: the first record comes before the last part is read', async () => {
+    const manifest = await startJob({
+      stateMachineArn: ARN,
+      scratch: 's3://cloud/scratch/',
+      input: 's3://cloud/input/moby/',
+      output: 's3://cloud/output/lazy',
+      reducers: 4,
+      splitSize: 250_000,
+      stepFunctions: localStepFunctions(),
+    }).then((j) => j.wait({ intervalMs: 20 }));
+    const reads: string[] = [];
+    const storage = new StorageRouter(() => {
+      const inner = new S3Storage(s3ClientFromEnvironment());
+      return Object.assign(Object.create(inner), {
+        read: (uri: string, range?: never) => (reads.push(uri), inner.read(uri, range)),
+      });
+    });
+    const it = readResults(storage, manifest)[Symbol.asyncIterator]();
+    await it.next();
+    expect(reads).toEqual([manifest.parts[0]!.uri]);
+    await it.return?.();
+  });
+
+  it('cancel() mid-job: no _SUCCESS, _FAILED says cancelled, parts and scratch removed', async () => {
+    const slow: Fault = (phase) => {
+      if (phase === 'map') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+    };
+    const job = await startJob({
+      job: 'WordCount',
+      input: 's3://cloud/input/moby/',
+      output: 's3://cloud/output/cancelled',
+      splitSize: 100_000,
+      stepFunctions: localStepFunctions(slow),
+      registry,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await job.status()).state).toBe('RUNNING');
+    await job.cancel();
+    await expect(job.wait({ intervalMs: 20 })).rejects.toThrow(JobCancelledError);
+    await new Promise((r) => setTimeout(r, 500)); // tasks already running finish; nothing may complete the job
+    expect(await text('s3://cloud/output/cancelled/_SUCCESS')).toBeUndefined();
+    expect(JSON.parse((await text('s3://cloud/output/cancelled/_FAILED'))!).error).toBe('JobCancelledError');
+    const left: string[] = [];
+    for await (const o of new S3Storage(s3ClientFromEnvironment()).list(`s3://cloud/scratch/${job.id}/`))
+      left.push(o.uri);
+    expect(left.filter((u) => !u.includes('/map/'))).toEqual([]);
+  });
+
+  it('names an unknown job clearly', async () => {
+    await expect(
+      startJob({
+        job: 'Nope',
+        input: 's3://cloud/input/',
+        output: 's3://cloud/output/x',
+        stepFunctions: localStepFunctions(),
+        registry,
+      }),
+    ).rejects.toThrow(/No deployed job named "Nope"/);
   });
 });

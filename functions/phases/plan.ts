@@ -43,6 +43,8 @@ export async function plan(env: TaskEnv, job: AnyJob, event: unknown): Promise<P
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
+  // Small, for clients following progress (the splits file can be megabytes).
+  await storage.write(layout.plan(run), JSON.stringify({ mapTasks: splits.length, reducers: run.reducers }));
   return {
     job: run,
     plan: {

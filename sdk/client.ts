@@ -1,0 +1,253 @@
+/**
+ * Starting and following cloud jobs (DESIGN §4): `startJob()` starts an execution of a deployed
+ * job's state machine and returns a handle to follow it, read its results, or cancel it.
+ */
+import { JobCancelledError, JobFailedError, ObjectNotFoundError, StreamingError } from '../functions/errors.js';
+import { abort, type FailedMarker, type JobManifest } from '../functions/phases/commit.js';
+import type { Counters } from '../functions/phases/env.js';
+import { layout, newJobId, type RunContext } from '../functions/spec.js';
+import { StorageRouter } from '../functions/storage/index.js';
+import { joinUri, normalizeUri } from '../functions/storage/uri.js';
+import { type JobRegistry, ssmRegistry } from './cloud/registry.js';
+import { awsStepFunctions, type StepFunctionsApi } from './cloud/stepfunctions.js';
+
+export interface StartJobOptions {
+  /** The deployed job's name (found through its SSM parameter), or give `stateMachineArn` and `scratch`. */
+  job?: string;
+  stateMachineArn?: string;
+  /** Scratch prefix of the deployment (with `stateMachineArn`). */
+  scratch?: string;
+  input: string | string[];
+  output: string;
+  reducers?: number;
+  splitSize?: number;
+  params?: Record<string, string>;
+  overwrite?: boolean;
+  /** Execution name and job id. @default `<job>-<time>-<random>` */
+  name?: string;
+  /** @default AWS Step Functions from the standard configuration */
+  stepFunctions?: StepFunctionsApi;
+  /** @default the SSM registry */
+  registry?: JobRegistry;
+  storage?: StorageRouter;
+}
+
+export type JobState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
+
+export interface JobStatus {
+  id: string;
+  state: JobState;
+  phase: 'plan' | 'map' | 'reduce' | 'commit' | 'done';
+  map: { done: number; total: number | undefined };
+  reduce: { done: number; total: number | undefined };
+  /** Counters of the completed job. */
+  counters?: Counters;
+}
+
+export interface OutputRecord {
+  key: unknown;
+  value: unknown;
+}
+
+export interface JobHandle {
+  readonly id: string;
+  readonly output: string;
+  status(): Promise<JobStatus>;
+  /** Resolves with the manifest when the job succeeds; throws JobFailedError / JobCancelledError otherwise. */
+  wait(options?: {
+    onProgress?: (s: JobStatus) => void;
+    signal?: AbortSignal;
+    intervalMs?: number;
+  }): Promise<JobManifest>;
+  /** The output records, parts in order, streamed (never a whole part in memory). */
+  results(): AsyncIterable<OutputRecord>;
+  summary(): Promise<JobManifest>;
+  /** Stops the job: no _SUCCESS; `_FAILED` says cancelled; parts and scratch removed. */
+  cancel(): Promise<void>;
+}
+
+export async function startJob(options: StartJobOptions): Promise<JobHandle> {
+  const sfn = options.stepFunctions ?? awsStepFunctions();
+  let stateMachineArn = options.stateMachineArn;
+  let scratch = options.scratch;
+  if (!stateMachineArn) {
+    if (!options.job) throw new StreamingError('Give the deployed job’s name (job) or its stateMachineArn.');
+    const deployed = await (options.registry ?? ssmRegistry())(options.job);
+    stateMachineArn = deployed.stateMachineArn;
+    scratch = deployed.scratch;
+  }
+  if (!scratch)
+    throw new StreamingError('Give the deployment’s scratch prefix with stateMachineArn (or start the job by name).');
+  const id = options.name ?? newJobId(options.job ?? 'job');
+  const spec = {
+    jobId: id,
+    input: [options.input].flat(),
+    output: normalizeUri(options.output),
+    scratch,
+    ...(options.reducers !== undefined ? { reducers: options.reducers } : {}),
+    ...(options.splitSize !== undefined ? { splitSize: options.splitSize } : {}),
+    ...(options.params ? { params: options.params } : {}),
+    ...(options.overwrite ? { overwrite: true } : {}),
+  };
+  const executionArn = await sfn.startExecution(stateMachineArn, id, spec);
+  return new CloudJobHandle(
+    id,
+    executionArn,
+    spec.output,
+    joinUri(normalizeUri(scratch), id),
+    sfn,
+    options.storage ?? new StorageRouter(),
+  );
+}
+
+const TERMINAL: Record<string, JobState> = {
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  TIMED_OUT: 'TIMED_OUT',
+  ABORTED: 'CANCELLED',
+};
+
+class CloudJobHandle implements JobHandle {
+  constructor(
+    readonly id: string,
+    readonly executionArn: string,
+    readonly output: string,
+    /** This job's own scratch prefix. */
+    private readonly scratch: string,
+    private readonly sfn: StepFunctionsApi,
+    private readonly storage: StorageRouter,
+  ) {}
+
+  private get run(): Pick<RunContext, 'jobId' | 'output' | 'scratch' | 'keepScratch'> {
+    return { jobId: this.id, output: this.output, scratch: this.scratch, keepScratch: false };
+  }
+
+  private async count(prefix: string, suffix: string): Promise<number> {
+    let n = 0;
+    for await (const o of this.storage.for(prefix).list(prefix)) if (o.uri.endsWith(suffix)) n++;
+    return n;
+  }
+
+  async status(): Promise<JobStatus> {
+    const d = await this.sfn.describeExecution(this.executionArn);
+    const state = TERMINAL[d.status] ?? 'RUNNING';
+    const s: JobStatus = {
+      id: this.id,
+      state,
+      phase: 'plan',
+      map: { done: 0, total: undefined },
+      reduce: { done: 0, total: undefined },
+    };
+    if (state === 'SUCCEEDED') {
+      const m = await this.summary();
+      s.phase = 'done';
+      s.map = { done: m.map.tasks, total: m.map.tasks };
+      s.reduce = { done: m.reduce.tasks, total: m.reduce.tasks };
+      s.counters = m.counters;
+      return s;
+    }
+    const run = this.run as RunContext;
+    let plan: { mapTasks: number; reducers: number } | undefined;
+    try {
+      plan = JSON.parse((await this.storage.for(run.scratch).readAll(layout.plan(run))).toString('utf8'));
+    } catch (e) {
+      if (!(e instanceof ObjectNotFoundError)) throw e;
+    }
+    if (plan) {
+      s.map = { done: await this.count(layout.mapIndexes(run), '.index.json'), total: plan.mapTasks };
+      s.reduce = { done: await this.count(layout.reduceResults(run), '.result.json'), total: plan.reducers };
+      s.phase = s.map.done < plan.mapTasks ? 'map' : s.reduce.done < plan.reducers ? 'reduce' : 'commit';
+    }
+    if (state !== 'RUNNING') s.phase = 'done';
+    return s;
+  }
+
+  async wait(
+    options: { onProgress?: (s: JobStatus) => void; signal?: AbortSignal; intervalMs?: number } = {},
+  ): Promise<JobManifest> {
+    for (;;) {
+      if (options.signal?.aborted) throw new JobCancelledError('Stopped waiting (the job goes on; cancel() stops it).');
+      const s = await this.status();
+      options.onProgress?.(s);
+      if (s.state === 'SUCCEEDED') return this.summary();
+      if (s.state !== 'RUNNING') throw await this.failure(s.state);
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 2000));
+    }
+  }
+
+  private async failure(state: JobState): Promise<Error> {
+    const d = await this.sfn.describeExecution(this.executionArn);
+    let marker: FailedMarker | undefined;
+    try {
+      marker = JSON.parse((await this.storage.for(this.output).readAll(layout.failed(this.output))).toString('utf8'));
+    } catch {}
+    if (state === 'CANCELLED')
+      return new JobCancelledError(`Job ${this.id} was cancelled; ${this.output} holds no result.`);
+    let cause: { errorType?: string; errorMessage?: string } = {};
+    try {
+      cause = JSON.parse(d.cause ?? '{}');
+    } catch {
+      cause = { errorMessage: d.cause ?? '' };
+    }
+    const type = marker?.error ?? cause.errorType ?? d.error ?? state;
+    const message = marker?.message ?? cause.errorMessage ?? `The execution ended ${state}.`;
+    return new JobFailedError(message, type, this.output, marker?.stack?.join('\n'), marker !== undefined);
+  }
+
+  async summary(): Promise<JobManifest> {
+    return JSON.parse(
+      (await this.storage.for(this.output).readAll(layout.manifest(this.output))).toString('utf8'),
+    ) as JobManifest;
+  }
+
+  async *results(): AsyncIterable<OutputRecord> {
+    yield* readResults(this.storage, await this.summary());
+  }
+
+  async cancel(): Promise<void> {
+    await this.sfn.stopExecution(this.executionArn, 'Cancelled by the user.');
+    // A stopped execution runs no Catch, so the client does Abort's work itself.
+    await abort(
+      { storage: this.storage, attempt: 'cancel', tmpDir: '' },
+      {
+        job: this.run as RunContext,
+        error: {
+          Error: 'JobCancelledError',
+          Cause: JSON.stringify({ errorType: 'JobCancelledError', errorMessage: 'The job was cancelled.' }),
+        },
+      },
+    );
+  }
+}
+
+/** Streams a completed job's records, parts in order, a line at a time. */
+export async function* readResults(storage: StorageRouter, manifest: JobManifest): AsyncIterable<OutputRecord> {
+  for (const part of manifest.parts) {
+    let carry = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of storage.for(part.uri).read(part.uri)) {
+      const text = carry + decoder.decode(chunk, { stream: true });
+      const lines = text.split('\n');
+      carry = lines.pop()!;
+      for (const line of lines) yield parseLine(manifest.format, line);
+    }
+    carry += decoder.decode();
+    if (carry !== '') yield parseLine(manifest.format, carry);
+  }
+}
+
+/** tsv fields are text (a JSON-quoted field, written for text holding a tab or newline, is unquoted); jsonl is typed. */
+function parseLine(format: string, line: string): OutputRecord {
+  if (format === 'jsonl') return JSON.parse(line) as OutputRecord;
+  const tab = line.startsWith('"') ? endOfQuoted(line) : line.indexOf('\t');
+  const field = (f: string) => (f.startsWith('"') && f.endsWith('"') && f.length > 1 ? JSON.parse(f) : f);
+  return { key: field(line.slice(0, tab)), value: field(line.slice(tab + 1)) };
+}
+
+function endOfQuoted(line: string): number {
+  for (let i = 1; i < line.length; i++) {
+    if (line[i] === '\\') i++;
+    else if (line[i] === '"') return i + 1;
+  }
+  return line.indexOf('\t');
+}

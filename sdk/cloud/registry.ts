@@ -1,0 +1,38 @@
+/**
+ * How a deployed job is found by name: each StreamingJob publishes an SSM parameter
+ * `/streaming/jobs/<name>` holding where it lives. One GetParameter; no CloudFormation reads.
+ */
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { StreamingError } from '../../functions/errors.js';
+import { registryParameter } from '../../functions/spec.js';
+
+export interface DeployedJob {
+  name: string;
+  stateMachineArn: string;
+  bucket: string;
+  inputPrefix: string;
+  outputPrefix: string;
+  /** `s3://bucket/scratch/` */
+  scratch: string;
+}
+
+export class UnknownJobError extends StreamingError {
+  override readonly retryable = false;
+}
+
+export type JobRegistry = (name: string) => Promise<DeployedJob>;
+
+export function ssmRegistry(client: SSMClient = new SSMClient({})): JobRegistry {
+  return async (name) => {
+    try {
+      const res = await client.send(new GetParameterCommand({ Name: registryParameter(name) }));
+      return JSON.parse(res.Parameter!.Value!) as DeployedJob;
+    } catch (e) {
+      if ((e as { name?: string }).name === 'ParameterNotFound')
+        throw new UnknownJobError(
+          `No deployed job named "${name}" (SSM parameter ${registryParameter(name)} not found). Deploy it with StreamingJob, or pass stateMachineArn.`,
+        );
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The three Step Functions calls a job handle makes, behind one small interface, so the SDK is
+ * tested against the real flow (the deployed definition run locally) rather than a mock.
+ */
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+export interface ExecutionDescription {
+  status: ExecutionStatus;
+  /** JSON text of the execution's output, when it succeeded. */
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface StepFunctionsApi {
+  startExecution(stateMachineArn: string, name: string, input: unknown): Promise<string>;
+  describeExecution(executionArn: string): Promise<ExecutionDescription>;
+  stopExecution(executionArn: string, cause: string): Promise<void>;
+}
+
+/** AWS Step Functions through the SDK v3; endpoint, region and credentials from the standard configuration. */
+export function awsStepFunctions(client: SFNClient = new SFNClient({})): StepFunctionsApi {
+  return {
+    async startExecution(stateMachineArn, name, input) {
+      const res = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+      return res.executionArn!;
+    },
+    async describeExecution(executionArn) {
+      const d = await client.send(new DescribeExecutionCommand({ executionArn }));
+      const out: ExecutionDescription = { status: d.status as ExecutionStatus };
+      if (d.output !== undefined) out.output = d.output;
+      if (d.error !== undefined) out.error = d.error;
+      if (d.cause !== undefined) out.cause = d.cause;
+      return out;
+    },
+    async stopExecution(executionArn, cause) {
+      await client.send(new StopExecutionCommand({ executionArn, cause, error: 'JobCancelledError' }));
+    },
+  };
+}
