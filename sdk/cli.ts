@@ -6,8 +6,11 @@
 import { parseArgs } from 'node:util';
 import { parseSize } from '../functions/config.js';
 import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
+import { CLOUD_USAGE, cloudCommand, cloudExitCode } from './cli-cloud.js';
 import { type LocalRunOptions, runLocal } from './local/engine.js';
 import { progressReporter } from './progress.js';
+
+const CLOUD_COMMANDS = ['start', 'status', 'wait', 'cancel', 'cat', 'ls'];
 
 const USAGE = `Usage: streaming run <job.ts> --input <path>... --output <dir> [options]
 
@@ -152,12 +155,18 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await run(rest);
+    if (command && CLOUD_COMMANDS.includes(command)) return await cloudCommand(command, rest);
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(USAGE);
+      process.stdout.write(`${USAGE}\n${CLOUD_USAGE}`);
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command "${command}" (try: streaming run --help)`);
   } catch (e) {
+    const cloud = cloudExitCode(e);
+    if (cloud) {
+      process.stderr.write(`streaming: ${cloud.message}\n`);
+      return cloud.code;
+    }
     if (e instanceof StreamingError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`streaming: ${(e as Error).message}\n`);
       return 2;
@@ -166,6 +175,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// `streaming cat … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

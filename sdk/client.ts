@@ -51,6 +51,8 @@ export interface OutputRecord {
 
 export interface JobHandle {
   readonly id: string;
+  /** The Step Functions execution (cloud jobs). */
+  readonly executionArn?: string;
   readonly output: string;
   status(): Promise<JobStatus>;
   /** Resolves with the manifest when the job succeeds; throws JobFailedError / JobCancelledError otherwise. */
@@ -95,6 +97,28 @@ export async function startJob(options: StartJobOptions): Promise<JobHandle> {
     executionArn,
     spec.output,
     joinUri(normalizeUri(scratch), id),
+    sfn,
+    options.storage ?? new StorageRouter(),
+  );
+}
+
+/** A handle on a job started earlier (e.g. by `streaming start`), from its execution ARN. */
+export async function attachJob(
+  executionArn: string,
+  options: { stepFunctions?: StepFunctionsApi; storage?: StorageRouter } = {},
+): Promise<JobHandle> {
+  const sfn = options.stepFunctions ?? awsStepFunctions();
+  const d = await sfn.describeExecution(executionArn);
+  const spec = JSON.parse(d.input ?? '{}') as { jobId?: string; output?: string; scratch?: string };
+  if (!spec.jobId || !spec.output || !spec.scratch)
+    throw new StreamingError(
+      `Execution ${executionArn} was not started by startJob (its input names no jobId, output and scratch).`,
+    );
+  return new CloudJobHandle(
+    spec.jobId,
+    executionArn,
+    spec.output,
+    joinUri(normalizeUri(spec.scratch), spec.jobId),
     sfn,
     options.storage ?? new StorageRouter(),
   );

@@ -24,6 +24,10 @@ export type {
   TaskContext,
 } from '../functions/job.js';
 export type { JobManifest } from '../functions/phases/commit.js';
+export type { JobHandle, JobState, JobStatus, OutputRecord, StartJobOptions } from './client.js';
+export { attachJob, readResults, startJob } from './client.js';
+export type { DeployedJob, JobRegistry } from './cloud/registry.js';
+export type { StepFunctionsApi } from './cloud/stepfunctions.js';
 export { defineJob } from './define.js';
 export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
 export { runLocal } from './local/engine.js';

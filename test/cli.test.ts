@@ -77,4 +77,21 @@ describe('streaming run', () => {
     expect(streaming('frobnicate').status).toBe(2);
     expect(streaming('run', '--help').stdout).toMatch(/Usage: streaming run/);
   });
+
+  it('cat prints a completed job’s records in part order; ls lists its parts; both refuse an incomplete output', () => {
+    const out = path.join(tempDir(), 'out');
+    expect(
+      streaming('run', 'jobs/wordcount.ts', '-i', path.join(MOBY, 'chapter_1.txt'), '-o', out, '-r', '2', '--quiet')
+        .status,
+    ).toBe(0);
+    const cat = streaming('cat', out);
+    expect(cat.status).toBe(0);
+    const parts = ['part-r-00000', 'part-r-00001'].map((p) => fs.readFileSync(path.join(out, p), 'utf8')).join('');
+    expect(cat.stdout).toBe(parts);
+    const ls = streaming('ls', out);
+    expect(ls.stdout).toMatch(/part-r-00000\n.*part-r-00001\njob wordcount-\S+ \(wordcount\) completed: 2 parts/s);
+    const none = streaming('cat', path.join(tempDir(), 'empty'));
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/holds no completed job/);
+  });
 });

@@ -10,6 +10,8 @@ export interface ExecutionDescription {
   status: ExecutionStatus;
   /** JSON text of the execution's output, when it succeeded. */
   output?: string;
+  /** JSON text of the execution's input (the job spec). */
+  input?: string;
   error?: string;
   cause?: string;
 }
@@ -31,6 +33,7 @@ export function awsStepFunctions(client: SFNClient = new SFNClient({})): StepFun
       const d = await client.send(new DescribeExecutionCommand({ executionArn }));
       const out: ExecutionDescription = { status: d.status as ExecutionStatus };
       if (d.output !== undefined) out.output = d.output;
+      if (d.input !== undefined) out.input = d.input;
       if (d.error !== undefined) out.error = d.error;
       if (d.cause !== undefined) out.cause = d.cause;
       return out;
