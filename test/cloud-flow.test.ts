@@ -365,7 +365,10 @@ describe('startJob() and its handle, against the deployed flow', () => {
     const storage = new StorageRouter(() => {
       const inner = new S3Storage(s3ClientFromEnvironment());
       return Object.assign(Object.create(inner), {
-        read: (uri: string, range?: never) => (reads.push(uri), inner.read(uri, range)),
+        read: (uri: string, range?: never) => {
+          reads.push(uri);
+          return inner.read(uri, range);
+        },
       });
     });
     const it = readResults(storage, manifest)[Symbol.asyncIterator]();

@@ -9,7 +9,7 @@ const WORDCOUNT = path.join(ROOT, 'jobs', 'wordcount.ts');
 const fixture = (name: string) => path.join(FIXTURES, name);
 const listing = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
 
-async function failureOf(p: Promise<unknown>): Promise<JobFailedError> {
+async function failureOf(p: PromiseLike<unknown>): Promise<JobFailedError> {
   try {
     await p;
   } catch (e) {

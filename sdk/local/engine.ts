@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,10 +9,11 @@ import { abort } from '../../functions/phases/commit.js';
 import type { PlanResult } from '../../functions/phases/plan.js';
 import type { ShuffleResult } from '../../functions/phases/shuffle.js';
 import { PHASES, type Phase } from '../../functions/runtime.js';
-import { layout, type RunContext } from '../../functions/spec.js';
+import { layout, newJobId, type RunContext } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition } from '../../infra/definition.js';
+import { type JobHandle, type JobStatus, type OutputRecord, readResults } from '../client.js';
 import { bundleJob } from './bundle.js';
 import { executeDefinition } from './execute.js';
 import { type TaskEvent, WorkerPool } from './pool.js';
@@ -48,6 +48,8 @@ export interface LocalRunOptions {
   onProgress?: (p: Progress) => void;
   /** Aborting cancels the job: no _SUCCESS, `_FAILED` says cancelled, scratch removed. */
   signal?: AbortSignal;
+  /** @default `<job file name>-<time>-<random>` */
+  jobId?: string;
 }
 
 export interface PhaseProgress {
@@ -75,8 +77,104 @@ const LOCAL_ARN = (p: string) => `arn:aws:lambda:local:000000000000:function:str
  * Runs a job on this machine (DESIGN §3 "Local"): bundles the job module, starts a pool of
  * worker threads, and executes the state machine definition, the same one the cloud runs, with
  * aws-local-stepfunctions, each task state bound to the pool.
+ *
+ * Returns at once a handle of the same shape as `startJob()`'s (status, wait, results, summary,
+ * cancel). The handle is also a promise of the run's result: `await runLocal(...)` waits for it.
  */
-export async function runLocal(jobPath: string, options: LocalRunOptions): Promise<LocalJobResult> {
+export function runLocal(jobPath: string, options: LocalRunOptions): LocalJobHandle {
+  return new LocalJobHandle(jobPath, options);
+}
+
+type LocalState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** A local run, followed like a cloud job (see JobHandle in sdk/client.ts). */
+export class LocalJobHandle implements JobHandle, PromiseLike<LocalJobResult> {
+  readonly id: string;
+  readonly output: string;
+  private readonly controller = new AbortController();
+  private readonly done: Promise<LocalJobResult>;
+  private progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
+  private state: LocalState = 'RUNNING';
+  private readonly listeners = new Set<(p: Progress) => void>();
+
+  constructor(jobPath: string, options: LocalRunOptions) {
+    this.id = options.jobId ?? newJobId(path.basename(jobPath).replace(/\.[cm]?[jt]s$/, '') || 'job');
+    this.output = normalizeUri(options.output);
+    options.signal?.addEventListener('abort', () => this.controller.abort(), { once: true });
+    this.done = execute(jobPath, { ...options, jobId: this.id, signal: this.controller.signal }, (p) => {
+      this.progress = p;
+      options.onProgress?.(p);
+      for (const l of this.listeners) l(p);
+    });
+    this.done.then(
+      () => {
+        this.state = 'SUCCEEDED';
+      },
+      (e) => {
+        this.state = e instanceof JobCancelledError ? 'CANCELLED' : 'FAILED';
+      },
+    );
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: awaitable by design: `await runLocal(...)` gives the run's result.
+  then<A = LocalJobResult, B = never>(
+    onFulfilled?: ((r: LocalJobResult) => A | PromiseLike<A>) | null,
+    onRejected?: ((e: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.done.then(onFulfilled, onRejected);
+  }
+
+  async status(): Promise<JobStatus> {
+    const p = this.progress;
+    const phase =
+      this.state !== 'RUNNING' ? 'done' : p.phase === 'shuffle' ? 'reduce' : p.phase === 'abort' ? 'done' : p.phase;
+    return {
+      id: this.id,
+      state: this.state,
+      phase,
+      map: { done: p.map.done, total: p.map.total },
+      reduce: { done: p.reduce.done, total: p.reduce.total },
+    };
+  }
+
+  async wait(options: { onProgress?: (s: JobStatus) => void; signal?: AbortSignal } = {}): Promise<JobManifest> {
+    const listener = () => void this.status().then((s) => options.onProgress?.(s));
+    this.listeners.add(listener);
+    try {
+      const stop = new Promise<never>((_, reject) =>
+        options.signal?.addEventListener(
+          'abort',
+          () => reject(new JobCancelledError('Stopped waiting (the job goes on; cancel() stops it).')),
+          { once: true },
+        ),
+      );
+      const r = await Promise.race([this.done, stop]);
+      options.onProgress?.(await this.status());
+      return r.manifest;
+    } finally {
+      this.listeners.delete(listener);
+    }
+  }
+
+  async summary(): Promise<JobManifest> {
+    return (await this.done).manifest;
+  }
+
+  async *results(): AsyncIterable<OutputRecord> {
+    yield* readResults(new StorageRouter(), await this.summary());
+  }
+
+  async cancel(): Promise<void> {
+    this.controller.abort();
+    await this.done.catch(() => {});
+  }
+}
+
+async function execute(
+  jobPath: string,
+  options: LocalRunOptions & { jobId: string },
+  onProgress: (p: Progress) => void,
+): Promise<LocalJobResult> {
   let pool: WorkerPool | undefined;
   try {
     const bundle = await bundleJob(jobPath);
@@ -87,7 +185,7 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
     if (!Number.isInteger(workers) || workers < 1)
       throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
     const progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
-    const report = () => options.onProgress?.(structuredClone(progress));
+    const report = () => onProgress(structuredClone(progress));
     pool = new WorkerPool(bundle, workers, (e: TaskEvent) => {
       progress.phase = e.phase;
       const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
@@ -130,6 +228,7 @@ export async function runLocal(jobPath: string, options: LocalRunOptions): Promi
       input: Array.isArray(options.input) ? options.input : [options.input],
       output,
       parallelism: workers,
+      jobId: options.jobId,
       ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
     };
     const execution = await executeDefinition(definition, spec, {
