@@ -11,6 +11,7 @@ import { layout } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { normalizeUri } from '../functions/storage/uri.js';
 import { attachJob, type JobHandle, type JobStatus, readResults, startJob } from './client.js';
+import { progressReporter } from './progress.js';
 
 export const CLOUD_USAGE = `Cloud jobs (a deployed StreamingJob):
   streaming start <job-name> --input <s3://…>... --output <s3://…> [--reducers N] [--split-size 64MiB] [--param k=v] [--wait]
@@ -41,15 +42,18 @@ function progressLine(s: JobStatus): string {
   return `${s.state.toLowerCase()} ${s.phase}: map ${f(s.map)}, reduce ${f(s.reduce)}`;
 }
 
+/** Follows a job to its end: bars on a terminal (the same reporter as `streaming run`), lines otherwise. */
 async function follow(job: JobHandle, quiet: boolean): Promise<JobManifest> {
-  let last = '';
-  return job.wait({
-    onProgress: (s) => {
-      const line = progressLine(s);
-      if (!quiet && line !== last) process.stderr.write(`${line}\n`);
-      last = line;
-    },
-  });
+  const reporter = progressReporter({ quiet, tty: process.stderr.isTTY === true });
+  const phase = (p: { done: number; total: number | undefined }) => ({ ...p, running: 0, failedAttempts: 0 });
+  try {
+    return await job.wait({
+      onProgress: (s) =>
+        reporter.update({ phase: s.phase === 'reduce' ? 'reduce' : 'map', map: phase(s.map), reduce: phase(s.reduce) }),
+    });
+  } finally {
+    reporter.stop();
+  }
 }
 
 export async function cloudCommand(command: string, argv: string[]): Promise<number> {

@@ -146,6 +146,15 @@ describe('StreamingJob: bucket and IAM', () => {
   });
 });
 
+describe('StreamingJob: found by name', () => {
+  it('publishes where it lives in the SSM parameter /streaming/jobs/<name>', () => {
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/streaming/jobs/WordCount', Type: 'String' });
+    const param = Object.values(template.findResources('AWS::SSM::Parameter'))[0]!;
+    const value = JSON.stringify(param.Properties.Value);
+    for (const k of ['stateMachineArn', 'bucket', 'inputPrefix', 'outputPrefix', 'scratch']) expect(value).toContain(k);
+  });
+});
+
 describe('cdk-nag', () => {
   it('finds nothing unsuppressed in the AwsSolutions pack', () => {
     const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
