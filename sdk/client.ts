@@ -2,9 +2,11 @@
  * Starting and following cloud jobs (DESIGN §4): `startJob()` starts an execution of a deployed
  * job's state machine and returns a handle to follow it, read its results, or cancel it.
  */
+
+import { DEFAULTS } from '../functions/config.js';
 import { JobCancelledError, JobFailedError, ObjectNotFoundError, StreamingError } from '../functions/errors.js';
 import { abort, type FailedMarker, type JobManifest } from '../functions/phases/commit.js';
-import type { Counters } from '../functions/phases/env.js';
+import { addCounters, type Counters, mapLimit } from '../functions/phases/env.js';
 import { layout, newJobId, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { joinUri, normalizeUri } from '../functions/storage/uri.js';
@@ -40,7 +42,7 @@ export interface JobStatus {
   phase: 'plan' | 'map' | 'reduce' | 'commit' | 'done';
   map: { done: number; total: number | undefined };
   reduce: { done: number; total: number | undefined };
-  /** Counters of the completed job. */
+  /** Counters summed over the tasks finished so far (all of them once the job is done). */
   counters?: Counters;
 }
 
@@ -49,12 +51,17 @@ export interface OutputRecord {
   value: unknown;
 }
 
+export interface StatusOptions {
+  /** Sum the counters of the tasks finished so far (one small read per task). @default true */
+  counters?: boolean;
+}
+
 export interface JobHandle {
   readonly id: string;
   /** The Step Functions execution (cloud jobs). */
   readonly executionArn?: string;
   readonly output: string;
-  status(): Promise<JobStatus>;
+  status(options?: StatusOptions): Promise<JobStatus>;
   /** Resolves with the manifest when the job succeeds; throws JobFailedError / JobCancelledError otherwise. */
   wait(options?: {
     onProgress?: (s: JobStatus) => void;
@@ -146,13 +153,25 @@ class CloudJobHandle implements JobHandle {
     return { jobId: this.id, output: this.output, scratch: this.scratch, keepScratch: false };
   }
 
-  private async count(prefix: string, suffix: string): Promise<number> {
-    let n = 0;
-    for await (const o of this.storage.for(prefix).list(prefix)) if (o.uri.endsWith(suffix)) n++;
-    return n;
+  /** The published task results under a prefix (map indexes or reduce results). */
+  private async published(prefix: string, suffix: string): Promise<string[]> {
+    const found: string[] = [];
+    for await (const o of this.storage.for(prefix).list(prefix)) if (o.uri.endsWith(suffix)) found.push(o.uri);
+    return found;
   }
 
-  async status(): Promise<JobStatus> {
+  /** Counters summed over the tasks published so far: one small read per task. */
+  private async countersOf(uris: string[]): Promise<Counters> {
+    const all = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (u) => {
+      const r = JSON.parse((await this.storage.for(u).readAll(u)).toString('utf8')) as { counters?: Counters };
+      return r.counters;
+    });
+    const sum: Counters = {};
+    for (const c of all) addCounters(sum, c);
+    return sum;
+  }
+
+  async status(options: StatusOptions = {}): Promise<JobStatus> {
     const d = await this.sfn.describeExecution(this.executionArn);
     const state = TERMINAL[d.status] ?? 'RUNNING';
     const s: JobStatus = {
@@ -178,8 +197,11 @@ class CloudJobHandle implements JobHandle {
       if (!(e instanceof ObjectNotFoundError)) throw e;
     }
     if (plan) {
-      s.map = { done: await this.count(layout.mapIndexes(run), '.index.json'), total: plan.mapTasks };
-      s.reduce = { done: await this.count(layout.reduceResults(run), '.result.json'), total: plan.reducers };
+      const maps = await this.published(layout.mapIndexes(run), '.index.json');
+      const reduces = await this.published(layout.reduceResults(run), '.result.json');
+      s.map = { done: maps.length, total: plan.mapTasks };
+      s.reduce = { done: reduces.length, total: plan.reducers };
+      if (options.counters !== false) s.counters = await this.countersOf([...maps, ...reduces]);
       s.phase = s.map.done < plan.mapTasks ? 'map' : s.reduce.done < plan.reducers ? 'reduce' : 'commit';
     }
     if (state !== 'RUNNING') s.phase = 'done';
@@ -191,7 +213,8 @@ class CloudJobHandle implements JobHandle {
   ): Promise<JobManifest> {
     for (;;) {
       if (options.signal?.aborted) throw new JobCancelledError('Stopped waiting (the job goes on; cancel() stops it).');
-      const s = await this.status();
+      // Polling skips the counters: summing them reads one object per finished task.
+      const s = await this.status({ counters: false });
       options.onProgress?.(s);
       if (s.state === 'SUCCEEDED') return this.summary();
       if (s.state !== 'RUNNING') throw await this.failure(s.state);

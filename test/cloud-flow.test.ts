@@ -25,6 +25,7 @@ import wordcount from '../jobs/wordcount.js';
 import { readResults, startJob } from '../sdk/client.js';
 import { UnknownJobError } from '../sdk/cloud/registry.js';
 import type { ExecutionDescription, StepFunctionsApi } from '../sdk/cloud/stepfunctions.js';
+import { defineJob } from '../sdk/define.js';
 import { readItems, runLocal } from '../sdk/local/engine.js';
 import { executeDefinition } from '../sdk/local/execute.js';
 import { TaskError } from '../sdk/local/pool.js';
@@ -69,7 +70,7 @@ afterAll(() => server.stop());
 type Fault = (phase: Phase, input: Record<string, unknown>) => void;
 
 /** Runs the deployed definition; each task invokes the handler as Lambda would, errors reported as Lambda reports them. */
-async function runDeployed(output: string | Record<string, unknown>, fault?: Fault) {
+async function runDeployed(output: string | Record<string, unknown>, fault?: Fault, job: AnyJob = wordcount as AnyJob) {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
   // Each phase's handler gets S3 only as its role in the template allows.
   const handlers = {} as Record<Phase, PhaseHandler>;
@@ -77,7 +78,7 @@ async function runDeployed(output: string | Record<string, unknown>, fault?: Fau
     const storage = new StorageRouter(
       () => new GuardedStorage(new S3Storage(s3ClientFromEnvironment()), grants, `the ${phase} function`),
     );
-    handlers[phase] = createHandlers(wordcount as AnyJob, storage)[phase];
+    handlers[phase] = createHandlers(job, storage)[phase];
   }
   const attempts: Record<string, number> = {};
   const invoke = async (resource: string, input: unknown) => {
@@ -109,7 +110,7 @@ async function runDeployed(output: string | Record<string, unknown>, fault?: Fau
 }
 
 /** Step Functions for the SDK: each execution is the deployed definition run by runDeployed. */
-function localStepFunctions(fault?: Fault): StepFunctionsApi & { starts: unknown[] } {
+function localStepFunctions(fault?: Fault, job?: AnyJob): StepFunctionsApi & { starts: unknown[] } {
   const executions = new Map<string, ExecutionDescription & { abort?: () => void }>();
   const starts: unknown[] = [];
   return {
@@ -119,7 +120,7 @@ function localStepFunctions(fault?: Fault): StepFunctionsApi & { starts: unknown
       const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
       const e: ExecutionDescription & { abort?: () => void } = { status: 'RUNNING' };
       executions.set(executionArn, e);
-      const { result, abort } = await runDeployed(input as Record<string, unknown>, fault);
+      const { result, abort } = await runDeployed(input as Record<string, unknown>, fault, job);
       e.abort = abort;
       result.then(
         (out) => Object.assign(e, { status: 'SUCCEEDED', output: JSON.stringify(out) }),
@@ -320,7 +321,15 @@ describe('startJob() and its handle, against the deployed flow', () => {
   };
 
   it('starts a job by name, reports progress, and gives its summary and records, parts in order', async () => {
-    const sfn = localStepFunctions();
+    // Word count that also counts its lines, so the counters have something to sum.
+    const counting = defineJob({
+      ...(wordcount as AnyJob),
+      map(line: string, emit, ctx) {
+        ctx.count('lines');
+        return (wordcount as AnyJob).map(line, emit, ctx);
+      },
+    }) as AnyJob;
+    const sfn = localStepFunctions(undefined, counting);
     const job = await startJob({
       job: 'WordCount',
       input: 's3://cloud/input/moby/',
@@ -338,6 +347,8 @@ describe('startJob() and its handle, against the deployed flow', () => {
     const status = await job.status();
     expect(status.map.done).toBe(status.map.total);
     expect(status.reduce).toEqual({ done: 3, total: 3 });
+    expect(status.counters).toEqual(manifest.counters);
+    expect(manifest.counters.lines).toBeGreaterThan(20_000);
 
     const records: unknown[] = [];
     for await (const r of job.results()) records.push(r);
