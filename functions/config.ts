@@ -16,6 +16,8 @@ export const DEFAULTS = {
   reducers: 4,
   /** Bytes of map output buffered (or combined) in memory before a sorted spill to disk. */
   sortBufferBytes: 64 * 1024 * 1024,
+  /** V8 heap limit of each local worker thread, in MiB; must hold the sort buffer with room to spare. */
+  workerHeapMiB: 512,
   /** Input read size. */
   readChunkBytes: 4 * 1024 * 1024,
   /** Bytes read past a split's end per request while finishing its last line. */

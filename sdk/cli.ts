@@ -23,6 +23,7 @@ Options:
       --split-size <size>  bytes per map task, e.g. 64MiB             [default: 64MiB]
       --sort-buffer <size> map-side sort/combine buffer per task      [default: 64MiB]
   -w, --workers <n>        worker threads                             [default: one per core]
+      --worker-memory <size> heap limit of each worker                [default: 512MiB]
   -p, --param <k=v>        job parameter (repeatable)
       --overwrite          replace an output that holds a completed job
       --scratch <dir>      where intermediate data goes               [default: OS temp dir]
@@ -64,6 +65,7 @@ async function run(argv: string[]): Promise<number> {
       'split-size': { type: 'string' },
       'sort-buffer': { type: 'string' },
       workers: { type: 'string', short: 'w' },
+      'worker-memory': { type: 'string' },
       param: { type: 'string', short: 'p', multiple: true },
       overwrite: { type: 'boolean' },
       scratch: { type: 'string' },
@@ -97,6 +99,8 @@ async function run(argv: string[]): Promise<number> {
   set('splitSize', size('split-size', values['split-size']));
   set('sortBufferBytes', size('sort-buffer', values['sort-buffer']));
   set('workers', count('workers', values.workers, 1));
+  const heap = size('worker-memory', values['worker-memory']);
+  if (heap !== undefined) options.workerHeapMiB = Math.round(heap / 2 ** 20);
   set('taskAttempts', count('attempts', values.attempts, 1));
   set('overwrite', values.overwrite);
   set('scratch', values.scratch);

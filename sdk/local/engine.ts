@@ -38,6 +38,8 @@ export interface LocalRunOptions {
   keepScratch?: boolean;
   /** Worker threads. @default os.availableParallelism() */
   workers?: number;
+  /** Heap limit of each worker in MiB (memory is bounded by settings, not by the input). @default DEFAULTS.workerHeapMiB */
+  workerHeapMiB?: number;
   /** Attempts per task, the first included. @default DEFAULTS.taskAttempts */
   taskAttempts?: number;
   /**
@@ -186,7 +188,13 @@ async function execute(
       throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
     const progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
     const report = () => onProgress(structuredClone(progress));
-    pool = new WorkerPool(bundle, workers, (e: TaskEvent) => {
+    const heapMiB = options.workerHeapMiB ?? DEFAULTS.workerHeapMiB;
+    const sortMiB = (options.sortBufferBytes ?? DEFAULTS.sortBufferBytes) / 2 ** 20;
+    if (!(heapMiB >= 2 * sortMiB + 64))
+      throw new StreamingError(
+        `workerHeapMiB (${heapMiB}) must be at least twice the sort buffer (${sortMiB} MiB) plus 64: raise it or lower sortBufferBytes.`,
+      );
+    pool = new WorkerPool(bundle, workers, heapMiB, (e: TaskEvent) => {
       progress.phase = e.phase;
       const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
       if (p) {

@@ -44,9 +44,14 @@ export class WorkerPool {
   private nextId = 0;
   private closed = false;
 
+  /**
+   * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
+   *   than a consequence of the input (a worker over it dies, and its task is retried)
+   */
   constructor(
     private readonly bundle: string,
     readonly size: number,
+    private readonly heapMiB: number,
     private readonly onEvent: (e: TaskEvent) => void = () => {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -56,7 +61,12 @@ export class WorkerPool {
     // Source maps must be on before the bundle loads, so that stacks name the user's .ts lines.
     const boot = `process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(this.bundle).href)});`;
     // The environment as it is now (AWS settings made after start-up included).
-    const worker = new Worker(boot, { eval: true, env: { ...process.env }, workerData: { streamingWorker: true } });
+    const worker = new Worker(boot, {
+      eval: true,
+      env: { ...process.env },
+      workerData: { streamingWorker: true },
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
+    });
     const slot: Slot = { worker };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: TaskReply) => {
