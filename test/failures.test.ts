@@ -162,9 +162,9 @@ describe('invalid jobs and options', () => {
     );
     expect(err.errorType).toBe('InvalidJobError');
     expect(err.message).toMatch(/reducers must be.*splitSize must be/);
-    await expect(runLocal(WORDCOUNT, { input: MOBY, output: path.join(dir, 'o2'), workerHeapMiB: 100 })).rejects.toThrow(
-      /workerHeapMiB \(100\) must be at least twice the sort buffer \(64 MiB\)/,
-    );
+    await expect(
+      runLocal(WORDCOUNT, { input: MOBY, output: path.join(dir, 'o2'), workerHeapMiB: 100 }),
+    ).rejects.toThrow(/workerHeapMiB \(100\) must be at least twice the sort buffer \(64 MiB\)/);
   });
 
   it('refuses an output that holds a completed job unless overwrite, and output inside the input', async () => {
