@@ -4,12 +4,12 @@
  * `--endpoint` sets AWS_ENDPOINT_URL for this command.
  */
 import { parseArgs } from 'node:util';
-import { parseSize } from '../functions/config.js';
-import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
+import { JobCancelledError, JobFailedError } from '../functions/errors.js';
 import type { JobManifest } from '../functions/phases/commit.js';
 import { layout } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { normalizeUri } from '../functions/storage/uri.js';
+import { count, JOB_OPTIONS, params, size, UsageError } from './cli-args.js';
 import { attachJob, type JobHandle, type JobStatus, readResults, startJob } from './client.js';
 import { progressReporter } from './progress.js';
 
@@ -22,8 +22,6 @@ export const CLOUD_USAGE = `Cloud jobs (a deployed StreamingJob):
   streaming ls <output>                 the parts of a job's output and whether it completed
 Common: --endpoint <url> (e.g. http://localhost:4566 for LocalStack), --quiet
 `;
-
-class CloudUsageError extends StreamingError {}
 
 /** Turns the AWS SDK's errors into one line a shell user can act on. */
 export function explainAwsError(e: unknown): string | undefined {
@@ -60,39 +58,23 @@ export async function cloudCommand(command: string, argv: string[]): Promise<num
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      input: { type: 'string', short: 'i', multiple: true },
-      output: { type: 'string', short: 'o' },
-      reducers: { type: 'string', short: 'r' },
-      'split-size': { type: 'string' },
-      param: { type: 'string', short: 'p', multiple: true },
-      overwrite: { type: 'boolean' },
-      wait: { type: 'boolean' },
-      endpoint: { type: 'string' },
-      quiet: { type: 'boolean' },
-    },
+    options: { ...JOB_OPTIONS, wait: { type: 'boolean' }, endpoint: { type: 'string' } },
   });
   if (values.endpoint) process.env.AWS_ENDPOINT_URL = values.endpoint;
   const [target] = positionals;
-  if (!target) throw new CloudUsageError(`${command} needs an argument.\n${CLOUD_USAGE}`);
+  if (!target) throw new UsageError(`${command} needs an argument.\n${CLOUD_USAGE}`);
   const quiet = values.quiet ?? false;
   switch (command) {
     case 'start': {
       if (!values.input?.length || !values.output)
-        throw new CloudUsageError('start needs --input <s3://…> and --output <s3://…>');
-      const params: Record<string, string> = {};
-      for (const p of values.param ?? []) {
-        const eq = p.indexOf('=');
-        if (eq <= 0) throw new CloudUsageError(`--param takes key=value (got "${p}")`);
-        params[p.slice(0, eq)] = p.slice(eq + 1);
-      }
+        throw new UsageError('start needs --input <s3://…> and --output <s3://…>');
       const job = await startJob({
         job: target,
         input: values.input,
         output: values.output,
-        params,
-        ...(values.reducers !== undefined ? { reducers: Number(values.reducers) } : {}),
-        ...(values['split-size'] !== undefined ? { splitSize: parseSize(values['split-size']) } : {}),
+        params: params(values.param),
+        ...(values.reducers !== undefined ? { reducers: count('reducers', values.reducers, 0)! } : {}),
+        ...(values['split-size'] !== undefined ? { splitSize: size('split-size', values['split-size'])! } : {}),
         ...(values.overwrite ? { overwrite: true } : {}),
       });
       process.stdout.write(`${job.executionArn}\n`);
@@ -125,9 +107,7 @@ export async function cloudCommand(command: string, argv: string[]): Promise<num
         manifest = JSON.parse((await storage.for(output).readAll(layout.manifest(output))).toString('utf8'));
       } catch {
         const failed = await storage.for(output).stat(layout.failed(output));
-        throw new CloudUsageError(
-          `${output} holds no completed job${failed ? ' (it has _FAILED: the job failed)' : ''}.`,
-        );
+        throw new UsageError(`${output} holds no completed job${failed ? ' (it has _FAILED: the job failed)' : ''}.`);
       }
       if (command === 'ls') {
         for (const p of manifest.parts)
@@ -145,7 +125,7 @@ export async function cloudCommand(command: string, argv: string[]): Promise<num
       return 0;
     }
   }
-  throw new CloudUsageError(`unknown command "${command}"`);
+  throw new UsageError(`unknown command "${command}"`);
 }
 
 export function cloudExitCode(e: unknown): { code: number; message: string } | undefined {

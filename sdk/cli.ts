@@ -4,8 +4,8 @@
  * Exit codes: 0 done, 1 the job failed, 2 bad usage or options, 130 cancelled (Ctrl-C).
  */
 import { parseArgs } from 'node:util';
-import { parseSize } from '../functions/config.js';
 import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
+import { count, JOB_OPTIONS, params, size, UsageError } from './cli-args.js';
 import { CLOUD_USAGE, cloudCommand, cloudExitCode } from './cli-cloud.js';
 import { type LocalRunOptions, runLocal } from './local/engine.js';
 import { progressReporter } from './progress.js';
@@ -34,44 +34,18 @@ Options:
   -h, --help               this help
 `;
 
-class UsageError extends StreamingError {}
-
-function count(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min} (got "${v}")`);
-  return n;
-}
-
-function size(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  try {
-    const n = parseSize(v);
-    if (n <= 0) throw new Error('must be > 0');
-    return n;
-  } catch (e) {
-    throw new UsageError(`--${name}: ${(e as Error).message}`);
-  }
-}
-
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      input: { type: 'string', short: 'i', multiple: true },
-      output: { type: 'string', short: 'o' },
-      reducers: { type: 'string', short: 'r' },
-      'split-size': { type: 'string' },
+      ...JOB_OPTIONS,
       'sort-buffer': { type: 'string' },
       workers: { type: 'string', short: 'w' },
       'worker-memory': { type: 'string' },
-      param: { type: 'string', short: 'p', multiple: true },
-      overwrite: { type: 'boolean' },
       scratch: { type: 'string' },
       'keep-scratch': { type: 'boolean' },
       attempts: { type: 'string' },
-      quiet: { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -85,13 +59,7 @@ async function run(argv: string[]): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (inputs go after --input)`);
   if (!values.input?.length) throw new UsageError('give at least one --input <path>');
   if (!values.output) throw new UsageError('give --output <dir>');
-  const params: Record<string, string> = {};
-  for (const p of values.param ?? []) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param takes key=value (got "${p}")`);
-    params[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  const options: LocalRunOptions = { input: values.input, output: values.output, params };
+  const options: LocalRunOptions = { input: values.input, output: values.output, params: params(values.param) };
   const set = <K extends keyof LocalRunOptions>(k: K, v: LocalRunOptions[K] | undefined) => {
     if (v !== undefined) options[k] = v;
   };
