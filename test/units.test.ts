@@ -146,3 +146,35 @@ describe('words', () => {
     );
   });
 });
+
+describe('mapLimit', () => {
+  it('keeps order, bounds concurrency, and after a failure starts nothing new and waits for running calls', async () => {
+    const { mapLimit } = await import('../functions/phases/env.js');
+    let running = 0;
+    let peak = 0;
+    const done = await mapLimit([5, 1, 3, 2, 4], 2, async (x) => {
+      peak = Math.max(peak, ++running);
+      await new Promise((r) => setTimeout(r, x));
+      running--;
+      return x * 10;
+    });
+    expect(done).toEqual([50, 10, 30, 20, 40]);
+    expect(peak).toBe(2);
+
+    const started: number[] = [];
+    let finishedSlow = false;
+    await expect(
+      mapLimit([0, 1, 2, 3, 4], 2, async (x) => {
+        started.push(x);
+        if (x === 0) {
+          await new Promise((r) => setTimeout(r, 30));
+          finishedSlow = true;
+          return x;
+        }
+        throw new Error(`boom ${x}`);
+      }),
+    ).rejects.toThrow('boom 1');
+    expect(finishedSlow).toBe(true); // it waited for the running call
+    expect(started).toEqual([0, 1]); // and started nothing after the failure
+  });
+});

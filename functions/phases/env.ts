@@ -23,7 +23,11 @@ export function addCounters(into: Counters, from: Counters | undefined): Counter
   return into;
 }
 
-/** Runs `fn` over items with at most `limit` in flight; results keep the items' order. */
+/**
+ * Runs `fn` over items with at most `limit` in flight; results keep the items' order. After a
+ * failure no new item starts, and it rejects only once every started call has settled, so no
+ * straggler still writes to a file or handle its caller is about to close.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -31,12 +35,20 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return out;
 }
