@@ -68,6 +68,19 @@ export class UserCodeError extends StreamingError {
   }
 }
 
+/** A stream program (mapper or reducer command) exited non-zero; carries the end of its stderr. */
+export class StreamProgramError extends StreamingError {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number,
+    readonly stderrTail: string,
+  ) {
+    super(
+      `Stream program \`${command}\` exited with code ${exitCode}. End of its stderr:\n${stderrTail.trimEnd() || '(empty)'}`,
+    );
+  }
+}
+
 /** A record could not be decoded in the declared input format. */
 export class MalformedRecordError extends StreamingError {
   override readonly retryable = false;

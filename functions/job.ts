@@ -39,8 +39,16 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
   /** A short name: letters, digits, `-` and `_`. */
   name: string;
   input?: { format?: F };
-  /** Called once per record. May return a promise; the engine awaits it only then. */
-  map(record: RecordOf<F>, emit: Emit<K, V>, ctx: TaskContext): void | Promise<void>;
+  /** Called once per record. May return a promise; the engine awaits it only then. Give `map` or `mapper`. */
+  map?(record: RecordOf<F>, emit: Emit<K, V>, ctx: TaskContext): void | Promise<void>;
+  /**
+   * A stream program instead of `map` (Hadoop Streaming): a shell command run once per map task
+   * in the working directory, fed one record per line on stdin (text lines as they are, other
+   * formats as JSON), printing `key<TAB>value` lines (a line without a tab is all key).
+   */
+  mapper?: string;
+  /** A stream program instead of `reduce`: fed `key<TAB>value` lines sorted by key, printing `key<TAB>value` lines. */
+  reducer?: string;
   /** Folds values of one key into one; must be associative (it runs map-side, any number of times). */
   combine?(key: K, values: Iterable<V>): V;
   /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
@@ -68,13 +76,21 @@ export function jobProblems(def: unknown): string[] {
   const problems: string[] = [];
   if (typeof j.name !== 'string' || !NAME.test(j.name))
     problems.push('name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
-  if (typeof j.map !== 'function') problems.push('map must be a function (record, emit, ctx) => void');
+  if ((typeof j.map === 'function') === (typeof j.mapper === 'string'))
+    problems.push('give map, a function (record, emit, ctx) => void, or mapper, a command — one of them');
+  if (j.map !== undefined && typeof j.map !== 'function')
+    problems.push('map must be a function (record, emit, ctx) => void');
+  if (j.mapper !== undefined && (typeof j.mapper !== 'string' || j.mapper.trim() === ''))
+    problems.push('mapper must be a command');
+  if (j.reducer !== undefined && (typeof j.reducer !== 'string' || j.reducer.trim() === ''))
+    problems.push('reducer must be a command');
+  if (j.reduce !== undefined && j.reducer !== undefined) problems.push('give reduce or reducer, not both');
   if (j.combine !== undefined && typeof j.combine !== 'function') problems.push('combine must be a function');
   if (j.reduce !== undefined && typeof j.reduce !== 'function') problems.push('reduce must be a function');
   if (j.reducers !== undefined && !(Number.isInteger(j.reducers) && (j.reducers as number) >= 0))
     problems.push('reducers must be a whole number >= 0');
-  if (j.reduce === undefined && typeof j.reducers === 'number' && j.reducers > 0)
-    problems.push('reducers > 0 needs a reduce function (or set reducers: 0 for a map-only job)');
+  if (j.reduce === undefined && j.reducer === undefined && typeof j.reducers === 'number' && j.reducers > 0)
+    problems.push('reducers > 0 needs reduce or reducer (or set reducers: 0 for a map-only job)');
   const format = (j.input as { format?: unknown } | undefined)?.format;
   if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat))
     problems.push(`input.format must be one of ${INPUT_FORMATS.join(', ')}`);
@@ -88,3 +104,6 @@ export function assertJob(def: unknown, where = 'job'): asserts def is AnyJob {
   const problems = jobProblems(def);
   if (problems.length > 0) throw new InvalidJobError(`Invalid ${where}: ${problems.join('; ')}.`);
 }
+
+/** Whether the job has a reduce step, as a function or a stream program. */
+export const hasReduce = (job: AnyJob) => job.reduce !== undefined || job.reducer !== undefined;

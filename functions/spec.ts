@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { DEFAULTS } from './config.js';
 import { InvalidJobError } from './errors.js';
-import type { AnyJob, InputFormat, OutputFormat, Params } from './job.js';
+import { type AnyJob, hasReduce, type InputFormat, type OutputFormat, type Params } from './job.js';
 import { isWithin, joinUri, normalizeUri } from './storage/uri.js';
 
 /** What starts a job: the state machine's input once a trigger's event is normalised. */
@@ -83,10 +83,11 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   if (typeof s.output !== 'string' || s.output === '') problems.push('output must be a path or URI');
   // One order everywhere: defaults < job module < deployment (STREAMING_* on deployed functions) < the call.
   const deployed = deploymentDefaults();
-  const reducers = s.reducers ?? deployed.reducers ?? job.reducers ?? (job.reduce ? DEFAULTS.reducers : 0);
+  const reducers = s.reducers ?? deployed.reducers ?? job.reducers ?? (hasReduce(job) ? DEFAULTS.reducers : 0);
   if (!Number.isInteger(reducers) || reducers < 0)
     problems.push(`reducers must be a whole number >= 0 (got ${reducers})`);
-  if (reducers > 0 && !job.reduce) problems.push(`job "${job.name}" has no reduce function, so reducers must be 0`);
+  if (reducers > 0 && !hasReduce(job))
+    problems.push(`job "${job.name}" has no reduce or reducer, so reducers must be 0`);
   const splitSize = s.splitSize ?? deployed.splitSize ?? DEFAULTS.splitSize;
   if (!Number.isInteger(splitSize) || splitSize <= 0)
     problems.push(`splitSize must be a whole number of bytes > 0 (got ${splitSize})`);

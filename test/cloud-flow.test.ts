@@ -326,7 +326,7 @@ describe('startJob() and its handle, against the deployed flow', () => {
       ...(wordcount as AnyJob),
       map(line: string, emit, ctx) {
         ctx.count('lines');
-        return (wordcount as AnyJob).map(line, emit, ctx);
+        return (wordcount as AnyJob).map!(line, emit, ctx);
       },
     }) as AnyJob;
     const sfn = localStepFunctions(undefined, counting);

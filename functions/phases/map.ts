@@ -12,6 +12,7 @@ import { layout, type RunContext } from '../spec.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import type { Counters, TaskEnv, TaskTiming } from './env.js';
 import type { Split } from './plan.js';
+import { runStreamProgram, splitKeyValue } from './stream.js';
 
 /** What a map task publishes (its index object, written last). */
 export interface MapIndex {
@@ -63,23 +64,43 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
   const emit = collector.emit;
   const task = split.index;
-  const map = job.map;
   let extra: Partial<MapIndex>;
   try {
-    for (const chunk of split.chunks) {
-      ctx.inputUri = chunk.uri;
-      stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
-        stats.inputRecords++;
-        let r: unknown;
-        try {
-          r = map(record as never, emit, ctx);
-        } catch (e) {
-          throw new UserCodeError('map', task, e);
-        }
-        if (isThenable(r))
-          return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
-        return collector.full ? collector.relieve() : undefined;
-      });
+    if (job.mapper) {
+      await runStreamProgram(
+        job.mapper,
+        async (write) => {
+          for (const chunk of split.chunks) {
+            ctx.inputUri = chunk.uri;
+            stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
+              stats.inputRecords++;
+              return write(typeof record === 'string' ? record : JSON.stringify(record));
+            });
+          }
+        },
+        (line) => {
+          const [k, v] = splitKeyValue(line);
+          emit(k, v);
+          return collector.full ? collector.relieve() : undefined;
+        },
+      );
+    } else {
+      const map = job.map!;
+      for (const chunk of split.chunks) {
+        ctx.inputUri = chunk.uri;
+        stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
+          stats.inputRecords++;
+          let r: unknown;
+          try {
+            r = map(record as never, emit, ctx);
+          } catch (e) {
+            throw new UserCodeError('map', task, e);
+          }
+          if (isThenable(r))
+            return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
+          return collector.full ? collector.relieve() : undefined;
+        });
+      }
     }
     stats.outputRecords = collector.records;
     extra = await collector.finish(stats);

@@ -12,6 +12,7 @@ import { layout, type RunContext } from '../spec.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import { type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
 import type { ReduceManifest, ReducerItem } from './shuffle.js';
+import { runStreamProgram, splitKeyValue } from './stream.js';
 
 export interface ReduceResult {
   partition: number;
@@ -70,14 +71,35 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
 
     const perRun = Math.max(4096, Math.min(1 << 20, Math.floor(MERGE_BUFFER_BYTES / Math.max(1, ranges.length))));
     const merge = new GroupedMerge(ranges.map((g, i) => fileRegionReader(fd, offsets[i]!, g.length, perRun)));
-    const emit = (k: unknown, v: unknown) => out.add(k, v);
-    const reduce = job.reduce!;
-    while (merge.nextGroup()) {
-      stats.groups++;
-      const key = decodeText(merge.key, merge.keyJson);
-      const res = userCall('reduce', r, () => reduce(key, merge.values(), emit, ctx));
-      if (isThenable(res)) await userAwait('reduce', r, res);
-      if (out.full) await out.flush();
+    if (job.reducer) {
+      // Hadoop Streaming: the program reads key<TAB>value lines sorted by key and prints key<TAB>value lines.
+      await runStreamProgram(
+        job.reducer,
+        async (write) => {
+          while (merge.nextGroup()) {
+            stats.groups++;
+            for (const [text] of merge.rawValues()) {
+              const p = write(`${merge.key}\t${text}`);
+              if (p) await p;
+            }
+          }
+        },
+        (line) => {
+          const [k, v] = splitKeyValue(line);
+          out.add(k, v);
+          return out.full ? out.flush() : undefined;
+        },
+      );
+    } else {
+      const emit = (k: unknown, v: unknown) => out.add(k, v);
+      const reduce = job.reduce!;
+      while (merge.nextGroup()) {
+        stats.groups++;
+        const key = decodeText(merge.key, merge.keyJson);
+        const res = userCall('reduce', r, () => reduce(key, merge.values(), emit, ctx));
+        if (isThenable(res)) await userAwait('reduce', r, res);
+        if (out.full) await out.flush();
+      }
     }
     stats.inputRecords = merge.records;
     stats.outputRecords = out.records;
