@@ -27,6 +27,11 @@ export type Params = Record<string, string>;
 export interface TaskContext {
   /** User parameters (`--param k=v`, `runLocal({ params })`). */
   readonly params: Params;
+  /**
+   * The text of a small file (a model, a vocabulary, centroids), read once per worker or
+   * container and shared by its tasks: `const vocab = await ctx.sideInput(ctx.params.vocab)`.
+   */
+  sideInput(uri: string): Promise<string>;
   /** Adds `n` (default 1) to a named counter; counters are summed into the job summary. */
   count(name: string, n?: number): void;
   /** Where the current record comes from (the input object's URI). Empty in reduce. */

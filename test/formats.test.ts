@@ -103,4 +103,30 @@ describe('input formats', () => {
       { key: '2.log', value: 'two' },
     ]);
   });
+
+  it('params and side inputs: ctx.sideInput(uri) reads a small file once per worker', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'stop.txt'), 'the\na\nand');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'The cat and the hat\nA cat\n');
+    const out = path.join(dir, 'out');
+    const job = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'stopwords.ts');
+    await runLocal(job, {
+      input: path.join(dir, 'in.txt'),
+      output: out,
+      workers: 1,
+      params: { stopwords: path.join(dir, 'stop.txt') },
+    });
+    expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe('cat\t2\nhat\t1\n');
+    const missing = runLocal(job, {
+      input: path.join(dir, 'in.txt'),
+      output: path.join(dir, 'o2'),
+      workers: 1,
+      retryDelayMs: 0,
+      params: { stopwords: path.join(dir, 'nope.txt') },
+    });
+    await expect(missing).rejects.toMatchObject({
+      errorType: 'UserCodeError',
+      message: expect.stringMatching(/Object not found: .*nope\.txt/),
+    });
+  });
 });

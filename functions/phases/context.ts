@@ -1,6 +1,8 @@
 import { UserCodeError } from '../errors.js';
 import type { TaskContext } from '../job.js';
 import type { RunContext } from '../spec.js';
+import type { StorageRouter } from '../storage/index.js';
+import { normalizeUri } from '../storage/uri.js';
 import type { Counters } from './env.js';
 
 export interface MutableContext extends TaskContext {
@@ -8,10 +10,33 @@ export interface MutableContext extends TaskContext {
   readonly counters: Counters;
 }
 
-export function taskContext(run: RunContext, phase: 'map' | 'reduce', index: number, attempt: string): MutableContext {
+/** Side inputs read so far by this worker or container: each is read once, whatever the tasks. */
+const sideInputs = new Map<string, Promise<string>>();
+
+export function taskContext(
+  run: RunContext,
+  phase: 'map' | 'reduce',
+  index: number,
+  attempt: string,
+  storage: StorageRouter,
+): MutableContext {
   const counters: Counters = {};
   return {
     params: run.params,
+    sideInput(uri: string) {
+      const key = normalizeUri(uri);
+      let text = sideInputs.get(key);
+      if (!text) {
+        text = storage
+          .for(key)
+          .readAll(key)
+          .then((b) => b.toString('utf8'));
+        // A failed read is not cached: the task's retry reads again.
+        text.catch(() => sideInputs.delete(key));
+        sideInputs.set(key, text);
+      }
+      return text;
+    },
     counters,
     inputUri: '',
     task: { phase, index, attempt },

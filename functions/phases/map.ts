@@ -58,7 +58,7 @@ interface Collector {
 /** Map task (DESIGN §2): read the split, run `map`, partition, sort, combine, spill, merge, publish. */
 export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
   const start = Date.now();
-  const ctx = taskContext(run, 'map', split.index, env.attempt);
+  const ctx = taskContext(run, 'map', split.index, env.attempt, env.storage);
   const stats = emptyMapStats();
   const collector: Collector =
     run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);

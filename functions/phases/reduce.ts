@@ -34,7 +34,7 @@ const MERGE_BUFFER_BYTES = 16 << 20;
 export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item: ReducerItem): Promise<ReduceResult> {
   const start = Date.now();
   const r = item.partition;
-  const ctx = taskContext(run, 'reduce', r, env.attempt);
+  const ctx = taskContext(run, 'reduce', r, env.attempt, env.storage);
   const manifest = JSON.parse(
     (await env.storage.for(item.manifest).readAll(item.manifest)).toString('utf8'),
   ) as ReduceManifest;
