@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Size, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -306,7 +306,8 @@ export class StreamingJob extends Construct {
               service: 'states',
               resource: 'execution',
               resourceName: `${this.stateMachine.stateMachineName}/*`,
-              arnFormat: 'arn:aws:states:region:account:execution:name' as never,
+              // arn:…:execution:<state machine name>/<map run label>:<child name> (colon before the name).
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
             }),
           ],
         }),
@@ -336,13 +337,13 @@ export class StreamingJob extends Construct {
         [
           {
             id: 'AwsSolutions-IAM4',
-            reason: 'CDK’s BucketNotificationsHandler custom resource; its role and policy are CDK’s, not the job’s.',
+            reason: "CDK's BucketNotificationsHandler custom resource; its role and policy are CDK's, not the job's.",
           },
           {
             id: 'AwsSolutions-IAM5',
-            reason: 'CDK’s BucketNotificationsHandler needs s3:PutBucketNotification, which it scopes to "*".',
+            reason: `CDK's BucketNotificationsHandler needs s3:PutBucketNotification, which it scopes to "*".`,
           },
-          { id: 'AwsSolutions-L1', reason: 'CDK’s BucketNotificationsHandler picks its own runtime.' },
+          { id: 'AwsSolutions-L1', reason: "CDK's BucketNotificationsHandler picks its own runtime." },
         ],
         true,
       );
@@ -392,7 +393,7 @@ export class StreamingJob extends Construct {
     NagSuppressions.addResourceSuppressions(accessLogs, [
       {
         id: 'AwsSolutions-S1',
-        reason: 'This bucket is the destination of the data bucket’s access logs; logging it again would recurse.',
+        reason: "This bucket is the destination of the data bucket's access logs; logging it again would recurse.",
       },
     ]);
     return new s3.Bucket(this, 'Bucket', {
@@ -413,11 +414,17 @@ export class StreamingJob extends Construct {
   }
 
   private suppressNag(smPolicy: iam.Policy, smRole: iam.Role): void {
+    // Only "<bucket ARN>/<one of this job's prefixes>*": the bucket's ARN as cdk-nag renders it (a
+    // `<Logical.Arn>` reference, or a literal S3 ARN of an imported bucket), then an exact prefix.
+    const reEscape = (p: string) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const prefixes = [this.inputPrefix, this.outputPrefix, this.scratchPrefix].map(reEscape).join('|');
     const prefixWildcard = {
       id: 'AwsSolutions-IAM5',
       reason:
         'Object ARNs end in "<prefix>*": a job reads and writes objects it names at run time (splits, parts, indexes) under its own prefixes, never the whole bucket.',
-      appliesTo: [{ regex: '/^Resource::(<.*Bucket.*\\.Arn>|arn:.*)\\/(input|output|scratch|[^*]*)\\/?\\*$/g' }],
+      appliesTo: [
+        { regex: `/^Resource::(<[^>]+\\.Arn>|arn:(<AWS::Partition>|aws[-a-z]*):s3:::[^/]+)\\/(${prefixes})\\*$/g` },
+      ],
     };
     NagSuppressions.addResourceSuppressions(this, [prefixWildcard], true);
     NagSuppressions.addResourceSuppressions(
@@ -426,7 +433,7 @@ export class StreamingJob extends Construct {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            'Added by CDK for X-Ray tracing and CloudWatch Logs delivery (xray:PutTraceSegments, logs:CreateLogDelivery, …), APIs that take no resource-level permissions.',
+            'Added by CDK for X-Ray tracing and CloudWatch Logs delivery (xray:PutTraceSegments, logs:CreateLogDelivery, ...), APIs that take no resource-level permissions.',
           appliesTo: ['Resource::*'],
         },
         {
@@ -437,7 +444,7 @@ export class StreamingJob extends Construct {
         },
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'grantInvoke covers the function and its versions (":*"); only this job’s six functions are named.',
+          reason: `grantInvoke covers the function and its versions (":*"); only this job's six functions are named.`,
           appliesTo: [{ regex: '/^Resource::<.*\\.Arn>:\\*$/g' }],
         },
       ],

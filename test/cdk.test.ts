@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
@@ -144,6 +145,22 @@ describe('StreamingJob: bucket and IAM', () => {
           for (const m of JSON.stringify(st.Resource).matchAll(/"Fn::GetAtt":\["(\w+)","Arn"\]/g)) invoked.add(m[1]!);
     expect([...invoked].sort()).toEqual(fnIds.sort());
   });
+  it('lets the Distributed Maps read their items from scratch and run only this state machine’s child executions', () => {
+    const policy = Object.entries(json.Resources).find(([id]) => id.includes('StateMachineMapPolicy'))![1];
+    const statements = (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+      .Statement;
+    const byAction = (a: string) => statements.find((st) => [st.Action].flat().includes(a))!.Resource;
+    const machine = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
+    expect(byAction('states:StartExecution')).toEqual({ Ref: machine });
+    // arn:<partition>:states:<region>:<account>:execution:<state machine name>/* — a colon before the name.
+    const executions = byAction('states:DescribeExecution') as { 'Fn::Join': [string, unknown[]] };
+    expect(byAction('states:StopExecution')).toEqual(executions);
+    const parts = executions['Fn::Join'][1];
+    expect(parts.slice(-3)).toEqual([':execution:', { 'Fn::GetAtt': [machine, 'Name'] }, '/*']);
+    expect(parts[0]).toBe('arn:');
+    expect(parts[2]).toBe(':states:');
+    expect(JSON.stringify(byAction('s3:GetObject'))).toMatch(/"\/scratch\/\*"\]\]\}$/);
+  });
 });
 
 describe('StreamingJob: found by name', () => {
@@ -164,6 +181,34 @@ describe('cdk-nag', () => {
     // The pack did run: its suppressions, each with a reason, are recorded in the template.
     const suppressions = JSON.stringify(json).match(/"reason":"[^"]+"/g) ?? [];
     expect(suppressions.length).toBeGreaterThan(3);
+    // Plain-ASCII reasons: cdk-nag would store any other reason base64-encoded, unreadable in the template.
+    expect(JSON.stringify(json)).not.toContain('is_reason_encoded');
+  });
+
+  it('is clean for an imported bucket and other prefixes, whose object wildcards are the only ones suppressed', () => {
+    const s = new Stack(noBundling(), 'Imported');
+    new StreamingJob(s, 'WC', {
+      job: path.join(ROOT, 'jobs', 'wordcount.ts'),
+      bucket: s3.Bucket.fromBucketName(s, 'Data', 'my-data'),
+      inputPrefix: 'data/in/',
+      outputPrefix: 'data/out/',
+      scratchPrefix: 'tmp.streaming/',
+    });
+    Aspects.of(s).add(new AwsSolutionsChecks({ verbose: true }));
+    const found = [
+      ...Annotations.fromStack(s).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...Annotations.fromStack(s).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ];
+    expect(found.map((e) => `${e.id}: ${e.entry.data}`)).toEqual([]);
+    const arns = JSON.stringify(Template.fromStack(s).toJSON()).match(/:s3:::my-data[^"]*/g) ?? [];
+    expect(new Set(arns)).toEqual(
+      new Set([
+        ':s3:::my-data',
+        ':s3:::my-data/data/in/*',
+        ':s3:::my-data/data/out/*',
+        ':s3:::my-data/tmp.streaming/*',
+      ]),
+    );
   });
 });
 
@@ -179,6 +224,10 @@ describe('StreamingJob props', () => {
           inputPrefix: 'in',
         }),
     ).toThrow(/nope\.ts does not exist.*maxConcurrency must be 1-10000.*reducers must be.*inputPrefix must end with/);
+    expect(
+      () =>
+        new StreamingJob(s, 'K', { job: path.join(ROOT, 'jobs', 'wordcount.ts'), maxConcurrency: 0, reducers: 1.5 }),
+    ).toThrow(/maxConcurrency must be 1-10000 \(got 0\).*reducers must be a whole number >= 0 \(got 1\.5\)/);
   });
 });
 
