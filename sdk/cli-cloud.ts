@@ -104,7 +104,7 @@ export async function cloudCommand(command: string, argv: string[]): Promise<num
       const storage = new StorageRouter();
       let manifest: JobManifest;
       try {
-        manifest = JSON.parse((await storage.for(output).readAll(layout.manifest(output))).toString('utf8'));
+        manifest = await storage.readJson<JobManifest>(layout.manifest(output));
       } catch {
         const failed = await storage.for(output).stat(layout.failed(output));
         throw new UsageError(`${output} holds no completed job${failed ? ' (it has _FAILED: the job failed)' : ''}.`);

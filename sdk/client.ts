@@ -163,7 +163,7 @@ class CloudJobHandle implements JobHandle {
   /** Counters summed over the tasks published so far: one small read per task. */
   private async countersOf(uris: string[]): Promise<Counters> {
     const all = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (u) => {
-      const r = JSON.parse((await this.storage.for(u).readAll(u)).toString('utf8')) as { counters?: Counters };
+      const r = await this.storage.readJson<{ counters?: Counters }>(u);
       return r.counters;
     });
     const sum: Counters = {};
@@ -192,7 +192,7 @@ class CloudJobHandle implements JobHandle {
     const run = this.run as RunContext;
     let plan: { mapTasks: number; reducers: number } | undefined;
     try {
-      plan = JSON.parse((await this.storage.for(run.scratch).readAll(layout.plan(run))).toString('utf8'));
+      plan = await this.storage.readJson(layout.plan(run));
     } catch (e) {
       if (!(e instanceof ObjectNotFoundError)) throw e;
     }
@@ -226,7 +226,7 @@ class CloudJobHandle implements JobHandle {
     const d = await this.sfn.describeExecution(this.executionArn);
     let marker: FailedMarker | undefined;
     try {
-      marker = JSON.parse((await this.storage.for(this.output).readAll(layout.failed(this.output))).toString('utf8'));
+      marker = await this.storage.readJson<FailedMarker>(layout.failed(this.output));
     } catch {}
     if (state === 'CANCELLED')
       return new JobCancelledError(`Job ${this.id} was cancelled; ${this.output} holds no result.`);
@@ -242,9 +242,7 @@ class CloudJobHandle implements JobHandle {
   }
 
   async summary(): Promise<JobManifest> {
-    return JSON.parse(
-      (await this.storage.for(this.output).readAll(layout.manifest(this.output))).toString('utf8'),
-    ) as JobManifest;
+    return this.storage.readJson<JobManifest>(layout.manifest(this.output));
   }
 
   async *results(): AsyncIterable<OutputRecord> {

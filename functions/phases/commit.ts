@@ -46,7 +46,7 @@ export interface CommitEvent {
 export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent): Promise<CommitResult> {
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
-  const spec = JSON.parse((await storage.readAll(layout.spec(run))).toString('utf8')) as { jobStart?: number };
+  const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
   const maps = await readMapIndexes(env, run, mapTasks);
   const reduces = await mapLimit(
     Array.from({ length: run.reducers }, (_, r) => r),
@@ -54,7 +54,7 @@ export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent):
     async (r) => {
       const uri = layout.reduceResult(run, r);
       try {
-        return JSON.parse((await storage.readAll(uri)).toString('utf8')) as ReduceResult;
+        return await env.storage.readJson<ReduceResult>(uri);
       } catch (e) {
         if (e instanceof ObjectNotFoundError)
           throw new ObjectNotFoundError(`${uri} (reduce task ${r} published no result)`);

@@ -35,9 +35,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
   const start = Date.now();
   const r = item.partition;
   const ctx = taskContext(run, 'reduce', r, env.attempt, env.storage);
-  const manifest = JSON.parse(
-    (await env.storage.for(item.manifest).readAll(item.manifest)).toString('utf8'),
-  ) as ReduceManifest;
+  const manifest = await env.storage.readJson<ReduceManifest>(item.manifest);
   const local = path.join(env.tmpDir, `streaming-${run.jobId}-r${r}-${env.attempt}.in`);
   const fd = fs.openSync(local, 'w+');
   const partUri = layout.reducePart(run, r);

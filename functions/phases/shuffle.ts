@@ -34,12 +34,11 @@ export interface ShuffleResult {
 
 /** Reads the map tasks' published indexes (all of them must exist). */
 export async function readMapIndexes(env: TaskEnv, run: RunContext, mapTasks: number): Promise<MapIndex[]> {
-  const storage = env.storage.for(run.scratch);
   const tasks = Array.from({ length: mapTasks }, (_, i) => i);
   return mapLimit(tasks, DEFAULTS.metadataConcurrency, async (t) => {
     const uri = layout.mapIndex(run, t);
     try {
-      return JSON.parse((await storage.readAll(uri)).toString('utf8')) as MapIndex;
+      return await env.storage.readJson<MapIndex>(uri);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) throw new ObjectNotFoundError(`${uri} (map task ${t} published no index)`);
       throw e;

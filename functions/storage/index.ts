@@ -24,6 +24,11 @@ export class StorageRouter {
     return this.s3;
   }
 
+  /** Reads a small JSON object whole (indexes, manifests, markers). */
+  async readJson<T>(uri: string): Promise<T> {
+    return JSON.parse((await this.for(uri).readAll(uri)).toString('utf8')) as T;
+  }
+
   stats(): IoStats {
     const s = this.s3?.stats;
     const l = this.local.stats;

@@ -254,7 +254,7 @@ async function execute(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const result = (await execution.result) as unknown as CommitResult;
-      const manifest = JSON.parse((await storage.for(output).readAll(layout.manifest(result.output))).toString('utf8'));
+      const manifest = await storage.readJson<JobManifest>(layout.manifest(result.output));
       return { jobId: result.jobId, output: result.output, manifest };
     } catch (e) {
       if (cancelled) {
@@ -283,7 +283,7 @@ async function execute(
 /** What the local bridge's item-reading task does in place of an ItemReader. */
 export async function readItems(storage: StorageRouter, location: ItemLocation): Promise<unknown> {
   const uri = fromItemLocation(location);
-  return JSON.parse((await storage.for(uri).readAll(uri)).toString('utf8'));
+  return storage.readJson(uri);
 }
 
 function blank(): PhaseProgress {
@@ -309,7 +309,7 @@ async function failure(e: unknown, storage: StorageRouter, output: string, jobId
   let marker: FailedMarker | undefined;
   if (jobId) {
     try {
-      const m = JSON.parse((await storage.for(output).readAll(layout.failed(output))).toString('utf8')) as FailedMarker;
+      const m = await storage.readJson<FailedMarker>(layout.failed(output));
       if (m.jobId === jobId) marker = m;
     } catch {}
   }
