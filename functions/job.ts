@@ -54,6 +54,13 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
   mapper?: string;
   /** A stream program instead of `reduce`: fed `key<TAB>value` lines sorted by key, printing `key<TAB>value` lines. */
   reducer?: string;
+  /**
+   * A stream program instead of `combine`: run map-side on each sorted buffer of map output
+   * before it is written (fed `key<TAB>value` lines sorted by key, printing `key<TAB>value`
+   * lines). Like Hadoop's, it may run any number of times, so it must print what the reducer
+   * accepts as input. Values it prints are strings.
+   */
+  combiner?: string;
   /** Folds values of one key into one; must be associative (it runs map-side, any number of times). */
   combine?(key: K, values: Iterable<V>): V;
   /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
@@ -89,7 +96,10 @@ export function jobProblems(def: unknown): string[] {
     problems.push('mapper must be a command');
   if (j.reducer !== undefined && (typeof j.reducer !== 'string' || j.reducer.trim() === ''))
     problems.push('reducer must be a command');
+  if (j.combiner !== undefined && (typeof j.combiner !== 'string' || j.combiner.trim() === ''))
+    problems.push('combiner must be a command');
   if (j.reduce !== undefined && j.reducer !== undefined) problems.push('give reduce or reducer, not both');
+  if (j.combine !== undefined && j.combiner !== undefined) problems.push('give combine or combiner, not both');
   if (j.combine !== undefined && typeof j.combine !== 'function') problems.push('combine must be a function');
   if (j.reduce !== undefined && typeof j.reduce !== 'function') problems.push('reduce must be a function');
   if (j.reducers !== undefined && !(Number.isInteger(j.reducers) && (j.reducers as number) >= 0))

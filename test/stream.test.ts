@@ -39,6 +39,31 @@ describe('stream programs (Hadoop Streaming)', () => {
       );
   });
 
+  it('a combiner program shrinks the shuffle, map-side, without changing the output', async () => {
+    const dir = tempDir();
+    const input = path.join(MOBY, 'data.txt');
+    const fields = {
+      mapper: 'node test/fixtures/stream/wc-map.mjs',
+      reducer: 'node test/fixtures/stream/wc-reduce.mjs',
+    };
+    const plain = streamJob(dir, 'plain', { ...fields, reducers: 2 });
+    // The reducer sums counts, so it is a valid combiner too (as in Hadoop's word count).
+    const combined = streamJob(dir, 'combined', {
+      ...fields,
+      combiner: 'node test/fixtures/stream/wc-reduce.mjs',
+      reducers: 2,
+    });
+    // A small sort buffer: several spills per task, each combined.
+    const opts = { input, splitSize: 400_000, sortBufferBytes: 2 << 20, workers: 2 };
+    const a = await runLocal(plain, { ...opts, output: path.join(dir, 'plain') });
+    const b = await runLocal(combined, { ...opts, output: path.join(dir, 'combined') });
+    expect(b.manifest.map.spills).toBeGreaterThan(b.manifest.map.tasks);
+    expect(b.manifest.map.shuffleRecords).toBeLessThan(a.manifest.map.shuffleRecords / 3);
+    expect(sortedEntries(countsOf(outputLines(path.join(dir, 'combined'))))).toEqual(
+      sortedEntries(countsOf(outputLines(path.join(dir, 'plain')))),
+    );
+  });
+
   it('shell programs work too, and a line without a tab is all key', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'The cat\nthe hat\r\nA cat, the end\n');

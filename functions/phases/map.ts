@@ -186,6 +186,7 @@ class ShuffleOutput implements Collector {
   private readonly limit: number;
   private readonly spills: { file: string; fd: number; runs: RunEntry[] }[] = [];
   private readonly combine: AnyJob['combine'];
+  private readonly combiner: string | undefined;
   private readonly R: number;
 
   constructor(
@@ -197,6 +198,7 @@ class ShuffleOutput implements Collector {
     this.R = run.reducers;
     this.limit = run.sortBufferBytes;
     this.combine = job.combine?.bind(job);
+    this.combiner = job.combiner;
     this.entries = Array.from({ length: this.R }, () => []);
     this.emit = this.combine ? this.emitCombining() : this.emitSorting();
   }
@@ -264,8 +266,9 @@ class ShuffleOutput implements Collector {
         out.endRun();
       }
     } else {
-      const parts = this.entries;
+      let parts = this.entries;
       this.entries = Array.from({ length: this.R }, () => []);
+      if (this.combiner) parts = await this.runCombiner(this.combiner, parts);
       for (const part of parts) {
         part.sort((a, b) => compareUtf8(a.k, b.k));
         for (const e of part) {
@@ -276,6 +279,32 @@ class ShuffleOutput implements Collector {
       }
     }
     this.bytes = 0;
+  }
+
+  /**
+   * Pipes the buffer, sorted, through the combiner program (one run for all partitions) and
+   * buffers what it prints, partitioned again: a program may print any keys.
+   */
+  private async runCombiner(command: string, parts: Entry[][]): Promise<Entry[][]> {
+    const out: Entry[][] = Array.from({ length: this.R }, () => []);
+    await runStreamProgram(
+      command,
+      async (write) => {
+        for (const part of parts) {
+          part.sort((a, b) => compareUtf8(a.k, b.k));
+          for (const e of part) {
+            const p = write(`${e.k}\t${e.v}`);
+            if (p) await p;
+          }
+        }
+      },
+      (line) => {
+        const [k, v] = splitKeyValue(line);
+        out[partitionOf(k, this.R)]!.push({ k, f: 0, v });
+        return undefined;
+      },
+    );
+    return out;
   }
 
   async relieve(): Promise<void> {

@@ -32,9 +32,14 @@ export async function runStreamProgram(
     // The program may have exited (and its stdin closed) before this record: nothing to wait for.
     if (gone() || stdin.write(`${line}\n`)) return undefined;
     return new Promise<void>((resolve) => {
-      stdin.once('drain', resolve);
-      stdin.once('close', resolve);
-      if (gone()) resolve();
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+      if (gone()) done();
     });
   };
   const feeding = (async () => {
