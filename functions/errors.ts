@@ -25,6 +25,16 @@ export class InputNotFoundError extends StreamingError {
   }
 }
 
+/** A side input is neither a file nor the output of a completed job. */
+export class SideInputNotFoundError extends StreamingError {
+  override readonly retryable = false;
+  constructor(readonly uri: string) {
+    super(
+      `Side input not found: ${uri}. Give a file, or the output location of a completed job (one holding _SUCCESS).`,
+    );
+  }
+}
+
 /** The output location already holds a completed job. */
 export class OutputExistsError extends StreamingError {
   override readonly retryable = false;
@@ -138,5 +148,6 @@ export const NON_RETRYABLE_ERRORS = [
   'InvalidJobError',
   'InputNotFoundError',
   'OutputExistsError',
+  'SideInputNotFoundError',
   'MalformedRecordError',
 ] as const;

@@ -122,3 +122,71 @@ export function assertJob(def: unknown, where = 'job'): asserts def is AnyJob {
 
 /** Whether the job has a reduce step, as a function or a stream program. */
 export const hasReduce = (job: AnyJob) => job.reduce !== undefined || job.reducer !== undefined;
+
+/**
+ * A multi-step job: each step's output is the next step's input. A step writing `tsv` feeds a
+ * step reading `text` (one `key<TAB>value` line per record); a step writing `jsonl` feeds a step
+ * reading `jsonl` (`{key, value}` records). Every step gets the job's params and, from the
+ * second step on, the counters of the step before it as params `counters.<name>`.
+ */
+export interface Pipeline {
+  readonly name: string;
+  readonly steps: readonly AnyJob[];
+  readonly __streamingPipeline: true;
+}
+
+/** What a job module's default export may be. */
+export type JobModule = AnyJob | Pipeline;
+
+export const isPipeline = (m: unknown): m is Pipeline =>
+  m !== null && typeof m === 'object' && (m as Pipeline).__streamingPipeline === true;
+
+/** The input format that reads what a step writing `format` wrote. */
+const READS: Record<OutputFormat, InputFormat> = { tsv: 'text', jsonl: 'jsonl' };
+
+export function pipelineProblems(def: unknown): string[] {
+  if (def === null || typeof def !== 'object')
+    return ['the pipeline must be an object passed to definePipeline({...})'];
+  const p = def as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof p.name !== 'string' || !NAME.test(p.name))
+    problems.push('name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
+  if (!Array.isArray(p.steps) || p.steps.length === 0) return [...problems, 'steps must be a list of one or more jobs'];
+  p.steps.forEach((step, i) => {
+    const own = jobProblems(step);
+    if (own.length > 0) problems.push(`step ${i + 1}: ${own.join('; ')}`);
+    else if ((step as { __streamingJob?: unknown }).__streamingJob !== true)
+      problems.push(`step ${i + 1} must be a job made by defineJob({...})`);
+  });
+  for (let i = 1; i < p.steps.length && problems.length === 0; i++) {
+    const prev = p.steps[i - 1] as AnyJob;
+    const next = p.steps[i] as AnyJob;
+    const wrote = prev.output?.format ?? 'tsv';
+    const reads = next.input?.format ?? 'text';
+    if (READS[wrote] !== reads)
+      problems.push(
+        `step ${i + 1} (${next.name}) reads ${reads} but step ${i} (${prev.name}) writes ${wrote}: set its input.format to ${READS[wrote]}`,
+      );
+  }
+  return problems;
+}
+
+/** Checks a job module's default export: a job or a pipeline. */
+export function assertJobModule(def: unknown, where: string): asserts def is JobModule {
+  if (isPipeline(def)) {
+    const problems = pipelineProblems(def);
+    if (problems.length > 0) throw new InvalidJobError(`Invalid ${where}: ${problems.join('; ')}.`);
+  } else assertJob(def, where);
+}
+
+export const stepCount = (m: JobModule): number => (isPipeline(m) ? m.steps.length : 1);
+
+/** The job a step number names (0 for a single job). */
+export function stepOf(m: JobModule, step = 0): AnyJob {
+  const n = stepCount(m);
+  if (!Number.isInteger(step) || step < 0 || step >= n)
+    throw new InvalidJobError(
+      `Job "${m.name}" has ${n} step${n === 1 ? '' : 's'}: step must be 0 to ${n - 1} (got ${step}).`,
+    );
+  return isPipeline(m) ? m.steps[step]! : m;
+}

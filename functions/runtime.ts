@@ -1,4 +1,4 @@
-import { type AnyJob, assertJob } from './job.js';
+import { assertJobModule, type JobModule, stepOf } from './job.js';
 import { abort, type CaughtError, type CommitEvent, commit } from './phases/commit.js';
 import type { TaskEnv } from './phases/env.js';
 import { runMap } from './phases/map.js';
@@ -17,17 +17,18 @@ type AnyEvent = Record<string, unknown> & { job?: RunContext };
  * Runs one task of a phase. The one entry point of worker threads and Lambda handlers alike:
  * they parse their transport, call this, and return its result.
  */
-export async function runPhase(phase: Phase, event: unknown, env: TaskEnv, job: AnyJob): Promise<unknown> {
-  assertJob(job, 'job module');
+export async function runPhase(phase: Phase, event: unknown, env: TaskEnv, module: JobModule): Promise<unknown> {
+  assertJobModule(module, 'job module');
   const e = (event ?? {}) as AnyEvent;
   const run = () => {
     if (!e.job)
       throw new Error(`The ${phase} task got no "job" in its input: the state machine definition is not Streaming's.`);
     return e.job;
   };
+  if (phase === 'plan') return plan(env, module, event);
+  if (phase === 'abort') return abort(env, e as { job?: RunContext; error?: CaughtError });
+  const job = stepOf(module, run().step ?? 0);
   switch (phase) {
-    case 'plan':
-      return plan(env, job, event);
     case 'map': {
       const index = await runMap(env, job, run(), e.split as Split);
       return { task: index.task, records: index.stats.inputRecords };
@@ -40,7 +41,5 @@ export async function runPhase(phase: Phase, event: unknown, env: TaskEnv, job: 
     }
     case 'commit':
       return commit(env, run(), e as unknown as CommitEvent);
-    case 'abort':
-      return abort(env, e as { job?: RunContext; error?: CaughtError });
   }
 }

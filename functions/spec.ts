@@ -32,6 +32,8 @@ export interface JobSpec {
   keepScratch?: boolean;
   /** @default a new unique id */
   jobId?: string;
+  /** Which step of a multi-step job (definePipeline) to run, from 0. @default 0 */
+  step?: number;
 }
 
 /**
@@ -50,9 +52,12 @@ export interface RunContext {
   sortBufferBytes: number;
   params: Params;
   keepScratch: boolean;
+  /** The step of a multi-step job this run is (0 for a single job), and how many steps it has. */
+  step: number;
+  steps: number;
 }
 
-export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism'>> {
+export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step'>> {
   scratch: string;
   parallelism?: number;
 }
@@ -110,13 +115,11 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
       );
   const jobId = s.jobId ?? newJobId(job.name);
   // In the cloud the deployed functions set STREAMING_SCRATCH to the bucket's scratch prefix.
-  const scratchBase = normalizeUri(
-    s.scratch ?? process.env.STREAMING_SCRATCH ?? joinUri(os.tmpdir(), 'streaming-scratch'),
-  );
+
   return {
     input: inputs,
     output,
-    scratch: joinUri(scratchBase, jobId),
+    scratch: joinUri(scratchBase(s.scratch), jobId),
     reducers,
     splitSize,
     sortBufferBytes,
@@ -128,7 +131,7 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   };
 }
 
-export function runContextOf(spec: ResolvedSpec, job: AnyJob): RunContext {
+export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0, of: 1 }): RunContext {
   return {
     jobId: spec.jobId,
     name: job.name,
@@ -140,7 +143,14 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob): RunContext {
     sortBufferBytes: spec.sortBufferBytes,
     params: spec.params,
     keepScratch: spec.keepScratch,
+    step: step.index,
+    steps: step.of,
   };
+}
+
+/** Where jobs' scratch goes unless a spec says: $STREAMING_SCRATCH (set on deployed functions), else the OS temporary directory. */
+export function scratchBase(scratch?: string): string {
+  return normalizeUri(scratch ?? process.env.STREAMING_SCRATCH ?? joinUri(os.tmpdir(), 'streaming-scratch'));
 }
 
 /** Scratch and output object names, in one place. */
@@ -166,6 +176,9 @@ export const layout = {
 export function pad(n: number): string {
   return String(n).padStart(5, '0');
 }
+
+/** A job's output parts (`part-r-00000`, `part-m-00000`). */
+export const PART_FILE = /\/part-[mr]-\d{5,}$/;
 
 /** Output objects a job writes; others in the output directory are left alone. */
 export const OUTPUT_FILE = /\/(part-[mr]-\d{5,}|_SUCCESS|_manifest\.json|_FAILED)$/;

@@ -47,7 +47,13 @@ async function follow(job: JobHandle, quiet: boolean): Promise<JobManifest> {
   try {
     return await job.wait({
       onProgress: (s) =>
-        reporter.update({ phase: s.phase === 'reduce' ? 'reduce' : 'map', map: phase(s.map), reduce: phase(s.reduce) }),
+        reporter.update({
+          phase: s.phase === 'reduce' ? 'reduce' : 'map',
+          step: 0,
+          steps: 1,
+          map: phase(s.map),
+          reduce: phase(s.reduce),
+        }),
     });
   } finally {
     reporter.stop();

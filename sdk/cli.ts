@@ -89,7 +89,17 @@ async function run(argv: string[]): Promise<number> {
   try {
     const result = await runLocal(jobPath, options);
     reporter.stop();
-    process.stdout.write(summary(result.manifest, (Date.now() - started) / 1000));
+    const seconds = (Date.now() - started) / 1000;
+    if (result.steps)
+      for (const step of result.steps.slice(0, -1))
+        process.stdout.write(
+          `Step ${step.manifest.step + 1}/${step.manifest.steps}: ${step.manifest.job}\n${summary(step.manifest, step.manifest.timings.seconds)}`,
+        );
+    if (result.steps)
+      process.stdout.write(`Step ${result.manifest.steps}/${result.manifest.steps}: ${result.manifest.job}\n`);
+    process.stdout.write(summary(result.manifest, result.steps ? result.manifest.timings.seconds : seconds));
+    if (result.steps)
+      process.stdout.write(`Job ${result.jobId} (${result.steps.length} steps) succeeded in ${seconds.toFixed(2)} s\n`);
     return 0;
   } catch (e) {
     reporter.stop();

@@ -9,6 +9,7 @@ export {
   JobFailedError,
   MalformedRecordError,
   OutputExistsError,
+  SideInputNotFoundError,
   StreamingError,
   UserCodeError,
 } from '../functions/errors.js';
@@ -18,8 +19,10 @@ export type {
   InputFormat,
   Job,
   JobDefinition,
+  JobModule,
   OutputFormat,
   Params,
+  Pipeline,
   RecordOf,
   TaskContext,
 } from '../functions/job.js';
@@ -28,7 +31,9 @@ export type { JobHandle, JobState, JobStatus, OutputRecord, StartJobOptions } fr
 export { attachJob, readResults, startJob } from './client.js';
 export type { DeployedJob, JobRegistry } from './cloud/registry.js';
 export type { StepFunctionsApi } from './cloud/stepfunctions.js';
-export { defineJob } from './define.js';
+export { defineJob, definePipeline } from './define.js';
+export type { IterateOptions, IterateResult } from './iterate.js';
+export { iterate } from './iterate.js';
 export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
 export { runLocal } from './local/engine.js';
 export { forEachWord, sum, words } from './text.js';

@@ -15,9 +15,14 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
   if (opts.tty) return barReporter();
   let last = 0;
   let lastLine = '';
+  let step = 0;
   const finished = new Set<string>();
   return {
     update(p) {
+      if (p.step !== step) {
+        step = p.step;
+        finished.clear();
+      }
       if (p.map.total === undefined) return;
       // A line a second at most, plus one as each phase completes.
       let completed = false;
@@ -30,7 +35,7 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
           completed = true;
         }
       }
-      const line = `${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}`;
+      const line = `${stepLabel(p)}${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}`;
       const now = Date.now();
       if (line !== lastLine && (completed || now - last >= 1000)) {
         process.stderr.write(`${line}\n`);
@@ -41,6 +46,9 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
     stop() {},
   };
 }
+
+/** `step 2/3: ` for a multi-step job, nothing for a single one. */
+const stepLabel = (p: Progress) => (p.steps > 1 ? `step ${p.step + 1}/${p.steps}: ` : '');
 
 function fmt(name: string, p: PhaseProgress): string {
   const retries = p.failedAttempts > 0 ? `, ${p.failedAttempts} failed attempts` : '';
@@ -57,20 +65,27 @@ function barReporter(): Reporter {
     },
     cliProgress.Presets.shades_classic,
   );
-  const bars: Partial<Record<'map' | 'reduce', cliProgress.SingleBar>> = {};
+  // Bars per step and phase: a multi-step job shows each step's bars under the last one's.
+  const bars = new Map<string, cliProgress.SingleBar>();
+  let label = '';
   const show = (name: 'map' | 'reduce', p: PhaseProgress) => {
     if (p.total === undefined) return;
     const payload = {
-      phase: name.padEnd(6),
+      phase: `${label}${name.padEnd(6)}`,
       running: p.running,
       retries: p.failedAttempts ? `, ${p.failedAttempts} retried` : '',
     };
-    const bar = bars[name] ?? (bars[name] = multi.create(p.total, 0, payload));
+    let bar = bars.get(payload.phase);
+    if (!bar) {
+      bar = multi.create(p.total, 0, payload);
+      bars.set(payload.phase, bar);
+    }
     bar.setTotal(p.total);
     bar.update(p.done, payload);
   };
   return {
     update(p) {
+      label = stepLabel(p);
       show('map', p.map);
       show('reduce', p.reduce);
     },

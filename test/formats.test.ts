@@ -126,7 +126,7 @@ describe('input formats', () => {
     });
     await expect(missing).rejects.toMatchObject({
       errorType: 'UserCodeError',
-      message: expect.stringMatching(/Object not found: .*nope\.txt/),
+      message: expect.stringMatching(/Side input not found: .*nope\.txt.*completed job/),
     });
   });
 });

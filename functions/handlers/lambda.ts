@@ -7,7 +7,7 @@ import os from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { toErrorCause } from '../errors.js';
-import { type AnyJob, assertJob } from '../job.js';
+import { assertJobModule, type JobModule } from '../job.js';
 import { PHASES, type Phase, runPhase } from '../runtime.js';
 import { StorageRouter } from '../storage/index.js';
 
@@ -23,8 +23,8 @@ function taskOf(phase: Phase, event: Record<string, unknown>): number | undefine
 }
 
 /** The six phase handlers for one job module; storage is shared across invocations of a container. */
-export function createHandlers(job: AnyJob, storage = new StorageRouter()): Record<Phase, PhaseHandler> {
-  assertJob(job, 'job module bundled into this function');
+export function createHandlers(job: JobModule, storage = new StorageRouter()): Record<Phase, PhaseHandler> {
+  assertJobModule(job, 'job module bundled into this function');
   const logger = new Logger({ serviceName: 'streaming', persistentKeys: { jobName: job.name } });
   const handlers = {} as Record<Phase, PhaseHandler>;
   for (const phase of PHASES) {

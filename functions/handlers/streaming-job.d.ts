@@ -1,7 +1,7 @@
 /** Resolved at bundle time to the user's job module (see index.ts). */
 declare module 'streaming-job' {
-  import type { AnyJob } from '../job.js';
+  import type { JobModule } from '../job.js';
 
-  const job: AnyJob;
+  const job: JobModule;
   export default job;
 }

@@ -10,6 +10,9 @@ import { readMapIndexes } from './shuffle.js';
 export interface JobManifest {
   jobId: string;
   job: string;
+  /** Of a multi-step job: this step (from 0) and the number of steps. */
+  step: number;
+  steps: number;
   output: string;
   format: string;
   parts: { uri: string; records: number; bytes: number }[];
@@ -88,6 +91,8 @@ export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent):
   const manifest: JobManifest = {
     jobId: run.jobId,
     job: run.name,
+    step: run.step ?? 0,
+    steps: run.steps ?? 1,
     output: run.output,
     format: run.outputFormat,
     parts,

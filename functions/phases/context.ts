@@ -1,6 +1,6 @@
-import { UserCodeError } from '../errors.js';
+import { SideInputNotFoundError, UserCodeError } from '../errors.js';
 import type { TaskContext } from '../job.js';
-import type { RunContext } from '../spec.js';
+import { layout, PART_FILE, type RunContext } from '../spec.js';
 import type { StorageRouter } from '../storage/index.js';
 import { normalizeUri } from '../storage/uri.js';
 import type { Counters } from './env.js';
@@ -10,8 +10,13 @@ export interface MutableContext extends TaskContext {
   readonly counters: Counters;
 }
 
-/** Side inputs read so far by this worker or container: each is read once, whatever the tasks. */
+/**
+ * Side inputs this worker or container has read for the job it is running: each is read once
+ * per job, whatever its tasks. A container outlives jobs, and a driver loop rewrites the same
+ * file between runs (k-means centroids), so another job starts afresh.
+ */
 const sideInputs = new Map<string, Promise<string>>();
+let sideInputsJob = '';
 
 export function taskContext(
   run: RunContext,
@@ -25,12 +30,13 @@ export function taskContext(
     params: run.params,
     sideInput(uri: string) {
       const key = normalizeUri(uri);
+      if (sideInputsJob !== run.jobId) {
+        sideInputs.clear();
+        sideInputsJob = run.jobId;
+      }
       let text = sideInputs.get(key);
       if (!text) {
-        text = storage
-          .for(key)
-          .readAll(key)
-          .then((b) => b.toString('utf8'));
+        text = readSideInput(storage, key);
         // A failed read is not cached: the task's retry reads again.
         text.catch(() => sideInputs.delete(key));
         sideInputs.set(key, text);
@@ -44,6 +50,20 @@ export function taskContext(
       counters[name] = (counters[name] ?? 0) + n;
     },
   };
+}
+
+/**
+ * A file's text; or, for the output location of a completed job (a model a training job
+ * wrote), the text of its parts in order.
+ */
+async function readSideInput(router: StorageRouter, uri: string): Promise<string> {
+  const storage = router.for(uri);
+  if (await storage.stat(uri)) return (await storage.readAll(uri)).toString('utf8');
+  if (!(await storage.stat(layout.success(uri)))) throw new SideInputNotFoundError(uri);
+  const parts: string[] = [];
+  for await (const o of storage.list(uri)) if (PART_FILE.test(o.uri)) parts.push(o.uri);
+  const texts = await Promise.all(parts.sort().map((p) => storage.readAll(p)));
+  return texts.map((b) => b.toString('utf8')).join('');
 }
 
 export const isThenable = (x: unknown): x is PromiseLike<unknown> =>

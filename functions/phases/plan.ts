@@ -4,8 +4,16 @@ import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, OutputExistsError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
-import type { AnyJob, InputFormat } from '../job.js';
-import { layout, OUTPUT_FILE, type ResolvedSpec, type RunContext, resolveSpec, runContextOf } from '../spec.js';
+import { type InputFormat, type JobModule, stepCount, stepOf } from '../job.js';
+import {
+  type JobSpec,
+  layout,
+  OUTPUT_FILE,
+  type ResolvedSpec,
+  type RunContext,
+  resolveSpec,
+  runContextOf,
+} from '../spec.js';
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
 import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import type { TaskEnv } from './env.js';
@@ -34,9 +42,12 @@ export interface PlanResult {
  * manifest. Refuses an output that holds a completed job unless `overwrite`, and clears what an
  * earlier run left in it, so parts of two runs never mix.
  */
-export async function plan(env: TaskEnv, job: AnyJob, event: unknown): Promise<PlanResult> {
-  const spec = resolveSpec(specFromEvent(event), job);
-  const run = runContextOf(spec, job);
+export async function plan(env: TaskEnv, module: JobModule, event: unknown): Promise<PlanResult> {
+  const raw = specFromEvent(event) as JobSpec | undefined;
+  const step = raw?.step ?? 0;
+  const job = stepOf(module, step);
+  const spec = resolveSpec(raw, job);
+  const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
   const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat);

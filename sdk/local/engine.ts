@@ -2,16 +2,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../../functions/config.js';
-import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
-import { assertJob, type Params } from '../../functions/job.js';
+import {
+  type ErrorCause,
+  JobCancelledError,
+  JobFailedError,
+  OutputExistsError,
+  StreamingError,
+} from '../../functions/errors.js';
+import { assertJobModule, type Params, stepCount, stepOf } from '../../functions/job.js';
 import type { CommitResult, FailedMarker, JobManifest } from '../../functions/phases/commit.js';
 import { abort } from '../../functions/phases/commit.js';
+import type { Counters } from '../../functions/phases/env.js';
 import type { PlanResult } from '../../functions/phases/plan.js';
 import type { ShuffleResult } from '../../functions/phases/shuffle.js';
 import { PHASES, type Phase } from '../../functions/runtime.js';
-import { layout, newJobId, type RunContext } from '../../functions/spec.js';
+import { layout, newJobId, type RunContext, scratchBase } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
-import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
+import { fromItemLocation, type ItemLocation, joinUri, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition } from '../../infra/definition.js';
 import { type JobHandle, type JobStatus, type OutputRecord, readResults } from '../client.js';
 import { bundleJob } from './bundle.js';
@@ -63,6 +70,9 @@ export interface PhaseProgress {
 
 export interface Progress {
   phase: Phase;
+  /** Of a multi-step job: the running step (from 0) and the number of steps (1 for a single job). */
+  step: number;
+  steps: number;
   map: PhaseProgress;
   reduce: PhaseProgress;
 }
@@ -70,7 +80,10 @@ export interface Progress {
 export interface LocalJobResult {
   jobId: string;
   output: string;
+  /** Of the job, or of a multi-step job's last step. */
   manifest: JobManifest;
+  /** A multi-step job's steps, in order (their outputs, in scratch, are gone unless keepScratch). */
+  steps?: LocalJobResult[];
 }
 
 const LOCAL_ARN = (p: string) => `arn:aws:lambda:local:000000000000:function:streaming-${p}`;
@@ -95,7 +108,7 @@ export class LocalJobHandle implements JobHandle, PromiseLike<LocalJobResult> {
   readonly output: string;
   private readonly controller = new AbortController();
   private readonly done: Promise<LocalJobResult>;
-  private progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
+  private progress: Progress = { phase: 'plan', step: 0, steps: 1, map: blank(), reduce: blank() };
   private state: LocalState = 'RUNNING';
   private readonly listeners = new Set<(p: Progress) => void>();
 
@@ -180,13 +193,17 @@ async function execute(
   let pool: WorkerPool | undefined;
   try {
     const bundle = await bundleJob(jobPath);
-    const job = (await import(pathToFileURL(bundle).href)).default as unknown;
-    assertJob(job, `job module ${jobPath} (its default export must be defineJob({...}))`);
+    const module = (await import(pathToFileURL(bundle).href)).default as unknown;
+    assertJobModule(
+      module,
+      `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,
+    );
 
     const workers = options.workers ?? os.availableParallelism();
     if (!Number.isInteger(workers) || workers < 1)
       throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
-    const progress: Progress = { phase: 'plan', map: blank(), reduce: blank() };
+    const steps = stepCount(module);
+    let progress: Progress = { phase: 'plan', step: 0, steps, map: blank(), reduce: blank() };
     const report = () => onProgress(structuredClone(progress));
     const heapMiB = options.workerHeapMiB ?? DEFAULTS.workerHeapMiB;
     const sortMiB = (options.sortBufferBytes ?? DEFAULTS.sortBufferBytes) / 2 ** 20;
@@ -207,76 +224,123 @@ async function execute(
       }
       report();
     });
-
-    const arns = Object.fromEntries(PHASES.map((p) => [p, LOCAL_ARN(p)])) as Record<Phase, string>;
-    const phaseOf = new Map<string, Phase>(PHASES.map((p) => [arns[p], p]));
-    const definition = buildDefinition({
-      functions: arns,
-      taskTimeoutSeconds: DEFAULTS.localTaskTimeoutSeconds,
-      ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
-    });
     const storage = new StorageRouter();
-    let run: RunContext | undefined;
-    const activePool = pool;
-    const invoke = async (resource: string, input: unknown) => {
-      const phase = phaseOf.get(resource);
-      if (!phase) throw new Error(`The local engine cannot run the task resource ${resource}`);
-      const result = await activePool.run(phase, input);
-      if (phase === 'plan') {
-        run = (result as PlanResult).job;
-        progress.map.total = (result as PlanResult).plan.mapTasks;
-      }
-      if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
-      if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
-      return result;
-    };
-
     const output = normalizeUri(options.output);
-    const spec = {
-      input: Array.isArray(options.input) ? options.input : [options.input],
-      output,
-      parallelism: workers,
-      jobId: options.jobId,
-      ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
-    };
-    const execution = await executeDefinition(definition, spec, {
-      invoke,
-      readItems: (loc) => readItems(storage, loc as ItemLocation),
-      concurrency: workers,
-      retryDelayMs: options.retryDelayMs ?? 100,
-    });
+    const input = Array.isArray(options.input) ? options.input : [options.input];
+    if (steps === 1) return await runStep(pool, storage, options, { input, output, jobId: options.jobId }, progress);
 
-    let cancelled = false;
-    const onAbort = () => {
-      cancelled = true;
-      execution.abort();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // A pipeline: each step writes where the next reads, in scratch; the last writes the output.
+    if (!options.overwrite && (await storage.for(output).stat(layout.success(output))))
+      throw new OutputExistsError(output);
+    const between = joinUri(scratchBase(options.scratch), `${options.jobId}-steps`);
+    const results: LocalJobResult[] = [];
     try {
-      const result = (await execution.result) as unknown as CommitResult;
-      const manifest = await storage.readJson<JobManifest>(layout.manifest(result.output));
-      return { jobId: result.jobId, output: result.output, manifest };
-    } catch (e) {
-      if (cancelled) {
-        await pool.close();
-        if (run) {
-          const env = { storage, attempt: 'cancel', tmpDir: os.tmpdir() };
-          await abort(env, {
-            job: run,
-            error: {
-              Error: 'JobCancelledError',
-              Cause: JSON.stringify({ errorType: 'JobCancelledError', errorMessage: 'The job was cancelled.' }),
-            },
-          });
-        }
-        throw new JobCancelledError(`The job was cancelled; ${output} holds no result (see _FAILED).`);
+      let from = input;
+      let counters: Counters = {};
+      for (let step = 0; step < steps; step++) {
+        progress = { phase: 'plan', step, steps, map: blank(), reduce: blank() };
+        report();
+        const last = step === steps - 1;
+        const to = last ? output : joinUri(between, `${step}-${stepOf(module, step).name}`);
+        const params = { ...options.params, ...counterParams(counters) };
+        const r = await runStep(
+          pool,
+          storage,
+          { ...options, params, overwrite: last ? options.overwrite : true },
+          { input: from, output: to, jobId: `${options.jobId}-${step}`, step },
+          progress,
+        );
+        results.push(r);
+        from = [to];
+        counters = r.manifest.counters;
       }
-      throw await failure(e, storage, output, run?.jobId);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      if (!options.keepScratch) await storage.for(between).deletePrefix(between);
     }
+    const final = results[results.length - 1]!;
+    return { ...final, jobId: options.jobId, steps: results };
   } finally {
     await pool?.close();
+  }
+}
+
+/** The previous step's counters as the params a pipeline step gets: `counters.<name>`. */
+function counterParams(counters: Counters): Params {
+  return Object.fromEntries(Object.entries(counters).map(([k, v]) => [`counters.${k}`, String(v)]));
+}
+
+/** Runs one job (or one step of a pipeline) through the state machine definition on the pool. */
+async function runStep(
+  pool: WorkerPool,
+  storage: StorageRouter,
+  options: LocalRunOptions,
+  target: { input: string[]; output: string; jobId: string; step?: number },
+  progress: Progress,
+): Promise<LocalJobResult> {
+  const workers = pool.size;
+  const arns = Object.fromEntries(PHASES.map((p) => [p, LOCAL_ARN(p)])) as Record<Phase, string>;
+  const phaseOf = new Map<string, Phase>(PHASES.map((p) => [arns[p], p]));
+  const definition = buildDefinition({
+    functions: arns,
+    taskTimeoutSeconds: DEFAULTS.localTaskTimeoutSeconds,
+    ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
+  });
+  let run: RunContext | undefined;
+  const invoke = async (resource: string, input: unknown) => {
+    const phase = phaseOf.get(resource);
+    if (!phase) throw new Error(`The local engine cannot run the task resource ${resource}`);
+    const result = await pool.run(phase, input);
+    if (phase === 'plan') {
+      run = (result as PlanResult).job;
+      progress.map.total = (result as PlanResult).plan.mapTasks;
+    }
+    if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
+    if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
+    return result;
+  };
+
+  const { output } = target;
+  const spec = {
+    ...target,
+    parallelism: workers,
+    ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
+  };
+  const execution = await executeDefinition(definition, spec, {
+    invoke,
+    readItems: (loc) => readItems(storage, loc as ItemLocation),
+    concurrency: workers,
+    retryDelayMs: options.retryDelayMs ?? 100,
+  });
+
+  let cancelled = false;
+  const onAbort = () => {
+    cancelled = true;
+    execution.abort();
+  };
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = (await execution.result) as unknown as CommitResult;
+    const manifest = await storage.readJson<JobManifest>(layout.manifest(result.output));
+    return { jobId: result.jobId, output: result.output, manifest };
+  } catch (e) {
+    if (cancelled) {
+      await pool.close();
+      if (run) {
+        const env = { storage, attempt: 'cancel', tmpDir: os.tmpdir() };
+        await abort(env, {
+          job: run,
+          error: {
+            Error: 'JobCancelledError',
+            Cause: JSON.stringify({ errorType: 'JobCancelledError', errorMessage: 'The job was cancelled.' }),
+          },
+        });
+      }
+      throw new JobCancelledError(`The job was cancelled; ${output} holds no result (see _FAILED).`);
+    }
+    throw await failure(e, storage, output, run?.jobId);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 

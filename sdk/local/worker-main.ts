@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { toErrorCause } from '../../functions/errors.js';
-import type { AnyJob } from '../../functions/job.js';
+import type { JobModule } from '../../functions/job.js';
 import { type Phase, runPhase } from '../../functions/runtime.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 
@@ -21,7 +21,7 @@ export type TaskReply =
   | { id: number; ok: false; error: ReturnType<typeof toErrorCause> };
 
 /** Starts serving tasks when this module runs inside a Streaming worker; does nothing elsewhere. */
-export function startWorker(job: AnyJob): void {
+export function startWorker(job: JobModule): void {
   if (isMainThread || !parentPort || !(workerData as { streamingWorker?: boolean } | undefined)?.streamingWorker)
     return;
   const port = parentPort;

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { defineJob, definePipeline, InvalidJobError, iterate, runLocal } from '../sdk/index.js';
+import { FIXTURES, MOBY, outputLines, tempDir } from './helpers.js';
+
+const STEPS = path.join(FIXTURES, 'steps');
+const sortedLines = (dir: string) => outputLines(dir).sort();
+
+describe('multi-step jobs (definePipeline)', () => {
+  it('give the same output as running their steps by hand, counters passed on as params', async () => {
+    const dir = tempDir();
+    const input = path.join(MOBY, 'data.txt');
+    const opts = { splitSize: 300_000, workers: 2 };
+    const piped = await runLocal(path.join(STEPS, 'pipeline.ts'), { input, output: path.join(dir, 'piped'), ...opts });
+    expect(piped.steps?.map((s) => s.manifest.job)).toEqual(['count', 'frequency']);
+    expect(piped.manifest.step).toBe(1);
+    expect(piped.manifest.steps).toBe(2);
+
+    const first = await runLocal(path.join(STEPS, 'count.ts'), { input, output: path.join(dir, 'one'), ...opts });
+    const lines = first.manifest.counters.lines!;
+    expect(lines).toBeGreaterThan(20_000);
+    await runLocal(path.join(STEPS, 'frequency.ts'), {
+      input: path.join(dir, 'one'),
+      output: path.join(dir, 'two'),
+      params: { 'counters.lines': String(lines) },
+      ...opts,
+    });
+    const byHand = sortedLines(path.join(dir, 'two'));
+    expect(sortedLines(path.join(dir, 'piped'))).toEqual(byHand);
+    expect(byHand.length).toBeGreaterThan(100);
+    expect(JSON.parse(byHand[0]!).value.lines).toBe(lines);
+    // The intermediate output lived in scratch and is gone.
+    expect(fs.existsSync(path.join(dir, 'piped', '_SUCCESS'))).toBe(true);
+    expect(fs.readdirSync(path.join(dir, 'piped')).filter((f) => f.startsWith('part-'))).toHaveLength(2);
+  });
+
+  it('refuses steps whose formats do not chain, and a completed output before running anything', async () => {
+    const a = defineJob({ name: 'a', map: () => {}, reducers: 0, output: { format: 'jsonl' } });
+    const b = defineJob({ name: 'b', map: () => {}, reducers: 0 });
+    expect(() => definePipeline({ name: 'ab', steps: [a, b] })).toThrow(
+      /step 2 \(b\) reads text but step 1 \(a\) writes jsonl: set its input.format to jsonl/,
+    );
+    expect(() => definePipeline({ name: 'none', steps: [] })).toThrow(InvalidJobError);
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, '_SUCCESS'), '');
+    await expect(
+      runLocal(path.join(STEPS, 'pipeline.ts'), { input: path.join(MOBY, 'data.txt'), output: dir, workers: 1 }),
+    ).rejects.toMatchObject({ name: 'OutputExistsError' });
+  });
+});
+
+describe('iterate (driver loops)', () => {
+  it('stops when converged, or at maxIterations', async () => {
+    const halve = { initial: 64, step: async (x: number) => x / 2 };
+    const r = await iterate({ ...halve, converged: (a, b) => a - b < 1, maxIterations: 100 });
+    expect(r).toEqual({ state: 0.5, iterations: 7, converged: true });
+    const capped = await iterate({ ...halve, converged: () => false, maxIterations: 3 });
+    expect(capped).toEqual({ state: 8, iterations: 3, converged: false });
+    await expect(iterate({ ...halve, converged: () => true, maxIterations: 0 })).rejects.toThrow(/maxIterations/);
+  });
+});
