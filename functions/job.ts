@@ -61,7 +61,11 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
    * accepts as input. Values it prints are strings.
    */
   combiner?: string;
-  /** Folds values of one key into one; must be associative (it runs map-side, any number of times). */
+  /**
+   * Folds values of one key into one; must be associative (it runs map-side, any number of
+   * times). The values are the combine's own: it may modify the first and return it (appending
+   * to a list in place keeps in-mapper combining linear).
+   */
   combine?(key: K, values: Iterable<V>): V;
   /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
   reduce?(key: K, values: Iterable<V>, emit: Emit<OK, OV>, ctx: TaskContext): void | Promise<void>;

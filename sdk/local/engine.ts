@@ -9,7 +9,7 @@ import {
   OutputExistsError,
   StreamingError,
 } from '../../functions/errors.js';
-import { assertJobModule, type Params, stepCount, stepOf } from '../../functions/job.js';
+import { assertJobModule, hasReduce, type Params, stepCount, stepOf } from '../../functions/job.js';
 import type { CommitResult, FailedMarker, JobManifest } from '../../functions/phases/commit.js';
 import { abort } from '../../functions/phases/commit.js';
 import type { Counters } from '../../functions/phases/env.js';
@@ -243,10 +243,12 @@ async function execute(
         const last = step === steps - 1;
         const to = last ? output : joinUri(between, `${step}-${stepOf(module, step).name}`);
         const params = { ...options.params, ...counterParams(counters) };
+        // The run's reducers tune the steps that reduce; a map-only step stays map-only.
+        const reducers = hasReduce(stepOf(module, step)) ? options.reducers : undefined;
         const r = await runStep(
           pool,
           storage,
-          { ...options, params, overwrite: last ? options.overwrite : true },
+          { ...options, params, reducers, overwrite: last ? options.overwrite : true },
           { input: from, output: to, jobId: `${options.jobId}-${step}`, step },
           progress,
         );

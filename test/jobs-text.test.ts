@@ -1,0 +1,247 @@
+/**
+ * The built-in text jobs on real documents, each compared with an independent in-memory
+ * computation written here (its own tokenizer, hash and formulas, not the SDK's).
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { runLocal } from '../sdk/index.js';
+import { type Doc, spamAssassin, stateOfTheUnion, writeJsonl } from './datasets.js';
+import { outputLines, ROOT, tempDir } from './helpers.js';
+
+const job = (name: string) => path.join(ROOT, 'jobs', `${name}.ts`);
+const TOKEN = /[\p{L}\p{N}_]{2,}/gu;
+const tokensOf = (text: string) => text.toLowerCase().match(TOKEN) ?? [];
+const OPTS = { splitSize: 2 << 20, workers: 2, reducers: 3 };
+
+function countsOf(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of tokensOf(text)) m.set(t, (m.get(t) ?? 0) + 1);
+  return m;
+}
+
+/** Output lines {"key", "value"} as a map by key. */
+function jsonlByKey<V>(dir: string): Map<string, V> {
+  const m = new Map<string, V>();
+  for (const line of outputLines(dir)) {
+    const { key, value } = JSON.parse(line) as { key: unknown; value: V };
+    const k = typeof key === 'string' ? key : JSON.stringify(key);
+    expect(m.has(k)).toBe(false);
+    m.set(k, value);
+  }
+  return m;
+}
+
+function expectClose(actual: number, expected: number, rel = 1e-9): void {
+  if (Math.abs(actual - expected) > rel * Math.max(Math.abs(expected), 1e-300))
+    throw new Error(
+      `expected ${expected}, got ${actual} (relative error ${Math.abs(actual - expected) / Math.abs(expected)})`,
+    );
+}
+
+function expectVector(actual: Record<string, number>, expected: Map<string | number, number>): void {
+  expect(Object.keys(actual).length).toBe(expected.size);
+  for (const [k, v] of expected) expectClose(actual[String(k)]!, v);
+}
+
+let dir: string;
+let sotu: Doc[];
+let sotuInput: string;
+beforeAll(() => {
+  dir = tempDir();
+  sotu = stateOfTheUnion();
+  // One address with no tokens at all, to see it still gets a (empty) vector.
+  sotu.push({ id: 'empty', text: '— ? !' });
+  sotuInput = writeJsonl(dir, 'sotu', sotu);
+});
+
+describe('inverted-index', () => {
+  it('maps every term of the State of the Union addresses to the sorted ids of the addresses holding it', async () => {
+    await runLocal(job('inverted-index'), { input: sotuInput, output: path.join(dir, 'index'), ...OPTS });
+    const expected = new Map<string, string[]>();
+    for (const d of sotu)
+      for (const t of new Set(tokensOf(d.text))) expected.set(t, [...(expected.get(t) ?? []), d.id]);
+    const got = jsonlByKey<string[]>(path.join(dir, 'index'));
+    expect(got.size).toBe(expected.size);
+    for (const [t, ids] of expected) expect(got.get(t)).toEqual(ids.sort());
+    expect(got.get('the')).toEqual(sotu.filter((d) => d.id !== 'empty').map((d) => d.id));
+  });
+});
+
+describe('tfidf', () => {
+  it('gives scikit-learn TfidfVectorizer’s vectors (smooth idf, L2 rows) for the State of the Union', async () => {
+    const r = await runLocal(job('tfidf'), { input: sotuInput, output: path.join(dir, 'tfidf'), ...OPTS });
+    expect(r.steps?.map((s) => s.manifest.job)).toEqual(['tfidf-df', 'tfidf-weights']);
+    const n = sotu.length;
+    const df = new Map<string, number>();
+    for (const d of sotu) for (const t of new Set(tokensOf(d.text))) df.set(t, (df.get(t) ?? 0) + 1);
+    const got = jsonlByKey<Record<string, number>>(path.join(dir, 'tfidf'));
+    expect(got.size).toBe(n);
+    for (const d of sotu) {
+      const w = new Map<string, number>();
+      for (const [t, tf] of countsOf(d.text)) w.set(t, tf * (Math.log((1 + n) / (1 + df.get(t)!)) + 1));
+      const norm = Math.hypot(...w.values());
+      for (const [t, v] of w) w.set(t, v / norm);
+      const row = got.get(d.id)!;
+      expectVector(row, w);
+    }
+    expect(got.get('empty')).toEqual({});
+  });
+});
+
+/** MurmurHash3 x86 32-bit (Austin Appleby's reference algorithm) over bytes, signed. */
+function murmur3Reference(bytes: Uint8Array, seed: number): number {
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  let h = seed >>> 0;
+  const blocks = bytes.length >> 2;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < blocks; i++) {
+    let k = view.getUint32(i * 4, true);
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) >>> 0;
+  }
+  // The tail (1 to 3 bytes), as the reference's fall-through switch reads it.
+  const tail = blocks * 4;
+  const rest = bytes.length & 3;
+  if (rest > 0) {
+    let k = 0;
+    if (rest === 3) k ^= bytes[tail + 2]! << 16;
+    if (rest >= 2) k ^= bytes[tail + 1]! << 8;
+    k ^= bytes[tail]!;
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+  }
+  h ^= bytes.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+describe('hashing-vectorizer', () => {
+  it('hashes like scikit-learn: the reference MurmurHash3 agrees with published values', () => {
+    const h = (s: string, seed = 0) => murmur3Reference(Buffer.from(s, 'utf8'), seed);
+    expect(h('')).toBe(0);
+    expect(h('hello') >>> 0).toBe(0x248bfa47);
+    expect(h('The quick brown fox jumps over the lazy dog') >>> 0).toBe(0x2e4ff723);
+  });
+
+  for (const [nFeatures, alternateSign, norm] of [
+    [1024, true, 'l2'],
+    [64, false, 'none'],
+  ] as const) {
+    it(`gives HashingVectorizer(n_features=${nFeatures}, alternate_sign=${alternateSign}, norm=${norm}) rows`, async () => {
+      const out = path.join(dir, `hashed-${nFeatures}`);
+      const r = await runLocal(job('hashing-vectorizer'), {
+        input: sotuInput,
+        output: out,
+        splitSize: 2 << 20,
+        workers: 2,
+        params: { nFeatures: String(nFeatures), alternateSign: String(alternateSign), norm },
+      });
+      expect(r.manifest.reduce.tasks).toBe(0);
+      const got = jsonlByKey<Record<string, number>>(out);
+      expect(got.size).toBe(sotu.length);
+      for (const d of sotu) {
+        const row = new Map<number, number>();
+        for (const t of tokensOf(d.text)) {
+          const hash = murmur3Reference(Buffer.from(t, 'utf8'), 0);
+          const index = Math.abs(hash) % nFeatures;
+          row.set(index, (row.get(index) ?? 0) + (alternateSign && hash < 0 ? -1 : 1));
+        }
+        for (const [k, v] of row) if (v === 0) row.delete(k);
+        if (norm === 'l2') {
+          const l = Math.hypot(...row.values());
+          for (const [k, v] of row) row.set(k, v / l);
+        }
+        expectVector(got.get(d.id)!, row);
+      }
+    });
+  }
+});
+
+describe('naive-bayes', () => {
+  it('trains MultinomialNB on SpamAssassin and predicts the held-out fifth like an in-memory model', async () => {
+    const { train, test } = spamAssassin();
+    const trainInput = writeJsonl(dir, 'spam-train', train);
+    const testInput = writeJsonl(dir, 'spam-test', test);
+    const modelDir = path.join(dir, 'nb-model');
+    const alpha = 0.5;
+    const trained = await runLocal(job('naive-bayes-train'), {
+      input: trainInput,
+      output: modelDir,
+      params: { alpha: String(alpha) },
+      ...OPTS,
+      splitSize: 8 << 20,
+    });
+    const predicted = await runLocal(job('naive-bayes-predict'), {
+      input: testInput,
+      output: path.join(dir, 'nb-predictions'),
+      params: { model: modelDir, scores: 'true' },
+      splitSize: 4 << 20,
+      workers: 2,
+    });
+
+    // The same model, in memory.
+    const classes = ['ham', 'spam'];
+    const docs = new Map<string, number>();
+    const tokens = new Map<string, number>();
+    const counts = new Map<string, Map<string, number>>();
+    for (const d of train) {
+      docs.set(d.label!, (docs.get(d.label!) ?? 0) + 1);
+      for (const t of tokensOf(d.text)) {
+        tokens.set(d.label!, (tokens.get(d.label!) ?? 0) + 1);
+        let c = counts.get(t);
+        if (!c) counts.set(t, (c = new Map()));
+        c.set(d.label!, (c.get(d.label!) ?? 0) + 1);
+      }
+    }
+    const V = counts.size;
+    expect(trained.steps![0]!.manifest.counters.vocabulary).toBe(V);
+    const model = jsonlByKey<number | Record<string, number>>(modelDir);
+    expect(model.size).toBe(V + classes.length);
+    for (const c of classes)
+      expectClose(model.get(JSON.stringify(['prior', c])) as number, Math.log(docs.get(c)! / train.length));
+    const logp = (t: string, c: string) =>
+      Math.log(((counts.get(t)?.get(c) ?? 0) + alpha) / (tokens.get(c)! + alpha * V));
+    for (const t of ['money', 'click', 'linux', 'the']) {
+      const row = model.get(JSON.stringify(['term', t])) as Record<string, number>;
+      for (const c of classes) expectClose(row[c]!, logp(t, c));
+    }
+
+    let correct = 0;
+    const byId = new Map(
+      outputLines(path.join(dir, 'nb-predictions')).map((l) => {
+        const tab = l.indexOf('\t');
+        return [l.slice(0, tab), JSON.parse(l.slice(tab + 1)) as { label: string; scores: Record<string, number> }];
+      }),
+    );
+    expect(byId.size).toBe(test.length);
+    for (const d of test) {
+      const scores = classes.map((c) => {
+        let s = Math.log(docs.get(c)! / train.length);
+        for (const [t, n] of countsOf(d.text)) if (counts.has(t)) s += n * logp(t, c);
+        return s;
+      });
+      const label = scores[1]! > scores[0]! ? 'spam' : 'ham';
+      const got = byId.get(d.id)!;
+      expect(got.label).toBe(label);
+      expectClose(got.scores.ham!, scores[0]!);
+      expectClose(got.scores.spam!, scores[1]!);
+      if (label === d.label) correct++;
+    }
+    const accuracy = correct / test.length;
+    expect(predicted.manifest.counters.correct).toBe(correct);
+    expect(predicted.manifest.counters.wrong).toBe(test.length - correct);
+    process.stdout.write(`naive-bayes: ${test.length} held-out messages, accuracy ${(accuracy * 100).toFixed(2)}%\n`);
+    expect(accuracy).toBeGreaterThan(0.9);
+  });
+});
