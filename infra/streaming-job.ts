@@ -30,6 +30,14 @@ export interface StreamingJobMemory {
 export interface StreamingJobProps {
   /** Path of the job module (a file whose default export is `defineJob(...)`). */
   readonly job: string;
+  /**
+   * Files and directories the job's stream programs need (`mapper: 'node programs/map.mjs'`),
+   * relative to the directory `cdk` runs in (where `streaming run` runs them locally). Each is
+   * copied to the same relative path in the map and reduce functions' bundle, which is their
+   * working directory (`/var/task`), so a command works unchanged in both places. The Node.js
+   * runtime offers `/bin/sh`, `node` and the basic Amazon Linux tools (no Python). @default none
+   */
+  readonly programs?: string[];
   /** The name `startJob({ job })` and `streaming start` find it by (SSM `/streaming/jobs/<name>`). @default the construct's id */
   readonly jobName?: string;
   /** Where inputs, outputs and scratch live. @default a new private, encrypted, SSL-only bucket */
@@ -95,6 +103,11 @@ export function streamingJobProblems(props: StreamingJobProps): string[] {
   const problems: string[] = [];
   if (!props.job) problems.push('job: give the path of the job module');
   else if (!existsSync(path.resolve(props.job))) problems.push(`job: ${props.job} does not exist`);
+  for (const p of props.programs ?? []) {
+    if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..'))
+      problems.push(`programs: ${p} must be a path inside the project, relative to it`);
+    else if (!existsSync(path.resolve(p))) problems.push(`programs: ${p} does not exist`);
+  }
   const mc = props.maxConcurrency;
   if (mc !== undefined && !(Number.isInteger(mc) && mc >= 1 && mc <= 10_000))
     problems.push(`maxConcurrency must be 1-10000 (got ${mc})`);
@@ -229,6 +242,7 @@ export class StreamingJob extends Construct {
           banner:
             "import { createRequire as __streamingRequire } from 'module'; const require = __streamingRequire(import.meta.url);",
           forceDockerBundling: false,
+          ...(phase === 'map' || phase === 'reduce' ? { commandHooks: copyPrograms(props.programs ?? []) } : {}),
         },
       });
     }
@@ -451,4 +465,18 @@ export class StreamingJob extends Construct {
       true,
     );
   }
+}
+
+/** Bundling hooks that copy stream programs into a function's bundle, at their project-relative paths. */
+function copyPrograms(programs: string[]): nodejs.ICommandHooks {
+  const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_input: string, output: string) =>
+      programs.map((p) => {
+        const to = path.join(output, p);
+        return `mkdir -p ${q(path.dirname(to))} && cp -R ${q(path.resolve(p))} ${q(to)}`;
+      }),
+  };
 }

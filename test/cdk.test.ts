@@ -245,6 +245,27 @@ describe('bundling', () => {
   }, 120_000);
 });
 
+describe('stream programs', () => {
+  it('copies the programs a job names into the map and reduce bundles, at their project paths', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    const app = new App({ outdir });
+    const s = new Stack(app, 'Programs');
+    // Paths are relative to where cdk runs: the tests run in the repository root.
+    new StreamingJob(s, 'StreamWC', { job: 'test/fixtures/stream-job.ts', programs: ['test/fixtures/stream'] });
+    const assembly = app.synth();
+    const assets = fs.readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
+    const withPrograms = assets.filter((a) =>
+      fs.existsSync(path.join(assembly.directory, a, 'test', 'fixtures', 'stream', 'wc-map.mjs')),
+    );
+    // One asset for map and one for reduce (identical bundles may share one).
+    expect(withPrograms.length).toBeGreaterThanOrEqual(1);
+    expect(withPrograms.length).toBeLessThan(assets.length);
+    expect(
+      () => new StreamingJob(new Stack(), 'Bad', { job: 'jobs/wordcount.ts', programs: ['../x', 'nope/'] }),
+    ).toThrow(/programs: \.\.\/x must be a path inside the project.*programs: nope\/ does not exist/);
+  }, 120_000);
+});
+
 describe('triggers', () => {
   const withTriggers = () => {
     const s = new Stack(noBundling(), 'Triggers');
