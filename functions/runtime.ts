@@ -40,6 +40,6 @@ export async function runPhase(phase: Phase, event: unknown, env: TaskEnv, modul
       return { partition: result.partition, records: result.stats.outputRecords };
     }
     case 'commit':
-      return commit(env, run(), e as unknown as CommitEvent);
+      return commit(env, run(), e as unknown as CommitEvent, module);
   }
 }

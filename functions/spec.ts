@@ -32,8 +32,41 @@ export interface JobSpec {
   keepScratch?: boolean;
   /** @default a new unique id */
   jobId?: string;
-  /** Which step of a multi-step job (definePipeline) to run, from 0. @default 0 */
+  /**
+   * Runs only this step of a multi-step job (definePipeline), from 0, as a job of its own (input
+   * and output as given). @default unset: every step, in order
+   */
   step?: number;
+  /** Set by Plan and Commit while a multi-step job runs its steps (not by callers). */
+  pipeline?: PipelineContext;
+}
+
+/** A multi-step job on its way through its steps (DESIGN §2; docs/design-notes.md). */
+export interface PipelineContext {
+  /** The id of the whole run; step i runs as job `<jobId>-<i>`. */
+  jobId: string;
+  /** Where the last step writes. */
+  output: string;
+  /**
+   * The whole run's scratch prefix: it holds `plan.json` naming the running step (for clients
+   * following the job) and, under `steps/`, what the steps before the last write.
+   */
+  scratch: string;
+  /** The caller's params; each step after the first also gets the previous step's counters. */
+  params: Params;
+  overwrite: boolean;
+  /** The caller's other options, applied to every step. */
+  options: Pick<JobSpec, 'reducers' | 'splitSize' | 'sortBufferBytes' | 'parallelism' | 'scratch' | 'keepScratch'>;
+}
+
+/** Where step `step` of a pipeline writes. */
+export function stepOutput(p: PipelineContext, step: number, steps: number, name: string): string {
+  return step === steps - 1 ? p.output : joinUri(p.scratch, 'steps', `${step}-${name}`);
+}
+
+/** The previous step's counters as the params a pipeline step gets: `counters.<name>`. */
+export function counterParams(counters: Record<string, number>): Params {
+  return Object.fromEntries(Object.entries(counters).map(([k, v]) => [`counters.${k}`, String(v)]));
 }
 
 /**
@@ -55,11 +88,14 @@ export interface RunContext {
   /** The step of a multi-step job this run is (0 for a single job), and how many steps it has. */
   step: number;
   steps: number;
+  /** While a multi-step job runs its steps in order. */
+  pipeline?: PipelineContext;
 }
 
-export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step'>> {
+export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step' | 'pipeline'>> {
   scratch: string;
   parallelism?: number;
+  pipeline?: PipelineContext;
 }
 
 export function newJobId(name: string): string {
@@ -88,7 +124,10 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   if (typeof s.output !== 'string' || s.output === '') problems.push('output must be a path or URI');
   // One order everywhere: defaults < job module < deployment (STREAMING_* on deployed functions) < the call.
   const deployed = deploymentDefaults();
-  const reducers = s.reducers ?? deployed.reducers ?? job.reducers ?? (hasReduce(job) ? DEFAULTS.reducers : 0);
+  // A deployment's reducers are for jobs that reduce: a map-only job stays map-only.
+  const reducers = hasReduce(job)
+    ? (s.reducers ?? deployed.reducers ?? job.reducers ?? DEFAULTS.reducers)
+    : (s.reducers ?? 0);
   if (!Number.isInteger(reducers) || reducers < 0)
     problems.push(`reducers must be a whole number >= 0 (got ${reducers})`);
   if (reducers > 0 && !hasReduce(job))
@@ -128,6 +167,7 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     keepScratch: s.keepScratch ?? DEFAULTS.keepScratch,
     jobId,
     ...(s.parallelism !== undefined ? { parallelism: s.parallelism } : {}),
+    ...(s.pipeline ? { pipeline: s.pipeline } : {}),
   };
 }
 
@@ -145,6 +185,7 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0,
     keepScratch: spec.keepScratch,
     step: step.index,
     steps: step.of,
+    ...(spec.pipeline ? { pipeline: spec.pipeline } : {}),
   };
 }
 
@@ -157,7 +198,7 @@ export function scratchBase(scratch?: string): string {
 export const layout = {
   spec: (run: RunContext) => joinUri(run.scratch, 'spec.json'),
   splits: (run: RunContext) => joinUri(run.scratch, 'splits.json'),
-  plan: (run: RunContext) => joinUri(run.scratch, 'plan.json'),
+  plan: (run: Pick<RunContext, 'scratch'>) => joinUri(run.scratch, 'plan.json'),
   mapIndexes: (run: RunContext) => joinUri(run.scratch, 'map'),
   reduceResults: (run: RunContext) => joinUri(run.scratch, 'reduce'),
   mapData: (run: RunContext, task: number, attempt: string) =>

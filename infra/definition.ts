@@ -41,6 +41,9 @@ export const STATE = {
   reducePhase: 'Reduce phase',
   reduceTask: 'Reduce task',
   commit: 'Commit',
+  moreSteps: 'More steps?',
+  nextStep: 'Next step',
+  done: 'Done',
   abort: 'Abort',
   failed: 'Failed',
 } as const;
@@ -108,7 +111,8 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
   });
 
   return {
-    Comment: 'Streaming MapReduce job: plan, map, shuffle plan, reduce, commit; any failure aborts.',
+    Comment:
+      'Streaming MapReduce job: plan, map, shuffle plan, reduce, commit (then the next step, if any); any failure aborts.',
     StartAt: STATE.plan,
     States: {
       // No ResultPath: the result replaces the input (the default; aws-local-stepfunctions 3.0 mishandles an explicit '$').
@@ -143,8 +147,16 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
         ResultPath: '$.result',
         OutputPath: '$.result',
         Catch: toAbort,
-        End: true,
+        Next: STATE.moreSteps,
       }),
+      // A multi-step job: Commit hands over the next step's spec, and the machine runs it from Plan.
+      [STATE.moreSteps]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.next', IsPresent: true, Next: STATE.nextStep }],
+        Default: STATE.done,
+      },
+      [STATE.nextStep]: { Type: 'Pass', InputPath: '$.next', Next: STATE.plan },
+      [STATE.done]: { Type: 'Succeed' },
       [STATE.abort]: task(fn.abort, { ResultPath: '$.abort', Next: STATE.failed }),
       [STATE.failed]: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
     },

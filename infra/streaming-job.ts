@@ -267,10 +267,12 @@ export class StreamingJob extends Construct {
     grantList('plan', inputPrefix);
     grant('plan', [...READ, ...DELETE], outputPrefix);
     grantList('plan', outputPrefix);
-    grant('plan', WRITE, scratchPrefix);
+    // Scratch also holds the outputs between the steps of a multi-step job, which plan lists and map reads.
+    grant('plan', [...READ, ...WRITE, ...DELETE], scratchPrefix);
+    grantList('plan', scratchPrefix);
     grant('map', READ, inputPrefix);
     grantList('map', inputPrefix);
-    grant('map', WRITE, scratchPrefix);
+    grant('map', [...READ, ...WRITE], scratchPrefix);
     grant('shuffle', [...READ, ...WRITE], scratchPrefix);
     grantList('shuffle', scratchPrefix);
     grant('reduce', [...READ, ...WRITE], scratchPrefix); // fetched ranges in, its published result out

@@ -44,6 +44,8 @@ export interface JobStatus {
   reduce: { done: number; total: number | undefined };
   /** Counters summed over the tasks finished so far (all of them once the job is done). */
   counters?: Counters;
+  /** Of a multi-step job: the running step (from 0) and the number of steps; map, reduce and counters are that step's. */
+  step?: { index: number; of: number };
 }
 
 export interface OutputRecord {
@@ -131,6 +133,9 @@ export async function attachJob(
   );
 }
 
+/** Consecutive failed polls (network errors) before wait() gives up. */
+const POLL_ATTEMPTS = 5;
+
 const TERMINAL: Record<string, JobState> = {
   SUCCEEDED: 'SUCCEEDED',
   FAILED: 'FAILED',
@@ -189,12 +194,13 @@ class CloudJobHandle implements JobHandle {
       s.counters = m.counters;
       return s;
     }
-    const run = this.run as RunContext;
-    let plan: { mapTasks: number; reducers: number } | undefined;
-    try {
-      plan = await this.storage.readJson(layout.plan(run));
-    } catch (e) {
-      if (!(e instanceof ObjectNotFoundError)) throw e;
+    let run = this.run as RunContext;
+    let plan = await this.planOf(run);
+    // A multi-step job: its plan names the running step, whose tasks are under the step's own scratch.
+    if (plan?.job) {
+      run = plan.job;
+      s.step = { index: run.step, of: run.steps };
+      plan = await this.planOf(run);
     }
     if (plan) {
       const maps = await this.published(layout.mapIndexes(run), '.index.json');
@@ -208,13 +214,34 @@ class CloudJobHandle implements JobHandle {
     return s;
   }
 
+  private async planOf(
+    run: Pick<RunContext, 'scratch'>,
+  ): Promise<{ mapTasks: number; reducers: number; job?: RunContext } | undefined> {
+    try {
+      return await this.storage.readJson(layout.plan(run));
+    } catch (e) {
+      if (!(e instanceof ObjectNotFoundError)) throw e;
+      return undefined;
+    }
+  }
+
   async wait(
     options: { onProgress?: (s: JobStatus) => void; signal?: AbortSignal; intervalMs?: number } = {},
   ): Promise<JobManifest> {
+    let failures = 0;
     for (;;) {
       if (options.signal?.aborted) throw new JobCancelledError('Stopped waiting (the job goes on; cancel() stops it).');
-      // Polling skips the counters: summing them reads one object per finished task.
-      const s = await this.status({ counters: false });
+      let s: JobStatus;
+      try {
+        // Polling skips the counters: summing them reads one object per finished task.
+        s = await this.status({ counters: false });
+        failures = 0;
+      } catch (e) {
+        // A dropped connection while polling says nothing about the job: poll again, a few times.
+        if (++failures >= POLL_ATTEMPTS || e instanceof StreamingError) throw e;
+        await new Promise((r) => setTimeout(r, options.intervalMs ?? 2000));
+        continue;
+      }
       options.onProgress?.(s);
       if (s.state === 'SUCCEEDED') return this.summary();
       if (s.state !== 'RUNNING') throw await this.failure(s.state);
@@ -251,11 +278,13 @@ class CloudJobHandle implements JobHandle {
 
   async cancel(): Promise<void> {
     await this.sfn.stopExecution(this.executionArn, 'Cancelled by the user.');
-    // A stopped execution runs no Catch, so the client does Abort's work itself.
+    // A stopped execution runs no Catch, so the client does Abort's work itself (for a
+    // multi-step job, on the step that was running: Abort also clears the steps' scratch).
+    const job = (await this.planOf(this.run))?.job ?? (this.run as RunContext);
     await abort(
       { storage: this.storage, attempt: 'cancel', tmpDir: '' },
       {
-        job: this.run as RunContext,
+        job,
         error: {
           Error: 'JobCancelledError',
           Cause: JSON.stringify({ errorType: 'JobCancelledError', errorMessage: 'The job was cancelled.' }),

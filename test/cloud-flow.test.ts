@@ -13,7 +13,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { JobCancelledError, toErrorCause } from '../functions/errors.js';
 import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
-import type { AnyJob } from '../functions/job.js';
+import type { AnyJob, JobModule } from '../functions/job.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
@@ -21,6 +21,7 @@ import type { ItemLocation } from '../functions/storage/uri.js';
 import type { StateMachineDefinition } from '../infra/definition.js';
 import { StreamingDemoStack } from '../infra/demo-stack.js';
 import { definitionFromTemplate, functionHandlers } from '../infra/template-definition.js';
+import tfidf from '../jobs/tfidf.js';
 import wordcount from '../jobs/wordcount.js';
 import { readResults, startJob } from '../sdk/client.js';
 import { UnknownJobError } from '../sdk/cloud/registry.js';
@@ -29,7 +30,8 @@ import { defineJob } from '../sdk/define.js';
 import { readItems, runLocal } from '../sdk/local/engine.js';
 import { executeDefinition } from '../sdk/local/execute.js';
 import { TaskError } from '../sdk/local/pool.js';
-import { MOBY, partFiles, ROOT, tempDir } from './helpers.js';
+import { stateOfTheUnion, writeJsonl } from './datasets.js';
+import { MOBY, outputLines, partFiles, ROOT, tempDir } from './helpers.js';
 import { GuardedStorage, s3GrantsOf } from './iam-guard.js';
 import { type S3Server, startS3Server } from './s3-server.js';
 
@@ -70,7 +72,11 @@ afterAll(() => server.stop());
 type Fault = (phase: Phase, input: Record<string, unknown>) => void;
 
 /** Runs the deployed definition; each task invokes the handler as Lambda would, errors reported as Lambda reports them. */
-async function runDeployed(output: string | Record<string, unknown>, fault?: Fault, job: AnyJob = wordcount as AnyJob) {
+async function runDeployed(
+  output: string | Record<string, unknown>,
+  fault?: Fault,
+  job: JobModule = wordcount as AnyJob,
+) {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
   // Each phase's handler gets S3 only as its role in the template allows.
   const handlers = {} as Record<Phase, PhaseHandler>;
@@ -110,7 +116,7 @@ async function runDeployed(output: string | Record<string, unknown>, fault?: Fau
 }
 
 /** Step Functions for the SDK: each execution is the deployed definition run by runDeployed. */
-function localStepFunctions(fault?: Fault, job?: AnyJob): StepFunctionsApi & { starts: unknown[] } {
+function localStepFunctions(fault?: Fault, job?: JobModule): StepFunctionsApi & { starts: unknown[] } {
   const executions = new Map<string, ExecutionDescription & { abort?: () => void }>();
   const starts: unknown[] = [];
   return {
@@ -219,6 +225,93 @@ describe('the deployed state machine, executed locally against S3', () => {
     const left: string[] = [];
     for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/output/broken/')) left.push(o.uri);
     expect(left).toEqual(['s3://cloud/output/broken/_FAILED']);
+  });
+});
+
+describe('a multi-step job in the deployed state machine', () => {
+  let dir: string;
+  let input: string;
+  const scratchLeft = async () => {
+    const left: string[] = [];
+    for await (const o of new S3Storage(s3ClientFromEnvironment()).list('s3://cloud/scratch/')) left.push(o.uri);
+    return left;
+  };
+  beforeAll(async () => {
+    dir = tempDir();
+    input = writeJsonl(dir, 'sotu', stateOfTheUnion().slice(0, 40), 2);
+    for (const f of fs.readdirSync(input))
+      await server.client.send(
+        new PutObjectCommand({ Bucket: 'cloud', Key: `input/sotu/${f}`, Body: fs.readFileSync(path.join(input, f)) }),
+      );
+  });
+  const registry = async (name: string) => ({
+    name,
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:TfIdf',
+    bucket: 'cloud',
+    inputPrefix: 'input/',
+    outputPrefix: 'output/',
+    scratch: 's3://cloud/scratch/',
+  });
+
+  it('runs every step in one execution (Commit loops to Plan), as the local engine does, and leaves no scratch', async () => {
+    const opts = { reducers: 2, splitSize: 400_000 };
+    const local = { input, output: path.join(dir, 'out'), scratch: path.join(dir, 'scratch'), workers: 2, ...opts };
+    await runLocal(path.join(ROOT, 'jobs', 'tfidf.ts'), local);
+    const spec = { input: ['s3://cloud/input/sotu/'], output: 's3://cloud/output/tfidf', ...opts };
+    const { result } = await runDeployed(spec, undefined, tfidf);
+    const summary = (await result) as { parts: number; next?: unknown };
+    expect(summary.next).toBeUndefined();
+    for (const part of partFiles(path.join(dir, 'out')))
+      expect(await text(`s3://cloud/output/tfidf/${path.basename(part)}`)).toBe(fs.readFileSync(part, 'utf8'));
+    expect(outputLines(path.join(dir, 'out'))).toHaveLength(40);
+    const manifest = JSON.parse((await text('s3://cloud/output/tfidf/_manifest.json'))!);
+    expect([manifest.job, manifest.step, manifest.steps]).toEqual(['tfidf-weights', 1, 2]);
+    expect(await scratchLeft()).toEqual([]);
+  });
+
+  it('is followed step by step through startJob(), and its records are the last step’s', async () => {
+    const job = await startJob({
+      job: 'TfIdf',
+      input: 's3://cloud/input/sotu/',
+      output: 's3://cloud/output/tfidf-sdk',
+      stepFunctions: localStepFunctions(undefined, tfidf),
+      registry,
+    });
+    const steps = new Set<number>();
+    const manifest = await job.wait({ intervalMs: 10, onProgress: (s) => s.step && steps.add(s.step.index) });
+    expect(steps.has(1)).toBe(true);
+    expect(manifest.job).toBe('tfidf-weights');
+    let records = 0;
+    for await (const r of job.results()) {
+      expect(typeof r.value).toBe('object');
+      records++;
+    }
+    expect(records).toBe(40);
+  });
+
+  it('cancel() in its second step: no _SUCCESS, _FAILED says cancelled, the steps’ scratch removed', async () => {
+    const slow: Fault = (phase, e) => {
+      if (phase === 'map' && (e.job as { step?: number }).step === 1)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+    };
+    const job = await startJob({
+      job: 'TfIdf',
+      input: 's3://cloud/input/sotu/',
+      output: 's3://cloud/output/tfidf-cancelled',
+      splitSize: 100_000,
+      stepFunctions: localStepFunctions(slow, tfidf),
+      registry,
+    });
+    for (let i = 0; i < 500 && (await job.status()).step?.index !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await job.status()).step?.index).toBe(1);
+    await job.cancel();
+    await expect(job.wait({ intervalMs: 20 })).rejects.toThrow(JobCancelledError);
+    expect(await text('s3://cloud/output/tfidf-cancelled/_SUCCESS')).toBeUndefined();
+    expect(JSON.parse((await text('s3://cloud/output/tfidf-cancelled/_FAILED'))!).error).toBe('JobCancelledError');
+    // Tasks already running finish (as Lambda invocations do after StopExecution) and may
+    // publish map output: the scratch lifecycle rule expires that. Nothing else is left.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await scratchLeft()).filter((u) => !/-1\/map\//.test(u))).toEqual([]);
   });
 });
 

@@ -35,7 +35,15 @@ describe('state machine definition', () => {
       NumericEquals: 0,
       Next: STATE.commit,
     });
-    expect(def.States[STATE.commit]!.End).toBe(true);
+    // Commit then loops back to Plan while a multi-step job has steps left, else ends.
+    expect(def.States[STATE.commit]!.Next).toBe(STATE.moreSteps);
+    expect(def.States[STATE.moreSteps]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.next', IsPresent: true, Next: STATE.nextStep }],
+      Default: STATE.done,
+    });
+    expect(def.States[STATE.nextStep]).toEqual({ Type: 'Pass', InputPath: '$.next', Next: STATE.plan });
+    expect(def.States[STATE.done]!.Type).toBe('Succeed');
     expect(def.States[STATE.abort]!.Next).toBe(STATE.failed);
     expect(def.States[STATE.failed]!.Type).toBe('Fail');
   });

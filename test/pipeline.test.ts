@@ -6,13 +6,21 @@ import { FIXTURES, MOBY, outputLines, tempDir } from './helpers.js';
 
 const STEPS = path.join(FIXTURES, 'steps');
 const sortedLines = (dir: string) => outputLines(dir).sort();
+const filesUnder = (dir: string) =>
+  fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()) : [];
 
 describe('multi-step jobs (definePipeline)', () => {
   it('give the same output as running their steps by hand, counters passed on as params', async () => {
     const dir = tempDir();
     const input = path.join(MOBY, 'data.txt');
     const opts = { splitSize: 300_000, workers: 2 };
-    const piped = await runLocal(path.join(STEPS, 'pipeline.ts'), { input, output: path.join(dir, 'piped'), ...opts });
+    const scratch = path.join(dir, 'scratch');
+    const piped = await runLocal(path.join(STEPS, 'pipeline.ts'), {
+      input,
+      output: path.join(dir, 'piped'),
+      scratch,
+      ...opts,
+    });
     expect(piped.steps?.map((s) => s.manifest.job)).toEqual(['count', 'frequency']);
     expect(piped.manifest.step).toBe(1);
     expect(piped.manifest.steps).toBe(2);
@@ -31,6 +39,7 @@ describe('multi-step jobs (definePipeline)', () => {
     expect(byHand.length).toBeGreaterThan(100);
     expect(JSON.parse(byHand[0]!).value.lines).toBe(lines);
     // The intermediate output lived in scratch and is gone.
+    expect(filesUnder(scratch)).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'piped', '_SUCCESS'))).toBe(true);
     expect(fs.readdirSync(path.join(dir, 'piped')).filter((f) => f.startsWith('part-'))).toHaveLength(2);
   });
@@ -46,7 +55,27 @@ describe('multi-step jobs (definePipeline)', () => {
     fs.writeFileSync(path.join(dir, '_SUCCESS'), '');
     await expect(
       runLocal(path.join(STEPS, 'pipeline.ts'), { input: path.join(MOBY, 'data.txt'), output: dir, workers: 1 }),
-    ).rejects.toMatchObject({ name: 'OutputExistsError' });
+    ).rejects.toMatchObject({ errorType: 'OutputExistsError' });
+  });
+
+  it('fail as a whole: _FAILED where the last step would write, nothing left between the steps', async () => {
+    const dir = tempDir();
+    const scratch = path.join(dir, 'scratch');
+    await expect(
+      runLocal(path.join(STEPS, 'failing.ts'), {
+        input: path.join(MOBY, 'data.txt'),
+        output: path.join(dir, 'out'),
+        scratch,
+        workers: 2,
+        taskAttempts: 1,
+      }),
+    ).rejects.toMatchObject({
+      errorType: 'UserCodeError',
+      message: expect.stringMatching(/step two cannot read this/),
+    });
+    expect(fs.readdirSync(path.join(dir, 'out'))).toEqual(['_FAILED']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'out', '_FAILED'), 'utf8')).message).toMatch(/step two/);
+    expect(filesUnder(scratch)).toEqual([]);
   });
 });
 

@@ -1,8 +1,10 @@
 import { DEFAULTS } from '../config.js';
-import { type ErrorCause, ObjectNotFoundError } from '../errors.js';
-import { layout, OUTPUT_FILE, type RunContext } from '../spec.js';
+import { type ErrorCause, InvalidJobError, ObjectNotFoundError } from '../errors.js';
+import { isPipeline, type JobModule, stepOf } from '../job.js';
+import { type JobSpec, layout, OUTPUT_FILE, type RunContext, stepOutput } from '../spec.js';
 import { addCounters, type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
 import { emptyMapStats, type MapStats } from './map.js';
+import { stepSpec } from './pipeline.js';
 import type { ReduceResult } from './reduce.js';
 import { readMapIndexes } from './shuffle.js';
 
@@ -35,6 +37,8 @@ export interface CommitResult {
   records: number;
   bytes: number;
   counters: Counters;
+  /** Of a multi-step job before its last step: the next step's spec (the state machine loops back to Plan with it). */
+  next?: JobSpec;
 }
 
 export interface CommitEvent {
@@ -46,7 +50,12 @@ export interface CommitEvent {
  * Commit (DESIGN §2): check every task published its result, write `_manifest.json`, then
  * `_SUCCESS` last, and delete the job's scratch unless asked to keep it.
  */
-export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent): Promise<CommitResult> {
+export async function commit(
+  env: TaskEnv,
+  run: RunContext,
+  event: CommitEvent,
+  module?: JobModule,
+): Promise<CommitResult> {
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
   const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
@@ -110,7 +119,7 @@ export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent):
   await out.write(layout.manifest(run.output), JSON.stringify(manifest, null, 2));
   await out.write(layout.success(run.output), '');
   if (!run.keepScratch) await storage.deletePrefix(run.scratch);
-  return {
+  const result: CommitResult = {
     jobId: run.jobId,
     output: run.output,
     parts: parts.length,
@@ -118,6 +127,20 @@ export async function commit(env: TaskEnv, run: RunContext, event: CommitEvent):
     bytes: manifest.bytes,
     counters,
   };
+  const p = run.pipeline;
+  if (!p) return result;
+  if (!module || !isPipeline(module))
+    throw new InvalidJobError(`Job "${run.name}" is a step of a multi-step job, but this function holds a single job.`);
+  // The output of the step before this one is read: it goes; after the last step nothing is left between.
+  if (!run.keepScratch && run.step > 0) {
+    const done =
+      run.step === run.steps - 1
+        ? p.scratch
+        : stepOutput(p, run.step - 1, run.steps, stepOf(module, run.step - 1).name);
+    await env.storage.for(done).deletePrefix(done);
+  }
+  if (run.step + 1 < run.steps) result.next = stepSpec(module, p, run.step + 1, [run.output], counters);
+  return result;
 }
 
 function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number) {
@@ -164,10 +187,15 @@ export async function abort(env: TaskEnv, state: { job?: RunContext; error?: Cau
   const run = state.job;
   // Plan failed: the output was never prepared and may hold an earlier, completed job: leave it be.
   if (!run) return marker;
-  marker.jobId = run.jobId;
-  const out = env.storage.for(run.output);
-  for await (const o of out.list(run.output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
-  await out.write(layout.failed(run.output), JSON.stringify(marker, null, 2));
-  if (!run.keepScratch) await env.storage.for(run.scratch).deletePrefix(run.scratch);
+  // A multi-step job fails as a whole: the marker goes where its last step would write.
+  const output = run.pipeline?.output ?? run.output;
+  marker.jobId = run.pipeline?.jobId ?? run.jobId;
+  const out = env.storage.for(output);
+  for await (const o of out.list(output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
+  await out.write(layout.failed(output), JSON.stringify(marker, null, 2));
+  if (!run.keepScratch) {
+    await env.storage.for(run.scratch).deletePrefix(run.scratch);
+    if (run.pipeline) await env.storage.for(run.pipeline.scratch).deletePrefix(run.pipeline.scratch);
+  }
   return marker;
 }

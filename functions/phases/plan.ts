@@ -4,7 +4,7 @@ import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, OutputExistsError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
-import { type InputFormat, type JobModule, stepCount, stepOf } from '../job.js';
+import { type InputFormat, isPipeline, type JobModule, stepCount, stepOf } from '../job.js';
 import {
   type JobSpec,
   layout,
@@ -17,6 +17,7 @@ import {
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
 import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import type { TaskEnv } from './env.js';
+import { startPipeline } from './pipeline.js';
 
 /** One map task's input: chunks of one or more objects. */
 export interface Split {
@@ -43,8 +44,17 @@ export interface PlanResult {
  * earlier run left in it, so parts of two runs never mix.
  */
 export async function plan(env: TaskEnv, module: JobModule, event: unknown): Promise<PlanResult> {
-  const raw = specFromEvent(event) as JobSpec | undefined;
-  const step = raw?.step ?? 0;
+  let raw = (specFromEvent(event) ?? {}) as JobSpec;
+  // A multi-step job started as a whole (not one step by hand) begins with its first step.
+  if (
+    isPipeline(module) &&
+    module.steps.length > 1 &&
+    raw.step === undefined &&
+    !raw.pipeline &&
+    typeof raw.output === 'string'
+  )
+    raw = await startPipeline(env.storage, module, raw);
+  const step = raw.step ?? 0;
   const job = stepOf(module, step);
   const spec = resolveSpec(raw, job);
   const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
@@ -55,7 +65,13 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
   // Small, for clients following progress (the splits file can be megabytes).
-  await storage.write(layout.plan(run), JSON.stringify({ mapTasks: splits.length, reducers: run.reducers }));
+  const progress = { mapTasks: splits.length, reducers: run.reducers };
+  await storage.write(layout.plan(run), JSON.stringify(progress));
+  // A client follows a multi-step job by its own id: this names the step running now.
+  if (run.pipeline) {
+    const whole = layout.plan({ scratch: run.pipeline.scratch });
+    await env.storage.for(whole).write(whole, JSON.stringify({ ...progress, job: run }));
+  }
   return {
     job: run,
     plan: {

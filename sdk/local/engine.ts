@@ -2,23 +2,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../../functions/config.js';
-import {
-  type ErrorCause,
-  JobCancelledError,
-  JobFailedError,
-  OutputExistsError,
-  StreamingError,
-} from '../../functions/errors.js';
-import { assertJobModule, hasReduce, type Params, stepCount, stepOf } from '../../functions/job.js';
+import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
+import { assertJobModule, type Params, stepCount } from '../../functions/job.js';
 import type { CommitResult, FailedMarker, JobManifest } from '../../functions/phases/commit.js';
 import { abort } from '../../functions/phases/commit.js';
-import type { Counters } from '../../functions/phases/env.js';
 import type { PlanResult } from '../../functions/phases/plan.js';
 import type { ShuffleResult } from '../../functions/phases/shuffle.js';
 import { PHASES, type Phase } from '../../functions/runtime.js';
-import { layout, newJobId, type RunContext, scratchBase } from '../../functions/spec.js';
+import { layout, newJobId, type RunContext } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
-import { fromItemLocation, type ItemLocation, joinUri, normalizeUri } from '../../functions/storage/uri.js';
+import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition } from '../../infra/definition.js';
 import { type JobHandle, type JobStatus, type OutputRecord, readResults } from '../client.js';
 import { bundleJob } from './bundle.js';
@@ -203,8 +196,8 @@ async function execute(
     if (!Number.isInteger(workers) || workers < 1)
       throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
     const steps = stepCount(module);
-    let progress: Progress = { phase: 'plan', step: 0, steps, map: blank(), reduce: blank() };
-    const report = () => onProgress(structuredClone(progress));
+    const track = { progress: { phase: 'plan', step: 0, steps, map: blank(), reduce: blank() } as Progress };
+    const report = () => onProgress(structuredClone(track.progress));
     const heapMiB = options.workerHeapMiB ?? DEFAULTS.workerHeapMiB;
     const sortMiB = (options.sortBufferBytes ?? DEFAULTS.sortBufferBytes) / 2 ** 20;
     if (!(heapMiB >= 2 * sortMiB + 64))
@@ -212,6 +205,7 @@ async function execute(
         `workerHeapMiB (${heapMiB}) must be at least twice the sort buffer (${sortMiB} MiB) plus 64: raise it or lower sortBufferBytes.`,
       );
     pool = new WorkerPool(bundle, workers, heapMiB, (e: TaskEvent) => {
+      const progress = track.progress;
       progress.phase = e.phase;
       const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
       if (p) {
@@ -227,58 +221,26 @@ async function execute(
     const storage = new StorageRouter();
     const output = normalizeUri(options.output);
     const input = Array.isArray(options.input) ? options.input : [options.input];
-    if (steps === 1) return await runStep(pool, storage, options, { input, output, jobId: options.jobId }, progress);
-
-    // A pipeline: each step writes where the next reads, in scratch; the last writes the output.
-    if (!options.overwrite && (await storage.for(output).stat(layout.success(output))))
-      throw new OutputExistsError(output);
-    const between = joinUri(scratchBase(options.scratch), `${options.jobId}-steps`);
-    const results: LocalJobResult[] = [];
-    try {
-      let from = input;
-      let counters: Counters = {};
-      for (let step = 0; step < steps; step++) {
-        progress = { phase: 'plan', step, steps, map: blank(), reduce: blank() };
-        report();
-        const last = step === steps - 1;
-        const to = last ? output : joinUri(between, `${step}-${stepOf(module, step).name}`);
-        const params = { ...options.params, ...counterParams(counters) };
-        // The run's reducers tune the steps that reduce; a map-only step stays map-only.
-        const reducers = hasReduce(stepOf(module, step)) ? options.reducers : undefined;
-        const r = await runStep(
-          pool,
-          storage,
-          { ...options, params, reducers, overwrite: last ? options.overwrite : true },
-          { input: from, output: to, jobId: `${options.jobId}-${step}`, step },
-          progress,
-        );
-        results.push(r);
-        from = [to];
-        counters = r.manifest.counters;
-      }
-    } finally {
-      if (!options.keepScratch) await storage.for(between).deletePrefix(between);
-    }
-    const final = results[results.length - 1]!;
-    return { ...final, jobId: options.jobId, steps: results };
+    return await runJob(pool, storage, options, { input, output, jobId: options.jobId }, track, report);
   } finally {
     await pool?.close();
   }
 }
 
-/** The previous step's counters as the params a pipeline step gets: `counters.<name>`. */
-function counterParams(counters: Counters): Params {
-  return Object.fromEntries(Object.entries(counters).map(([k, v]) => [`counters.${k}`, String(v)]));
-}
-
-/** Runs one job (or one step of a pipeline) through the state machine definition on the pool. */
-async function runStep(
+/**
+ * Runs a job (every step of a multi-step one: the definition loops from Commit back to Plan)
+ * through the state machine definition on the pool.
+ */
+async function runJob(
   pool: WorkerPool,
   storage: StorageRouter,
   options: LocalRunOptions,
-  target: { input: string[]; output: string; jobId: string; step?: number },
-  progress: Progress,
+  target: { input: string[]; output: string; jobId: string },
+  track: { progress: Progress },
+  report: () => void,
 ): Promise<LocalJobResult> {
+  /** The manifest of each step, read as it commits (a step's output is gone once the next has read it). */
+  const manifests: JobManifest[] = [];
   const workers = pool.size;
   const arns = Object.fromEntries(PHASES.map((p) => [p, LOCAL_ARN(p)])) as Record<Phase, string>;
   const phaseOf = new Map<string, Phase>(PHASES.map((p) => [arns[p], p]));
@@ -294,10 +256,16 @@ async function runStep(
     const result = await pool.run(phase, input);
     if (phase === 'plan') {
       run = (result as PlanResult).job;
-      progress.map.total = (result as PlanResult).plan.mapTasks;
+      if (run.step !== track.progress.step) {
+        track.progress = { phase: 'plan', step: run.step, steps: run.steps, map: blank(), reduce: blank() };
+        report();
+      }
+      track.progress.map.total = (result as PlanResult).plan.mapTasks;
     }
-    if (phase === 'shuffle') progress.reduce.total = (result as ShuffleResult).partitions;
-    if (phase === 'map' && run?.reducers === 0) progress.reduce.total = 0;
+    if (phase === 'commit')
+      manifests.push(await storage.readJson<JobManifest>(layout.manifest((result as CommitResult).output)));
+    if (phase === 'shuffle') track.progress.reduce.total = (result as ShuffleResult).partitions;
+    if (phase === 'map' && run?.reducers === 0) track.progress.reduce.total = 0;
     return result;
   };
 
@@ -323,8 +291,10 @@ async function runStep(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = (await execution.result) as unknown as CommitResult;
-    const manifest = await storage.readJson<JobManifest>(layout.manifest(result.output));
-    return { jobId: result.jobId, output: result.output, manifest };
+    const manifest = manifests[manifests.length - 1]!;
+    if (manifests.length === 1) return { jobId: result.jobId, output: result.output, manifest };
+    const steps = manifests.map((m) => ({ jobId: m.jobId, output: m.output, manifest: m }));
+    return { jobId: target.jobId, output: result.output, manifest, steps };
   } catch (e) {
     if (cancelled) {
       await pool.close();
@@ -340,7 +310,7 @@ async function runStep(
       }
       throw new JobCancelledError(`The job was cancelled; ${output} holds no result (see _FAILED).`);
     }
-    throw await failure(e, storage, output, run?.jobId);
+    throw await failure(e, storage, output, run?.pipeline?.jobId ?? run?.jobId);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

@@ -1,0 +1,66 @@
+/**
+ * Multi-step jobs (definePipeline) run as one execution: Plan starts the chain, each step's
+ * Commit hands the state machine the spec of the next step, which loops back to Plan.
+ */
+import { OutputExistsError } from '../errors.js';
+import { hasReduce, type Pipeline, stepCount, stepOf } from '../job.js';
+import {
+  counterParams,
+  type JobSpec,
+  layout,
+  newJobId,
+  type PipelineContext,
+  scratchBase,
+  stepOutput,
+} from '../spec.js';
+import type { StorageRouter } from '../storage/index.js';
+import { joinUri, normalizeUri } from '../storage/uri.js';
+import type { Counters } from './env.js';
+
+/**
+ * The spec of a pipeline's first step, from the caller's spec. A completed output is refused
+ * here, before any step runs, unless `overwrite`.
+ */
+export async function startPipeline(router: StorageRouter, module: Pipeline, raw: JobSpec): Promise<JobSpec> {
+  const jobId = raw.jobId ?? newJobId(module.name);
+  const output = normalizeUri(raw.output);
+  const overwrite = raw.overwrite ?? false;
+  if (!overwrite && (await router.for(output).stat(layout.success(output)))) throw new OutputExistsError(output);
+  const options: PipelineContext['options'] = {};
+  for (const k of ['reducers', 'splitSize', 'sortBufferBytes', 'parallelism', 'scratch', 'keepScratch'] as const)
+    if (raw[k] !== undefined) (options as Record<string, unknown>)[k] = raw[k];
+  const pipeline: PipelineContext = {
+    jobId,
+    output,
+    scratch: joinUri(scratchBase(raw.scratch), jobId),
+    params: raw.params ?? {},
+    overwrite,
+    options,
+  };
+  return stepSpec(module, pipeline, 0, typeof raw.input === 'string' ? [raw.input] : raw.input, {});
+}
+
+/** The spec of step `step`: reading `input`, with the previous step's counters as params. */
+export function stepSpec(
+  module: Pipeline,
+  p: PipelineContext,
+  step: number,
+  input: string[],
+  counters: Counters,
+): JobSpec {
+  const steps = stepCount(module);
+  const job = stepOf(module, step);
+  const { reducers, ...options } = p.options;
+  return {
+    ...options,
+    // The caller's reducers tune the steps that reduce; a map-only step stays map-only.
+    ...(reducers !== undefined && hasReduce(job) ? { reducers } : {}),
+    input,
+    output: stepOutput(p, step, steps, job.name),
+    jobId: `${p.jobId}-${step}`,
+    step,
+    params: { ...p.params, ...counterParams(counters) },
+    overwrite: step === steps - 1 ? p.overwrite : true,
+    pipeline: p,
+  };
+}
