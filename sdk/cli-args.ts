@@ -13,6 +13,7 @@ export const JOB_OPTIONS = {
   'split-size': { type: 'string' },
   param: { type: 'string', short: 'p', multiple: true },
   overwrite: { type: 'boolean' },
+  step: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 

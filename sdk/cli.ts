@@ -26,6 +26,7 @@ Options:
       --worker-memory <size> heap limit of each worker                [default: 512MiB]
   -p, --param <k=v>        job parameter (repeatable)
       --overwrite          replace an output that holds a completed job
+      --step <n>           run only step n (from 0) of a multi-step job [default: every step]
       --scratch <dir>      where intermediate data goes               [default: OS temp dir]
       --keep-scratch       keep intermediate data
       --attempts <n>       attempts per task before the job fails     [default: 3]
@@ -71,6 +72,7 @@ async function run(argv: string[]): Promise<number> {
   if (heap !== undefined) options.workerHeapMiB = Math.round(heap / 2 ** 20);
   set('taskAttempts', count('attempts', values.attempts, 1));
   set('overwrite', values.overwrite);
+  set('step', count('step', values.step, 0));
   set('scratch', values.scratch);
   set('keepScratch', values['keep-scratch']);
 

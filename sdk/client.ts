@@ -25,6 +25,8 @@ export interface StartJobOptions {
   splitSize?: number;
   params?: Record<string, string>;
   overwrite?: boolean;
+  /** Runs only this step (from 0) of a multi-step job, as a job of its own. @default every step, in order */
+  step?: number;
   /** Execution name and job id. @default `<job>-<time>-<random>` */
   name?: string;
   /** @default AWS Step Functions from the standard configuration */
@@ -99,6 +101,7 @@ export async function startJob(options: StartJobOptions): Promise<JobHandle> {
     ...(options.splitSize !== undefined ? { splitSize: options.splitSize } : {}),
     ...(options.params ? { params: options.params } : {}),
     ...(options.overwrite ? { overwrite: true } : {}),
+    ...(options.step !== undefined ? { step: options.step } : {}),
   };
   const executionArn = await sfn.startExecution(stateMachineArn, id, spec);
   return new CloudJobHandle(

@@ -25,7 +25,14 @@ describe('multi-step jobs (definePipeline)', () => {
     expect(piped.manifest.step).toBe(1);
     expect(piped.manifest.steps).toBe(2);
 
-    const first = await runLocal(path.join(STEPS, 'count.ts'), { input, output: path.join(dir, 'one'), ...opts });
+    // Step 0 by hand, from the pipeline's own module.
+    const first = await runLocal(path.join(STEPS, 'pipeline.ts'), {
+      input,
+      output: path.join(dir, 'one'),
+      step: 0,
+      ...opts,
+    });
+    expect([first.manifest.job, first.manifest.step, first.steps]).toEqual(['count', 0, undefined]);
     const lines = first.manifest.counters.lines!;
     expect(lines).toBeGreaterThan(20_000);
     await runLocal(path.join(STEPS, 'frequency.ts'), {

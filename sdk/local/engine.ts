@@ -52,6 +52,8 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
   /** @default `<job file name>-<time>-<random>` */
   jobId?: string;
+  /** Runs only this step (from 0) of a multi-step job, as a job of its own. @default every step, in order */
+  step?: number;
 }
 
 export interface PhaseProgress {
@@ -273,7 +275,16 @@ async function runJob(
   const spec = {
     ...target,
     parallelism: workers,
-    ...pick(options, ['reducers', 'splitSize', 'sortBufferBytes', 'params', 'overwrite', 'scratch', 'keepScratch']),
+    ...pick(options, [
+      'reducers',
+      'splitSize',
+      'sortBufferBytes',
+      'params',
+      'overwrite',
+      'scratch',
+      'keepScratch',
+      'step',
+    ]),
   };
   const execution = await executeDefinition(definition, spec, {
     invoke,
