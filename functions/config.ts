@@ -10,6 +10,11 @@ export const DEFAULTS = {
   minSplitSize: 4 * 1024 * 1024,
   /** With a known parallelism, plan for at least this many splits per worker. */
   splitsPerWorker: 3,
+  /**
+   * Most objects packed into one split. A split is a Distributed Map item (at most 256 KiB of
+   * JSON, ~120 bytes per object); a thousand keeps it under 64 KiB with long keys.
+   */
+  maxObjectsPerSplit: 1000,
   /** A file's last split may be up to this factor of splitSize, so no tiny tail split is made. */
   splitSlop: 1.1,
   /** Reduce partitions when neither the job nor the call sets them. */

@@ -138,6 +138,8 @@ export async function attachJob(
 
 /** Consecutive failed polls (network errors) before wait() gives up. */
 const POLL_ATTEMPTS = 5;
+/** Attempts of one status() read. */
+const READ_ATTEMPTS = 3;
 
 const TERMINAL: Record<string, JobState> = {
   SUCCEEDED: 'SUCCEEDED',
@@ -171,8 +173,13 @@ class CloudJobHandle implements JobHandle {
   /** Counters summed over the tasks published so far: one small read per task. */
   private async countersOf(uris: string[]): Promise<Counters> {
     const all = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (u) => {
-      const r = await this.storage.readJson<{ counters?: Counters }>(u);
-      return r.counters;
+      try {
+        return (await this.storage.readJson<{ counters?: Counters }>(u)).counters;
+      } catch (e) {
+        // Listed, then gone: the job (or a step of it) committed and removed its scratch meanwhile.
+        if (e instanceof ObjectNotFoundError) return undefined;
+        throw e;
+      }
     });
     const sum: Counters = {};
     for (const c of all) addCounters(sum, c);
@@ -180,6 +187,17 @@ class CloudJobHandle implements JobHandle {
   }
 
   async status(options: StatusOptions = {}): Promise<JobStatus> {
+    // A connection dropped mid-read (the job may be rewriting what is read) is read again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readStatus(options);
+      } catch (e) {
+        if (attempt >= READ_ATTEMPTS || e instanceof StreamingError) throw e;
+      }
+    }
+  }
+
+  private async readStatus(options: StatusOptions): Promise<JobStatus> {
     const d = await this.sfn.describeExecution(this.executionArn);
     const state = TERMINAL[d.status] ?? 'RUNNING';
     const s: JobStatus = {

@@ -59,7 +59,14 @@ export async function commit(
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
   const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
-  const maps = await readMapIndexes(env, run, mapTasks);
+  // Only what the manifest needs of each index (not its runs: M × R entries in all).
+  const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing }) => ({
+    task,
+    part,
+    stats,
+    counters,
+    timing,
+  }));
   const reduces = await mapLimit(
     Array.from({ length: run.reducers }, (_, r) => r),
     DEFAULTS.metadataConcurrency,

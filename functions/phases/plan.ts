@@ -191,7 +191,8 @@ export function makeSplits(objects: ObjectInfo[], splitSize: number, format: Inp
       }
       pack.push(whole);
       packBytes += o.size;
-      if (packBytes >= splitSize) flush();
+      // Many tiny objects: a split is also a state payload (Step Functions' 256 KiB), so its objects are capped.
+      if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
       continue;
     }
     let start = 0;

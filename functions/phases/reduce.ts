@@ -11,7 +11,7 @@ import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import { type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
-import type { ReduceManifest, ReducerItem } from './shuffle.js';
+import { type ReducerItem, readReduceManifest } from './shuffle.js';
 import { runStreamProgram, splitKeyValue } from './stream.js';
 
 export interface ReduceResult {
@@ -35,7 +35,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
   const start = Date.now();
   const r = item.partition;
   const ctx = taskContext(run, 'reduce', r, env.attempt, env.storage);
-  const manifest = await env.storage.readJson<ReduceManifest>(item.manifest);
+  const manifest = { ranges: await readReduceManifest(env.storage, run, item) };
   const local = path.join(env.tmpDir, `streaming-${run.jobId}-r${r}-${env.attempt}.in`);
   const fd = fs.openSync(local, 'w+');
   const partUri = layout.reducePart(run, r);
