@@ -1,0 +1,149 @@
+/**
+ * Per-column statistics of a CSV file. A column is numeric when every non-empty field parses
+ * as a finite number; for it: count, missing, sum, mean, sample standard deviation (n − 1),
+ * min and max. For any other column: count, missing, and its distinct values with their
+ * counts. Partial results merge with Chan et al.'s parallel update of (n, mean, M2) and a
+ * compensated sum, so splits and combine order do not change the figures beyond rounding.
+ *
+ * Parameters: maxDistinct (default 10000): distinct values kept per column; past it the
+ * column's `values` are null and `distinct` says "> maxDistinct" (memory stays bounded).
+ * Input: CSV with a header. Output (jsonl), one line per column:
+ *   {"key": "<column>", "value": {"type": "numeric", "count", "missing", "sum", "mean", "std", "min", "max"}}
+ *   {"key": "<column>", "value": {"type": "categorical", "count", "missing", "distinct", "values": {"<value>": n, …}}}
+ * (`count`: non-empty fields; `missing`: empty ones; `std` is null below two values.)
+ *
+ *   streaming run jobs/column-stats.ts --input penguins.csv --output stats/
+ */
+import { defineJob, type TaskContext } from 'streaming';
+import { addTo, numberOf, valueAt } from './lib/numeric.js';
+
+interface Partial {
+  count: number;
+  missing: number;
+  /** Non-empty fields that are not numbers. */
+  text: number;
+  /** Of the numeric fields: how many, mean, M2 (Σ squared deviations), min, max, compensated sum. */
+  n: number;
+  mean: number;
+  m2: number;
+  min: number;
+  max: number;
+  sum: [number, number];
+  /** Distinct non-empty values and counts (and how many); null past maxDistinct. */
+  values: Record<string, number> | null;
+  distinct: number;
+}
+
+function maxDistinct(ctx: TaskContext): number {
+  const raw = ctx.params.maxDistinct;
+  const n = raw === undefined ? 10_000 : Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TypeError(`--param maxDistinct must be a whole number >= 1 (got "${raw}").`);
+  return n;
+}
+
+/** The partial of one field. */
+function ofField(field: string | undefined): Partial {
+  const x = numberOf(field);
+  const p: Partial = {
+    count: 0,
+    missing: 0,
+    text: 0,
+    n: 0,
+    mean: 0,
+    m2: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+    sum: [0, 0],
+    values: Object.create(null) as Record<string, number>,
+    distinct: 0,
+  };
+  if (x === undefined) {
+    p.missing = 1;
+    return p;
+  }
+  p.count = 1;
+  p.values![field!.trim()] = 1;
+  p.distinct = 1;
+  if (Number.isNaN(x)) p.text = 1;
+  else Object.assign(p, { n: 1, mean: x, min: x, max: x, sum: [x, 0] });
+  return p;
+}
+
+/** Merges b into a (Chan et al. for mean and M2). */
+function merge(a: Partial, b: Partial, cap: number): Partial {
+  const n = a.n + b.n;
+  if (b.n > 0) {
+    const delta = b.mean - a.mean;
+    a.m2 = a.m2 + b.m2 + (delta * delta * a.n * b.n) / n;
+    a.mean = a.mean + (delta * b.n) / n;
+    a.min = Math.min(a.min, b.min);
+    a.max = Math.max(a.max, b.max);
+    const s = [a.sum[0], a.sum[1]];
+    addTo(s, 0, b.sum[0]);
+    addTo(s, 0, b.sum[1]);
+    a.sum = [s[0]!, s[1]!];
+  }
+  a.n = n;
+  a.count += b.count;
+  a.missing += b.missing;
+  a.text += b.text;
+  if (a.values === null || b.values === null) a.values = null;
+  else {
+    for (const v in b.values) {
+      const had = a.values[v];
+      if (had === undefined) a.distinct++;
+      a.values[v] = (had ?? 0) + b.values[v]!;
+    }
+    if (a.distinct > cap) a.values = null;
+  }
+  return a;
+}
+
+function mergeAll(parts: Iterable<Partial>, cap: number): Partial {
+  let out: Partial | undefined;
+  for (const p of parts) out = out === undefined ? p : merge(out, p, cap);
+  return out!;
+}
+
+/** maxDistinct of the running task, for combine (which gets no ctx); map sets it before any combine. */
+let combineCap = 10_000;
+
+export default defineJob({
+  name: 'column-stats',
+  input: { format: 'csv' },
+  map(row, emit, ctx) {
+    combineCap = maxDistinct(ctx);
+    for (const column in row) emit(column, ofField(row[column]));
+  },
+  combine: (_column: string, parts: Iterable<Partial>) => mergeAll(parts, combineCap),
+  reduce(column: string, parts: Iterable<Partial>, emit, ctx) {
+    const cap = maxDistinct(ctx);
+    const p = mergeAll(parts, cap);
+    if (p.text === 0 && p.n > 0)
+      emit(column, {
+        type: 'numeric',
+        count: p.count,
+        missing: p.missing,
+        sum: valueAt(p.sum, 0),
+        mean: p.mean,
+        std: p.n >= 2 ? Math.sqrt(p.m2 / (p.n - 1)) : null,
+        min: p.min,
+        max: p.max,
+      });
+    else {
+      const values =
+        p.values === null
+          ? null
+          : Object.fromEntries(Object.entries(p.values).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)));
+      emit(column, {
+        type: 'categorical',
+        count: p.count,
+        missing: p.missing,
+        distinct: values === null ? `> ${cap}` : Object.keys(values).length,
+        values,
+      });
+    }
+  },
+  output: { format: 'jsonl' },
+});
