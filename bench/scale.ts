@@ -14,7 +14,7 @@ import type { MapIndex } from '../functions/phases/map.js';
 import { type PlanResult, plan, type Split } from '../functions/phases/plan.js';
 import type { ReduceResult } from '../functions/phases/reduce.js';
 import { type FetchRange, type ReducerItem, readReduceManifest, shufflePlan } from '../functions/phases/shuffle.js';
-import { layout, pad, type RunContext } from '../functions/spec.js';
+import { layout, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import type { ObjectInfo } from '../functions/storage/types.js';
 import { defineJob } from '../sdk/define.js';

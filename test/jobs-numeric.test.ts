@@ -208,7 +208,9 @@ describe('linear-regression', () => {
       for (let k = j + 1; k < p; k++) s -= R[j]![k]! * beta[k]!;
       beta[j] = s / R[j]![j]!;
     }
-    features.forEach((f, j) => expectClose(model.coefficients[f]!, beta[j]!));
+    features.forEach((f, j) => {
+      expectClose(model.coefficients[f]!, beta[j]!);
+    });
     expectClose(model.intercept, my - beta.reduce((s, b, j) => s + b * mx[j]!, 0));
     const residuals = y.map((v, k) => v - my - beta.reduce((s, b, j) => s + b * (cols[j]![k]! - mx[j]!), 0));
     const sse = residuals.reduce((s, e) => s + e * e, 0);
@@ -276,7 +278,11 @@ describe('kmeans', () => {
     let expected = initial;
     for (const got of trained.history.slice(1)) {
       expected = lloyd(iris, expected);
-      got.forEach((c, k) => c.forEach((v, j) => expectClose(v, expected[k]![j]!)));
+      got.forEach((c, k) => {
+        c.forEach((v, j) => {
+          expectClose(v, expected[k]![j]!);
+        });
+      });
     }
     // It stopped at the first iteration that moved no centroid more than the tolerance.
     const moves = trained.history.slice(1).map((c, i) => maxShift(trained.history[i]!, c));
