@@ -163,6 +163,7 @@ export async function shuffleAtScale(
     sortBufferBytes: 64 * MiB,
     params: {},
     keepScratch: true,
+    strictUtf8: false,
     step: 0,
     steps: 1,
   };

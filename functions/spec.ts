@@ -30,6 +30,8 @@ export interface JobSpec {
   overwrite?: boolean;
   /** @default DEFAULTS.keepScratch */
   keepScratch?: boolean;
+  /** Fail a job on invalid UTF-8 in its input instead of reading it as U+FFFD. @default false */
+  strictUtf8?: boolean;
   /** @default a new unique id */
   jobId?: string;
   /**
@@ -56,7 +58,10 @@ export interface PipelineContext {
   params: Params;
   overwrite: boolean;
   /** The caller's other options, applied to every step. */
-  options: Pick<JobSpec, 'reducers' | 'splitSize' | 'sortBufferBytes' | 'parallelism' | 'scratch' | 'keepScratch'>;
+  options: Pick<
+    JobSpec,
+    'reducers' | 'splitSize' | 'sortBufferBytes' | 'parallelism' | 'scratch' | 'keepScratch' | 'strictUtf8'
+  >;
 }
 
 /** Where step `step` of a pipeline writes. */
@@ -85,6 +90,7 @@ export interface RunContext {
   sortBufferBytes: number;
   params: Params;
   keepScratch: boolean;
+  strictUtf8: boolean;
   /** The step of a multi-step job this run is (0 for a single job), and how many steps it has. */
   step: number;
   steps: number;
@@ -165,6 +171,7 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     params: params as Params,
     overwrite: s.overwrite ?? false,
     keepScratch: s.keepScratch ?? DEFAULTS.keepScratch,
+    strictUtf8: s.strictUtf8 ?? false,
     jobId,
     ...(s.parallelism !== undefined ? { parallelism: s.parallelism } : {}),
     ...(s.pipeline ? { pipeline: s.pipeline } : {}),
@@ -183,6 +190,7 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0,
     sortBufferBytes: spec.sortBufferBytes,
     params: spec.params,
     keepScratch: spec.keepScratch,
+    strictUtf8: spec.strictUtf8,
     step: step.index,
     steps: step.of,
     ...(spec.pipeline ? { pipeline: spec.pipeline } : {}),

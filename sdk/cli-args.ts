@@ -14,6 +14,7 @@ export const JOB_OPTIONS = {
   param: { type: 'string', short: 'p', multiple: true },
   overwrite: { type: 'boolean' },
   step: { type: 'string' },
+  'strict-utf8': { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
 

@@ -14,7 +14,7 @@ import { attachJob, type JobHandle, type JobStatus, readResults, startJob } from
 import { progressReporter } from './progress.js';
 
 export const CLOUD_USAGE = `Cloud jobs (a deployed StreamingJob):
-  streaming start <job-name> --input <s3://…>... --output <s3://…> [--reducers N] [--split-size 64MiB] [--param k=v] [--step N] [--wait]
+  streaming start <job-name> --input <s3://…>... --output <s3://…> [--reducers N] [--split-size 64MiB] [--param k=v] [--step N] [--strict-utf8] [--wait]
   streaming status <execution-arn>      state, phase and task progress
   streaming wait <execution-arn>        follow until done (progress on stderr)
   streaming cancel <execution-arn>      stop the job; no _SUCCESS, scratch removed
@@ -83,6 +83,7 @@ export async function cloudCommand(command: string, argv: string[]): Promise<num
         ...(values['split-size'] !== undefined ? { splitSize: size('split-size', values['split-size'])! } : {}),
         ...(values.overwrite ? { overwrite: true } : {}),
         ...(values.step !== undefined ? { step: count('step', values.step, 0)! } : {}),
+        ...(values['strict-utf8'] ? { strictUtf8: true } : {}),
       });
       process.stdout.write(`${job.executionArn}\n`);
       if (!quiet) process.stderr.write(`started job ${job.id}; follow it with: streaming wait ${job.executionArn}\n`);

@@ -27,6 +27,7 @@ Options:
   -p, --param <k=v>        job parameter (repeatable)
       --overwrite          replace an output that holds a completed job
       --step <n>           run only step n (from 0) of a multi-step job [default: every step]
+      --strict-utf8        fail on invalid UTF-8 input               [default: read it as U+FFFD]
       --scratch <dir>      where intermediate data goes               [default: OS temp dir]
       --keep-scratch       keep intermediate data
       --attempts <n>       attempts per task before the job fails     [default: 3]
@@ -73,6 +74,7 @@ async function run(argv: string[]): Promise<number> {
   set('taskAttempts', count('attempts', values.attempts, 1));
   set('overwrite', values.overwrite);
   set('step', count('step', values.step, 0));
+  set('strictUtf8', values['strict-utf8']);
   set('scratch', values.scratch);
   set('keepScratch', values['keep-scratch']);
 

@@ -27,6 +27,8 @@ export interface StartJobOptions {
   overwrite?: boolean;
   /** Runs only this step (from 0) of a multi-step job, as a job of its own. @default every step, in order */
   step?: number;
+  /** Fail on invalid UTF-8 in the input instead of reading it as U+FFFD. @default false */
+  strictUtf8?: boolean;
   /** Execution name and job id. @default `<job>-<time>-<random>` */
   name?: string;
   /** @default AWS Step Functions from the standard configuration */
@@ -102,6 +104,7 @@ export async function startJob(options: StartJobOptions): Promise<JobHandle> {
     ...(options.params ? { params: options.params } : {}),
     ...(options.overwrite ? { overwrite: true } : {}),
     ...(options.step !== undefined ? { step: options.step } : {}),
+    ...(options.strictUtf8 ? { strictUtf8: true } : {}),
   };
   const executionArn = await sfn.startExecution(stateMachineArn, id, spec);
   return new CloudJobHandle(

@@ -1,9 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { MalformedRecordError } from '../errors.js';
 import type { InputFormat } from '../job.js';
 import type { Storage } from '../storage/index.js';
 import { parseCsvLine } from './csv.js';
-import { type Chunk, readLines } from './lines.js';
+import { type Chunk, type ReadOptions, readLines } from './lines.js';
 
 export type RecordSink = (record: unknown) => unknown;
 
@@ -17,35 +18,47 @@ export async function readRecords(
   storage: Storage,
   chunk: Chunk,
   format: InputFormat,
+  options: ReadOptions,
   sink: RecordSink,
 ): Promise<number> {
   switch (format) {
     case 'text':
-      return readLines(storage, chunk, sink);
+      return readLines(storage, chunk, sink, options);
     case 'jsonl': {
       let n = 0;
-      return readLines(storage, chunk, (line) => {
-        n++;
-        if (line.trim() === '') return;
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch (e) {
-          throw new MalformedRecordError(
-            chunk.uri,
-            chunk.start,
-            `line ${n} of the split is not JSON (${(e as Error).message})`,
-          );
-        }
-        return sink(value);
-      });
+      return readLines(
+        storage,
+        chunk,
+        (line) => {
+          n++;
+          if (line.trim() === '') return;
+          let value: unknown;
+          try {
+            value = JSON.parse(line);
+          } catch (e) {
+            throw new MalformedRecordError(
+              chunk.uri,
+              chunk.start,
+              `line ${n} of the split is not JSON (${(e as Error).message})`,
+            );
+          }
+          return sink(value);
+        },
+        options,
+      );
     }
     case 'csv':
-      return readCsv(storage, chunk, sink);
+      return readCsv(storage, chunk, sink, options);
     case 'whole': {
       const body = await storage.readAll(chunk.uri);
       const raw = chunk.gzip ? gunzipSync(body) : body;
       const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+      if (options.strictUtf8 && !isUtf8(raw))
+        throw new MalformedRecordError(
+          chunk.uri,
+          0,
+          'invalid UTF-8; strict UTF-8 is on (without it, invalid bytes read as U+FFFD)',
+        );
       const text = raw.toString('utf8', bom);
       await sink(text);
       return body.length;
@@ -53,35 +66,45 @@ export async function readRecords(
   }
 }
 
-async function readCsv(storage: Storage, chunk: Chunk, sink: RecordSink): Promise<number> {
+async function readCsv(storage: Storage, chunk: Chunk, sink: RecordSink, options: ReadOptions): Promise<number> {
   let header: string[] | undefined;
   if (chunk.start > 0 && !chunk.gzip) {
-    await readLines(storage, { ...chunk, start: 0, end: 0 }, (line) => {
-      header = parseCsvLine(line);
-    });
+    await readLines(
+      storage,
+      { ...chunk, start: 0, end: 0 },
+      (line) => {
+        header = parseCsvLine(line);
+      },
+      options,
+    );
   }
   let n = 0;
-  return readLines(storage, chunk, (line) => {
-    n++;
-    if (line === '') return;
-    let fields: string[];
-    try {
-      fields = parseCsvLine(line);
-    } catch (e) {
-      throw new MalformedRecordError(chunk.uri, chunk.start, `CSV line ${n} of the split: ${(e as Error).message}`);
-    }
-    if (header === undefined) {
-      header = fields;
-      return;
-    }
-    if (fields.length > header.length)
-      throw new MalformedRecordError(
-        chunk.uri,
-        chunk.start,
-        `CSV line ${n} of the split has ${fields.length} fields, the header ${header.length}`,
-      );
-    const record: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) record[header[i]!] = fields[i] ?? '';
-    return sink(record);
-  });
+  return readLines(
+    storage,
+    chunk,
+    (line) => {
+      n++;
+      if (line === '') return;
+      let fields: string[];
+      try {
+        fields = parseCsvLine(line);
+      } catch (e) {
+        throw new MalformedRecordError(chunk.uri, chunk.start, `CSV line ${n} of the split: ${(e as Error).message}`);
+      }
+      if (header === undefined) {
+        header = fields;
+        return;
+      }
+      if (fields.length > header.length)
+        throw new MalformedRecordError(
+          chunk.uri,
+          chunk.start,
+          `CSV line ${n} of the split has ${fields.length} fields, the header ${header.length}`,
+        );
+      const record: Record<string, string> = {};
+      for (let i = 0; i < header.length; i++) record[header[i]!] = fields[i] ?? '';
+      return sink(record);
+    },
+    options,
+  );
 }

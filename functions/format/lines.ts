@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { DEFAULTS } from '../config.js';
+import { MalformedRecordError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
 
 /** A byte range of one input object, as the plan cuts it. */
@@ -29,9 +31,34 @@ const isThenable = (x: unknown): x is PromiseLike<unknown> =>
  *
  * Returns the number of bytes the lines took (their terminators included).
  */
-export async function readLines(storage: Storage, chunk: Chunk, sink: LineSink): Promise<number> {
-  if (chunk.gzip) return splitLines(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink);
-  return splitLines(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink);
+export async function readLines(
+  storage: Storage,
+  chunk: Chunk,
+  sink: LineSink,
+  options: ReadOptions = {},
+): Promise<number> {
+  const check = options.strictUtf8 ? strictUtf8(chunk) : undefined;
+  if (chunk.gzip) return splitLines(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, check);
+  return splitLines(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, check);
+}
+
+export interface ReadOptions {
+  /** Fail on invalid UTF-8 instead of reading it as U+FFFD. @default false */
+  strictUtf8?: boolean;
+}
+
+/** Checks bytes about to be decoded; `at` is their position in the object (in the decompressed stream for gzip). */
+type Utf8Check = (bytes: Uint8Array, at: number) => void;
+
+function strictUtf8(chunk: Chunk): Utf8Check {
+  return (bytes, at) => {
+    if (isUtf8(bytes)) return;
+    throw new MalformedRecordError(
+      chunk.uri,
+      at,
+      `invalid UTF-8 in a line starting at byte ${at}${chunk.gzip ? ' of the decompressed data' : ''}; strict UTF-8 is on (without it, invalid bytes read as U+FFFD)`,
+    );
+  };
 }
 
 async function* gunzip(storage: Storage, uri: string): AsyncIterable<Uint8Array> {
@@ -44,7 +71,14 @@ async function* gunzip(storage: Storage, uri: string): AsyncIterable<Uint8Array>
       z.destroy(e as Error);
     }
   })();
-  yield* z;
+  try {
+    yield* z;
+  } catch (e) {
+    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR: corrupt or truncated data) are the input's fault.
+    if (typeof (e as { errno?: unknown }).errno === 'number' && String((e as { code?: unknown }).code).startsWith('Z_'))
+      throw new MalformedRecordError(uri, 0, `corrupt gzip data (${(e as Error).message})`);
+    throw e;
+  }
   await feed;
 }
 
@@ -61,6 +95,7 @@ async function splitLines(
   start: number,
   end: number,
   sink: LineSink,
+  check?: Utf8Check,
 ): Promise<number> {
   let bpos = start; // absolute position of the current buffer's first byte
   let skipping = start > 0;
@@ -123,10 +158,12 @@ async function splitLines(
           carry.push(b.subarray(i, lastNl + 1));
           consumed += carryBytes;
           const whole = Buffer.concat(carry, carryBytes + lastNl + 1 - i);
+          check?.(whole, here + i - carryBytes);
           text = whole.toString('utf8');
           carry = [];
           carryBytes = 0;
         } else {
+          check?.(b.subarray(i, lastNl + 1), here + i);
           text = toBuffer(b).toString('utf8', i, lastNl + 1);
         }
         consumed += lastNl + 1 - i;
@@ -143,7 +180,9 @@ async function splitLines(
     await iterator.return?.();
   }
   if (carryBytes > 0 && !skipping) {
-    const text = Buffer.concat(carry, carryBytes).toString('utf8');
+    const last = Buffer.concat(carry, carryBytes);
+    check?.(last, bpos - carryBytes);
+    const text = last.toString('utf8');
     consumed += carryBytes;
     await emitText(`${text}\n`);
   }

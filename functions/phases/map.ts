@@ -64,6 +64,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
   const emit = collector.emit;
   const task = split.index;
+  const read = { strictUtf8: run.strictUtf8 === true };
   let extra: Partial<MapIndex>;
   try {
     if (job.mapper) {
@@ -72,10 +73,16 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         async (write) => {
           for (const chunk of split.chunks) {
             ctx.inputUri = chunk.uri;
-            stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
-              stats.inputRecords++;
-              return write(typeof record === 'string' ? record : JSON.stringify(record));
-            });
+            stats.inputBytes += await readRecords(
+              env.storage.for(chunk.uri),
+              chunk,
+              run.inputFormat,
+              read,
+              (record) => {
+                stats.inputRecords++;
+                return write(typeof record === 'string' ? record : JSON.stringify(record));
+              },
+            );
           }
         },
         (line) => {
@@ -88,7 +95,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
       const map = job.map!;
       for (const chunk of split.chunks) {
         ctx.inputUri = chunk.uri;
-        stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, (record) => {
+        stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, read, (record) => {
           stats.inputRecords++;
           let r: unknown;
           try {

@@ -27,7 +27,15 @@ export async function startPipeline(router: StorageRouter, module: Pipeline, raw
   const overwrite = raw.overwrite ?? false;
   if (!overwrite && (await router.for(output).stat(layout.success(output)))) throw new OutputExistsError(output);
   const options: PipelineContext['options'] = {};
-  for (const k of ['reducers', 'splitSize', 'sortBufferBytes', 'parallelism', 'scratch', 'keepScratch'] as const)
+  for (const k of [
+    'reducers',
+    'splitSize',
+    'sortBufferBytes',
+    'parallelism',
+    'scratch',
+    'keepScratch',
+    'strictUtf8',
+  ] as const)
     if (raw[k] !== undefined) (options as Record<string, unknown>)[k] = raw[k];
   const pipeline: PipelineContext = {
     jobId,

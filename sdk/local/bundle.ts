@@ -81,6 +81,10 @@ export async function bundleJob(
     const errors =
       (e as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
     const first = errors[0];
+    if (first?.text.includes('for import "default"'))
+      throw new InvalidJobError(
+        `Job module ${jobPath} has no default export: end it with export default defineJob({...}) (or definePipeline({...})).`,
+      );
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new InvalidJobError(`Cannot build job module ${jobPath}: ${first?.text ?? (e as Error).message}${where}`);
   }

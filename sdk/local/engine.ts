@@ -54,6 +54,8 @@ export interface LocalRunOptions {
   jobId?: string;
   /** Runs only this step (from 0) of a multi-step job, as a job of its own. @default every step, in order */
   step?: number;
+  /** Fail on invalid UTF-8 in the input instead of reading it as U+FFFD. @default false */
+  strictUtf8?: boolean;
 }
 
 export interface PhaseProgress {
@@ -284,6 +286,7 @@ async function runJob(
       'scratch',
       'keepScratch',
       'step',
+      'strictUtf8',
     ]),
   };
   const execution = await executeDefinition(definition, spec, {
