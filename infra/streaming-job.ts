@@ -280,7 +280,9 @@ export class StreamingJob extends Construct {
     grant('reduce', WRITE, outputPrefix);
     grant('commit', [...READ, ...WRITE, ...DELETE], scratchPrefix);
     grantList('commit', scratchPrefix);
-    grant('commit', WRITE, outputPrefix);
+    // Reads back its own manifest: a retried Commit whose first attempt completed redoes nothing.
+    grant('commit', [...READ, ...WRITE], outputPrefix);
+    grantList('commit', outputPrefix);
     grant('abort', [...WRITE, ...DELETE], outputPrefix);
     grantList('abort', outputPrefix);
     grant('abort', DELETE, scratchPrefix);

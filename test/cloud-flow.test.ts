@@ -14,6 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { JobCancelledError, toErrorCause } from '../functions/errors.js';
 import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
 import type { AnyJob, JobModule } from '../functions/job.js';
+import type { MapIndex } from '../functions/phases/map.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
@@ -76,6 +77,8 @@ async function runDeployed(
   output: string | Record<string, unknown>,
   fault?: Fault,
   job: JobModule = wordcount as AnyJob,
+  /** `after`: runs once the handler succeeded (and may throw: a failure after the task's writes); `duplicate`: phases whose every invocation runs twice at once. */
+  more: { after?: Fault; duplicate?: Phase[] } = {},
 ) {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT'; // the handler-logs test checks what they say
   // Each phase's handler gets S3 only as its role in the template allows.
@@ -93,7 +96,11 @@ async function runDeployed(
     attempts[phase] = (attempts[phase] ?? 0) + 1;
     try {
       await fault?.(phase, input as Record<string, unknown>);
-      return await handlers[phase](input, { awsRequestId: randomUUID() });
+      const call = () => handlers[phase](input, { awsRequestId: randomUUID() });
+      // Duplicate delivery: two attempts of one task run at once; the state machine sees the first's result.
+      const result = more.duplicate?.includes(phase) ? (await Promise.all([call(), call()]))[0] : await call();
+      await more.after?.(phase, input as Record<string, unknown>);
+      return result;
     } catch (e) {
       throw new TaskError(toErrorCause(e));
     }
@@ -210,6 +217,74 @@ describe('the deployed state machine, executed locally against S3', () => {
     expect(failed.size).toBeGreaterThan(6);
     expect(attempts.map).toBeGreaterThan(attempts.reduce!);
     await expectSameAsLocal('s3://cloud/output/faults');
+  });
+
+  it('gives identical output when every map and reduce task runs twice at once, and when tasks fail after writing', async () => {
+    const failedAfter = new Set<string>();
+    const after: Fault = (phase, input) => {
+      const id = phase === 'map' ? `m${(input.split as { index: number }).index}` : phase;
+      // The first attempt of each map task, and of shuffle and commit, fails once its writes are done.
+      if (!['map', 'shuffle', 'commit'].includes(phase) || failedAfter.has(id)) return;
+      failedAfter.add(id);
+      throw new Error(`injected failure after the writes of ${id}`);
+    };
+    const { result, attempts } = await runDeployed('s3://cloud/output/twice', undefined, wordcount as AnyJob, {
+      after,
+      duplicate: ['map', 'reduce'],
+    });
+    await result;
+    expect(failedAfter.size).toBeGreaterThan(4);
+    expect(attempts.commit).toBe(2);
+    await expectSameAsLocal('s3://cloud/output/twice');
+  });
+
+  /** Flips a byte inside every non-empty run of every map data object of the job; returns what undoes it. */
+  async function flipDataBytes(run: { scratch: string }): Promise<() => Promise<void>> {
+    const s3 = new S3Storage(s3ClientFromEnvironment());
+    const saved: [string, Buffer][] = [];
+    for await (const o of s3.list(`${run.scratch}/map/`)) {
+      if (!o.uri.endsWith('.index.json')) continue;
+      const index = JSON.parse((await s3.readAll(o.uri)).toString('utf8')) as MapIndex;
+      const body = await s3.readAll(index.data!);
+      saved.push([index.data!, Buffer.from(body)]);
+      for (const [offset, length] of index.runs!) if (length > 0) body[offset + (length >> 1)]! ^= 0x01;
+      await s3.write(index.data!, body);
+    }
+    expect(saved.length).toBeGreaterThan(0);
+    return async () => {
+      for (const [uri, body] of saved) await s3.write(uri, body);
+    };
+  }
+
+  it('a flipped byte in intermediate data: the checksum catches it, the retry after it heals gives identical output', async () => {
+    let restore: Promise<() => Promise<void>> | undefined;
+    let healed: Promise<void> | undefined;
+    let calls = 0;
+    const fault: Fault = async (phase, input) => {
+      // Corrupted between map and reduce; healed for the reducers' retries (a bad read, a bad disk).
+      if (phase === 'shuffle') restore ??= flipDataBytes(input.job as { scratch: string });
+      if (phase === 'reduce' && ++calls > 3) await (healed ??= restore!.then((undo) => undo()));
+    };
+    const { result, attempts } = await runDeployed('s3://cloud/output/flipped-once', fault);
+    await result;
+    expect(attempts.reduce).toBeGreaterThan(3); // every reducer failed on the checksum and was retried
+    await expectSameAsLocal('s3://cloud/output/flipped-once');
+  });
+
+  it('a flipped byte that stays: every attempt fails on the checksum and the job fails loudly, no _SUCCESS', async () => {
+    let flipped = false;
+    const fault: Fault = async (phase, input) => {
+      if (phase !== 'shuffle' || flipped) return;
+      flipped = true;
+      await flipDataBytes(input.job as { scratch: string });
+    };
+    const { result, attempts } = await runDeployed('s3://cloud/output/flipped', fault);
+    await expect(result).rejects.toThrow(/checksum/i);
+    expect(attempts.reduce).toBeGreaterThanOrEqual(3);
+    expect(await text('s3://cloud/output/flipped/_SUCCESS')).toBeUndefined();
+    const marker = JSON.parse((await text('s3://cloud/output/flipped/_FAILED'))!);
+    expect(marker.error).toBe('ChecksumMismatchError');
+    expect(marker.message).toMatch(/\.data/);
   });
 
   it('fails the execution when a task always fails: _FAILED written, no _SUCCESS, no parts', async () => {

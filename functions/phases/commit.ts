@@ -58,6 +58,9 @@ export async function commit(
 ): Promise<CommitResult> {
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
+  // A retried Commit whose first attempt finished (and removed the scratch it reads) redoes nothing.
+  const done = await committed(env, run);
+  if (done) return finish(env, run, module, done);
   const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
   // Only what the manifest needs of each index (not its runs: M × R entries in all).
   const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing }) => ({
@@ -126,10 +129,34 @@ export async function commit(
   await out.write(layout.manifest(run.output), JSON.stringify(manifest, null, 2));
   await out.write(layout.success(run.output), '');
   if (!run.keepScratch) await storage.deletePrefix(run.scratch);
+  return finish(env, run, module, manifest);
+}
+
+/** This job's manifest when its output is already committed (by an earlier attempt of Commit). */
+async function committed(env: TaskEnv, run: RunContext): Promise<JobManifest | undefined> {
+  const out = env.storage.for(run.output);
+  if (!(await out.stat(layout.success(run.output)))) return undefined;
+  try {
+    const manifest = await env.storage.readJson<JobManifest>(layout.manifest(run.output));
+    return manifest.jobId === run.jobId ? manifest : undefined;
+  } catch (e) {
+    if (e instanceof ObjectNotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/** What Commit returns once the output is committed; for a multi-step job, also the next step. */
+async function finish(
+  env: TaskEnv,
+  run: RunContext,
+  module: JobModule | undefined,
+  manifest: JobManifest,
+): Promise<CommitResult> {
+  const counters = manifest.counters;
   const result: CommitResult = {
     jobId: run.jobId,
     output: run.output,
-    parts: parts.length,
+    parts: manifest.parts.length,
     records: manifest.records,
     bytes: manifest.bytes,
     counters,
