@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -9,6 +9,32 @@ const CLI = path.join(ROOT, 'dist', 'sdk', 'cli.js');
 const streaming = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
 
 describe('streaming run', () => {
+  it('Ctrl-C (SIGINT) cancels: exit 130, _FAILED says cancelled, scratch removed, and a second run succeeds', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'in.txt'), Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n'));
+    const out = path.join(dir, 'out');
+    const scratch = path.join(dir, 'scratch');
+    const args = ['run', path.join(FIXTURES, 'slow.ts'), '--input', path.join(dir, 'in.txt'), '--output', out];
+    const child = spawn(process.execPath, [CLI, ...args, '--scratch', scratch, '--split-size', '200', '-w', '2'], {
+      cwd: ROOT,
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      // Interrupt once the first map task is done: the job is well under way.
+      if (/map [1-9]\d*\//.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/cancelling/);
+    expect(fs.readdirSync(out)).toEqual(['_FAILED']);
+    expect(JSON.parse(fs.readFileSync(path.join(out, '_FAILED'), 'utf8')).error).toBe('JobCancelledError');
+    expect(fs.readdirSync(scratch, { recursive: true })).toEqual([]);
+    const again = streaming(...args, '--scratch', scratch, '--param', 'ms=0', '--quiet');
+    expect(again.status).toBe(0);
+    expect(fs.existsSync(path.join(out, '_SUCCESS'))).toBe(true);
+  });
+
   it('runs a TypeScript job with no build step, prints progress lines and a summary, exits 0', () => {
     const out = path.join(tempDir(), 'out');
     const r = streaming(
