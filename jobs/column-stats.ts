@@ -90,14 +90,26 @@ function merge(a: Partial, b: Partial, cap: number): Partial {
   a.text += b.text;
   if (a.values === null || b.values === null) a.values = null;
   else {
-    for (const v in b.values) {
-      const had = a.values[v];
+    const values = ownValues(a.values);
+    for (const [v, c] of Object.entries(b.values)) {
+      const had = values[v];
       if (had === undefined) a.distinct++;
-      a.values[v] = (had ?? 0) + b.values[v]!;
+      values[v] = (had ?? 0) + c;
     }
-    if (a.distinct > cap) a.values = null;
+    a.values = a.distinct > cap ? null : values;
   }
   return a;
+}
+
+/**
+ * Counts without a prototype: partials come through the shuffle as JSON objects, on which a
+ * value named "constructor" or "toString" would read Object.prototype's and "__proto__" would
+ * not be set at all.
+ */
+function ownValues(values: Record<string, number>): Record<string, number> {
+  return Object.getPrototypeOf(values) === null
+    ? values
+    : Object.assign(Object.create(null) as Record<string, number>, values);
 }
 
 function mergeAll(parts: Iterable<Partial>, cap: number): Partial {

@@ -8,7 +8,7 @@
  *   features   (required) comma-separated CSV columns: the coordinates
  *   centroids  (required) the current centroids: a JSON file `[[x, y, …], …]`, or the output
  *              location of the previous iteration (this job's own output), read as a side input
- * Input: CSV with a header. Output (jsonl), one line per centroid, in index order:
+ * Input: CSV with a header. Output (jsonl), one line per centroid (keys sort as text: 10 before 2):
  *   {"key": <index>, "value": {"centroid": [x, y, …], "count": <rows>, "sse": <sum of squared distances>}}
  *
  *   streaming run jobs/kmeans.ts --input iris.csv --output it-1/ --param features=a,b,c,d --param centroids=init.json
@@ -33,15 +33,18 @@ export function parseCentroids(text: string, where: string): number[][] {
     const byIndex: number[][] = [];
     for (const line of trimmed.split('\n')) {
       if (line === '') continue;
-      const { key, value } = JSON.parse(line) as { key: number; value: { centroid: number[] } };
-      byIndex[key] = value.centroid;
+      const { key, value } = JSON.parse(line) as { key: unknown; value?: { centroid?: number[] } };
+      if (!Number.isInteger(key) || (key as number) < 0 || (key as number) >= 1e6 || byIndex[key as number])
+        throw new TypeError(`${where}: a kmeans output has each cluster index (0, 1, …) once; got key ${key}.`);
+      byIndex[key as number] = value?.centroid as number[];
     }
     points = byIndex;
   }
   const ok =
     Array.isArray(points) &&
     points.length > 0 &&
-    points.every(
+    // A hole (a cluster index missing from an output) is not skipped: Array.from turns it into undefined.
+    Array.from(points).every(
       (p) => Array.isArray(p) && p.length === (points as unknown[][])[0]!.length && p.every(Number.isFinite),
     );
   if (!ok)
@@ -134,6 +137,11 @@ export interface TrainKMeansOptions {
   maxIterations?: number;
   /** Options for each run (workers, splitSize, …). */
   run?: Partial<LocalRunOptions>;
+  /**
+   * The kmeans job module each iteration runs. Needed only when this module is bundled into a
+   * program (then it is no longer a file of its own). @default this module's file (kmeans.ts or .js)
+   */
+  job?: string;
 }
 
 /**
@@ -147,7 +155,7 @@ export async function trainKMeans(options: TrainKMeansOptions): Promise<{
   history: number[][][];
 }> {
   const fs = await import('node:fs/promises');
-  const jobPath = fileURLToPath(import.meta.url);
+  const jobPath = options.job ?? ownFile();
   await fs.mkdir(options.output, { recursive: true });
   const initial = path.join(options.output, 'initial-centroids.json');
   await fs.writeFile(initial, JSON.stringify(options.centroids));
@@ -174,6 +182,19 @@ export async function trainKMeans(options: TrainKMeansOptions): Promise<{
     converged: (prev, next) => maxShift(prev, next) <= (options.tolerance ?? 1e-6),
   });
   return { centroids: result.state, iterations: result.iterations, converged: result.converged, history };
+}
+
+/**
+ * This module's file. Bundled into a program, `import.meta.url` is the program's file, which
+ * must not become the job (its workers would run the program): then `job` must be given.
+ */
+function ownFile(): string {
+  const file = fileURLToPath(import.meta.url);
+  if (!/^kmeans\.[cm]?[jt]s$/.test(path.basename(file)))
+    throw new TypeError(
+      `trainKMeans runs from ${file}, not from the kmeans module (bundled into a program?): give it job: "<path of jobs/kmeans.ts>".`,
+    );
+  return file;
 }
 
 /** The farthest any centroid moved. */

