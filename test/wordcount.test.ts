@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULTS } from '../functions/config.js';
 import { runLocal } from '../sdk/index.js';
 import {
   countsOf,
@@ -51,6 +52,27 @@ describe('word count over a real corpus (Moby-Dick)', () => {
     expect(r.manifest.records).toBe(expected.length);
     // The combiner aggregates map-side: far fewer records are shuffled than emitted.
     expect(r.manifest.map.shuffleRecords).toBeLessThan(r.manifest.map.outputRecords / 5);
+  });
+
+  it('reports in its manifest the storage requests and bytes its tasks made', async () => {
+    const dir = tempDir();
+    const r = await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
+      input: path.join(MOBY, 'data.txt'),
+      output: path.join(dir, 'out'),
+      splitSize: 300_000,
+      reducers: 3,
+      workers: 2,
+    });
+    const { io, map, input, bytes } = r.manifest;
+    // Every map task read its split (and a little past it, to finish its last line) and wrote data and index.
+    expect(io.map.bytesRead).toBeGreaterThanOrEqual(input.bytes);
+    expect(io.map.bytesRead).toBeLessThanOrEqual(input.bytes + map.tasks * DEFAULTS.overreadBytes);
+    expect(io.map.bytesWritten).toBeGreaterThan(map.shuffleBytes);
+    expect(io.map.requests).toBeGreaterThanOrEqual(3 * map.tasks);
+    // The reducers read what the maps shuffled and wrote the output.
+    expect(io.reduce.bytesRead).toBeGreaterThanOrEqual(map.shuffleBytes);
+    expect(io.reduce.bytesWritten).toBeGreaterThan(bytes);
+    expect(io.total.requests).toBe(io.map.requests + io.reduce.requests + io.commit.requests);
   });
 
   it('gives byte-identical parts with the combiner on and off, and when every task spills', async () => {

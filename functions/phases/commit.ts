@@ -2,7 +2,8 @@ import { DEFAULTS } from '../config.js';
 import { type ErrorCause, InvalidJobError, ObjectNotFoundError } from '../errors.js';
 import { isPipeline, type JobModule, stepOf } from '../job.js';
 import { type JobSpec, layout, OUTPUT_FILE, type RunContext, stepOutput } from '../spec.js';
-import { addCounters, type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import type { IoStats } from '../storage/types.js';
+import { addCounters, addIo, type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
 import { emptyMapStats, type MapStats } from './map.js';
 import { stepSpec } from './pipeline.js';
 import type { ReduceResult } from './reduce.js';
@@ -26,6 +27,12 @@ export interface JobManifest {
   counters: Counters;
   timings: { start: number; end: number; seconds: number };
   tasks: { phase: 'map' | 'reduce'; task: number; start: number; end: number; attempt: string; records: number }[];
+  /**
+   * Storage requests and bytes, counted by the storage layer: of the published attempts of the
+   * map and reduce tasks, and of Commit up to this manifest (not its scratch clean-up after,
+   * nor the manifest's own bytes). Plan and the shuffle plan are not counted.
+   */
+  io: { map: IoStats; reduce: IoStats; commit: IoStats; total: IoStats };
   spec: unknown;
 }
 
@@ -58,17 +65,19 @@ export async function commit(
 ): Promise<CommitResult> {
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
+  const io = ioMeter(env.storage);
   // A retried Commit whose first attempt finished (and removed the scratch it reads) redoes nothing.
   const done = await committed(env, run);
   if (done) return finish(env, run, module, done);
   const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
   // Only what the manifest needs of each index (not its runs: M × R entries in all).
-  const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing }) => ({
+  const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing, io }) => ({
     task,
     part,
     stats,
     counters,
     timing,
+    io,
   }));
   const reduces = await mapLimit(
     Array.from({ length: run.reducers }, (_, r) => r),
@@ -123,8 +132,15 @@ export async function commit(
     counters,
     timings: { start, end, seconds: (end - start) / 1000 },
     tasks,
+    io: { map: zeroIo(), reduce: zeroIo(), commit: zeroIo(), total: zeroIo() },
     spec,
   };
+  for (const m of maps) addIo(manifest.io.map, m.io);
+  for (const r of reduces) addIo(manifest.io.reduce, r.io);
+  // Commit's own so far, and the two writes to come (the manifest's own bytes aside: it cannot count itself).
+  const own = io();
+  manifest.io.commit = { ...own, requests: own.requests + 2 };
+  for (const part of [manifest.io.map, manifest.io.reduce, manifest.io.commit]) addIo(manifest.io.total, part);
   const out = env.storage.for(run.output);
   await out.write(layout.manifest(run.output), JSON.stringify(manifest, null, 2));
   await out.write(layout.success(run.output), '');
@@ -233,3 +249,5 @@ export async function abort(env: TaskEnv, state: { job?: RunContext; error?: Cau
   }
   return marker;
 }
+
+const zeroIo = (): IoStats => ({ requests: 0, bytesRead: 0, bytesWritten: 0 });

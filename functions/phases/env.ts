@@ -1,4 +1,5 @@
 import type { StorageRouter } from '../storage/index.js';
+import type { IoStats } from '../storage/types.js';
 
 /** What a task runs with, wherever it runs (a worker thread or a Lambda container). */
 export interface TaskEnv {
@@ -51,4 +52,31 @@ export async function mapLimit<T, R>(
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;
   return out;
+}
+
+/**
+ * Counts one task's storage requests and bytes: the router's totals now, subtracted later.
+ * A worker thread or a Lambda container runs one task at a time, so the difference is the
+ * task's own. `publishing` adds the one write still to come (the task's index or result).
+ */
+export function ioMeter(storage: StorageRouter): (publishing?: string) => IoStats {
+  const start = storage.stats();
+  return (publishing) => {
+    const now = storage.stats();
+    const extra = publishing === undefined ? 0 : Buffer.byteLength(publishing);
+    return {
+      requests: now.requests - start.requests + (publishing === undefined ? 0 : 1),
+      bytesRead: now.bytesRead - start.bytesRead,
+      bytesWritten: now.bytesWritten - start.bytesWritten + extra,
+    };
+  };
+}
+
+export function addIo(into: IoStats, from: IoStats | undefined): IoStats {
+  if (from) {
+    into.requests += from.requests;
+    into.bytesRead += from.bytesRead;
+    into.bytesWritten += from.bytesWritten;
+  }
+  return into;
 }

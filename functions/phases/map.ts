@@ -9,8 +9,9 @@ import { compareUtf8, decodeText, encodeText, KEY_JSON, VALUE_JSON } from '../fo
 import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
+import type { IoStats } from '../storage/types.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
-import type { Counters, TaskEnv, TaskTiming } from './env.js';
+import { type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
 import type { Split } from './plan.js';
 import { runStreamProgram, splitKeyValue } from './stream.js';
 
@@ -26,6 +27,8 @@ export interface MapIndex {
   stats: MapStats;
   counters: Counters;
   timing: TaskTiming;
+  /** Storage requests and bytes of the attempt (its index write included, bar this field's own bytes). */
+  io?: IoStats;
 }
 
 export interface MapStats {
@@ -58,6 +61,7 @@ interface Collector {
 /** Map task (DESIGN §2): read the split, run `map`, partition, sort, combine, spill, merge, publish. */
 export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
   const start = Date.now();
+  const io = ioMeter(env.storage);
   const ctx = taskContext(run, 'map', split.index, env.attempt, env.storage);
   const stats = emptyMapStats();
   const collector: Collector =
@@ -124,6 +128,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
   // Publishing the index is what makes the attempt's output visible to the shuffle plan.
+  index.io = io(JSON.stringify(index));
   await env.storage.for(run.scratch).write(layout.mapIndex(run, task), JSON.stringify(index));
   return index;
 }

@@ -9,8 +9,9 @@ import { decodeText } from '../format/records.js';
 import { fileRegionReader } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
+import type { IoStats } from '../storage/types.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
-import { type Counters, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import { type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
 import { type ReducerItem, readReduceManifest } from './shuffle.js';
 import { runStreamProgram, splitKeyValue } from './stream.js';
 
@@ -21,6 +22,8 @@ export interface ReduceResult {
   stats: { inputRecords: number; inputBytes: number; groups: number; outputRecords: number; outputBytes: number };
   counters: Counters;
   timing: TaskTiming;
+  /** Storage requests and bytes of the attempt (its result write included, bar this field's own bytes). */
+  io?: IoStats;
 }
 
 /** Memory for the merge's read buffers, shared by all runs. */
@@ -33,6 +36,7 @@ const MERGE_BUFFER_BYTES = 16 << 20;
  */
 export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item: ReducerItem): Promise<ReduceResult> {
   const start = Date.now();
+  const io = ioMeter(env.storage);
   const r = item.partition;
   const ctx = taskContext(run, 'reduce', r, env.attempt, env.storage);
   const manifest = { ranges: await readReduceManifest(env.storage, run, item) };
@@ -117,6 +121,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
     counters: ctx.counters,
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
+  result.io = io(JSON.stringify(result));
   await env.storage.for(run.scratch).write(layout.reduceResult(run, r), JSON.stringify(result));
   return result;
 }
