@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
 import { count, JOB_OPTIONS, params, size, UsageError } from './cli-args.js';
 import { CLOUD_USAGE, cloudCommand, cloudExitCode } from './cli-cloud.js';
+import { type EstimateOptions, estimateCost, formatEstimate } from './estimate.js';
 import { type LocalRunOptions, runLocal } from './local/engine.js';
 import { progressReporter } from './progress.js';
 
@@ -137,13 +138,65 @@ function summary(m: import('../functions/phases/commit.js').JobManifest, seconds
   return `${lines.join('\n')}\n`;
 }
 
+const ESTIMATE_USAGE = `Usage: streaming estimate --input-size <size> [options]
+
+Estimates a cloud job's cost: S3 requests, Lambda GB-seconds, Step Functions transitions, dollars.
+
+Options:
+      --input-size <size>    bytes of input, e.g. 100GB (required)
+      --split-size <size>    bytes per map task                         [default: 64MiB]
+  -r, --reducers <n>         reduce partitions                          [default: 4]
+      --memory <MiB>         memory of the map and reduce functions     [default: 1769]
+      --objects <n>          input objects                              [default: one per split]
+      --shuffle-ratio <x>    shuffled bytes per input byte              [default: 0.3]
+      --json                 the estimate as JSON
+`;
+
+function estimate(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'input-size': { type: 'string' },
+      'split-size': { type: 'string' },
+      reducers: { type: 'string', short: 'r' },
+      memory: { type: 'string' },
+      objects: { type: 'string' },
+      'shuffle-ratio': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(ESTIMATE_USAGE);
+    return 0;
+  }
+  const inputBytes = size('input-size', values['input-size']);
+  if (inputBytes === undefined) throw new UsageError('give --input-size, e.g. --input-size 100GB');
+  const ratio = values['shuffle-ratio'] === undefined ? undefined : Number(values['shuffle-ratio']);
+  if (ratio !== undefined && !(ratio >= 0)) throw new UsageError('--shuffle-ratio must be a number >= 0');
+  const options: EstimateOptions = { inputBytes };
+  const splitSize = size('split-size', values['split-size']);
+  if (splitSize !== undefined) options.splitSize = splitSize;
+  const reducers = count('reducers', values.reducers, 0);
+  if (reducers !== undefined) options.reducers = reducers;
+  const memory = count('memory', values.memory, 128);
+  if (memory !== undefined) options.memoryMiB = memory;
+  const objects = count('objects', values.objects, 1);
+  if (objects !== undefined) options.objects = objects;
+  if (ratio !== undefined) options.shuffleRatio = ratio;
+  const e = estimateCost(options);
+  process.stdout.write(values.json ? `${JSON.stringify(e, null, 2)}\n` : `${formatEstimate(e, options)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await run(rest);
+    if (command === 'estimate') return estimate(rest);
     if (command && CLOUD_COMMANDS.includes(command)) return await cloudCommand(command, rest);
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(`${USAGE}\n${CLOUD_USAGE}`);
+      process.stdout.write(`${USAGE}\n${CLOUD_USAGE}\n${ESTIMATE_USAGE}`);
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command "${command}" (try: streaming run --help)`);

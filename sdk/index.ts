@@ -32,6 +32,8 @@ export { attachJob, readResults, startJob } from './client.js';
 export type { DeployedJob, JobRegistry } from './cloud/registry.js';
 export type { StepFunctionsApi } from './cloud/stepfunctions.js';
 export { defineJob, definePipeline } from './define.js';
+export type { CostLine, Estimate, EstimateOptions } from './estimate.js';
+export { estimateCost, PRICES } from './estimate.js';
 export { hashedFeature, l2Normalize, murmurHash3, termCounts, tokens } from './features.js';
 export type { IterateOptions, IterateResult } from './iterate.js';
 export { iterate } from './iterate.js';
