@@ -3,13 +3,20 @@
  * `streaming` command line. `run` executes a job on this machine with the local engine.
  * Exit codes: 0 done, 1 the job failed, 2 bad usage or options, 130 cancelled (Ctrl-C).
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JobCancelledError, JobFailedError, StreamingError } from '../functions/errors.js';
+import type { JobManifest } from '../functions/phases/commit.js';
+import { layout } from '../functions/spec.js';
+import { StorageRouter } from '../functions/storage/index.js';
+import { normalizeUri } from '../functions/storage/uri.js';
 import { count, JOB_OPTIONS, params, size, UsageError } from './cli-args.js';
 import { CLOUD_USAGE, cloudCommand, cloudExitCode } from './cli-cloud.js';
 import { type EstimateOptions, estimateCost, formatEstimate } from './estimate.js';
 import { type LocalRunOptions, runLocal } from './local/engine.js';
 import { progressReporter } from './progress.js';
+import { renderReport } from './report.js';
 
 const CLOUD_COMMANDS = ['start', 'status', 'wait', 'cancel', 'cat', 'ls'];
 
@@ -189,14 +196,45 @@ function estimate(argv: string[]): number {
   return 0;
 }
 
+const REPORT_USAGE = `Usage: streaming report <output> [--out <file.html>]
+
+Writes one self-contained HTML page from a completed job's _manifest.json: a timeline of every
+task by phase (stragglers marked), records and bytes per task, phase totals.
+  --out <file>   where to write it                       [default: ./<job id>.report.html]
+`;
+
+async function report(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(REPORT_USAGE);
+    return 0;
+  }
+  const [output] = positionals;
+  if (!output) throw new UsageError('give the output location of a completed job: streaming report <output>');
+  const uri = normalizeUri(output);
+  const storage = new StorageRouter();
+  if (!(await storage.for(uri).stat(layout.manifest(uri))))
+    throw new UsageError(`${output} holds no _manifest.json: give the output location of a completed job.`);
+  const manifest = await storage.readJson<JobManifest>(layout.manifest(uri));
+  const file = values.out ?? `${manifest.jobId}.report.html`;
+  await fs.writeFile(file, renderReport(manifest));
+  process.stdout.write(`${path.resolve(file)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') return await run(rest);
     if (command === 'estimate') return estimate(rest);
+    if (command === 'report') return await report(rest);
     if (command && CLOUD_COMMANDS.includes(command)) return await cloudCommand(command, rest);
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-      process.stdout.write(`${USAGE}\n${CLOUD_USAGE}\n${ESTIMATE_USAGE}`);
+      process.stdout.write(`${USAGE}\n${CLOUD_USAGE}\n${ESTIMATE_USAGE}\n${REPORT_USAGE}`);
       return command === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command "${command}" (try: streaming run --help)`);

@@ -26,7 +26,16 @@ export interface JobManifest {
   reduce: { tasks: number; inputRecords: number; groups: number };
   counters: Counters;
   timings: { start: number; end: number; seconds: number };
-  tasks: { phase: 'map' | 'reduce'; task: number; start: number; end: number; attempt: string; records: number }[];
+  /** Each task's published attempt: when it ran (ms since the epoch), its input records and bytes. */
+  tasks: {
+    phase: 'map' | 'reduce';
+    task: number;
+    start: number;
+    end: number;
+    attempt: string;
+    records: number;
+    bytes: number;
+  }[];
   /**
    * Storage requests and bytes, counted by the storage layer: of the published attempts of the
    * map and reduce tasks, and of Commit up to this manifest (not its scratch clean-up after,
@@ -100,7 +109,7 @@ export async function commit(
   for (const m of maps) {
     addCounters(counters, m.counters);
     for (const k of Object.keys(m.stats) as (keyof MapStats)[]) mapStats[k] += m.stats[k];
-    tasks.push(timed('map', m.task, m.timing, m.stats.inputRecords));
+    tasks.push(timed('map', m.task, m.timing, m.stats.inputRecords, m.stats.inputBytes));
     first = Math.min(first, m.timing.start);
   }
   const reduceStats = { tasks: run.reducers, inputRecords: 0, groups: 0 };
@@ -108,7 +117,7 @@ export async function commit(
     addCounters(counters, r.counters);
     reduceStats.inputRecords += r.stats.inputRecords;
     reduceStats.groups += r.stats.groups;
-    tasks.push(timed('reduce', r.partition, r.timing, r.stats.inputRecords));
+    tasks.push(timed('reduce', r.partition, r.timing, r.stats.inputRecords, r.stats.inputBytes));
   }
   const parts =
     run.reducers === 0
@@ -193,8 +202,8 @@ async function finish(
   return result;
 }
 
-function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number) {
-  return { phase, task, start: t.start, end: t.end, attempt: t.attempt, records };
+function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number, bytes: number) {
+  return { phase, task, start: t.start, end: t.end, attempt: t.attempt, records, bytes };
 }
 
 /** What the state machine's Catch puts at `$.error`. */

@@ -1,0 +1,94 @@
+/**
+ * `streaming report <output>`: one self-contained HTML page (no scripts, no external files)
+ * from a completed job's `_manifest.json`: a timeline of every task by phase — where the time
+ * went and which tasks straggled — its records and bytes, and the phase totals.
+ */
+import type { JobManifest } from '../functions/phases/commit.js';
+
+const esc = (s: unknown) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+
+/** A task is a straggler when it ran more than this many times its phase's median. */
+export const STRAGGLER_FACTOR = 1.5;
+
+export function renderReport(m: JobManifest): string {
+  const tasks = [...m.tasks].sort((a, b) => (a.phase === b.phase ? a.task - b.task : a.phase === 'map' ? -1 : 1));
+  const t0 = Math.min(m.timings.start, ...tasks.map((t) => t.start));
+  const t1 = Math.max(m.timings.end, ...tasks.map((t) => t.end));
+  const span = Math.max(1, t1 - t0);
+  const median = (phase: string) => {
+    const d = tasks
+      .filter((t) => t.phase === phase)
+      .map((t) => t.end - t.start)
+      .sort((a, b) => a - b);
+    return d.length === 0 ? 0 : d[d.length >> 1]!;
+  };
+  const medians = { map: median('map'), reduce: median('reduce') };
+  const width = 900;
+  const left = 90;
+  const row = 14;
+  const height = tasks.length * row + 30;
+  const x = (t: number) => left + ((t - t0) / span) * width;
+  const bars = tasks
+    .map((t, i) => {
+      const seconds = (t.end - t.start) / 1000;
+      const straggler = t.end - t.start > STRAGGLER_FACTOR * medians[t.phase] && tasks.length > 2;
+      const y = 20 + i * row;
+      const w = Math.max(1, x(t.end) - x(t.start));
+      return (
+        `<text x="${left - 6}" y="${y + 10}" text-anchor="end">${t.phase} ${t.task}</text>` +
+        `<rect class="task ${t.phase}${straggler ? ' straggler' : ''}" data-phase="${t.phase}" data-task="${t.task}" ` +
+        `x="${x(t.start).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${row - 3}">` +
+        `<title>${esc(`${t.phase} task ${t.task}, attempt ${t.attempt}: ${seconds.toFixed(3)} s, ${t.records} records, ${mb(t.bytes ?? 0)}${straggler ? ' (straggler)' : ''}`)}</title></rect>`
+      );
+    })
+    .join('\n');
+  const ticks = Array.from({ length: 6 }, (_, i) => {
+    const t = t0 + (span * i) / 5;
+    return `<line x1="${x(t)}" x2="${x(t)}" y1="12" y2="${height}" class="tick"/><text x="${x(t)}" y="10" text-anchor="middle">${((t - t0) / 1000).toFixed(2)} s</text>`;
+  }).join('');
+  const phaseRow = (phase: 'map' | 'reduce') => {
+    const ts = tasks.filter((t) => t.phase === phase);
+    const busy = ts.reduce((s, t) => s + (t.end - t.start), 0) / 1000;
+    const records = ts.reduce((s, t) => s + t.records, 0);
+    const bytes = ts.reduce((s, t) => s + (t.bytes ?? 0), 0);
+    const stragglers = ts.filter((t) => t.end - t.start > STRAGGLER_FACTOR * medians[phase] && tasks.length > 2).length;
+    const io = m.io?.[phase];
+    return `<tr><td>${phase}</td><td>${ts.length}</td><td>${busy.toFixed(2)} s</td><td>${(medians[phase] / 1000).toFixed(3)} s</td><td>${stragglers}</td><td>${records.toLocaleString('en')}</td><td>${mb(bytes)}</td><td>${io ? `${io.requests} / ${mb(io.bytesRead)} / ${mb(io.bytesWritten)}` : '-'}</td></tr>`;
+  };
+  const taskRows = tasks
+    .map(
+      (t) =>
+        `<tr><td>${t.phase}</td><td>${t.task}</td><td>${esc(t.attempt)}</td><td>${((t.start - t0) / 1000).toFixed(3)}</td><td>${((t.end - t.start) / 1000).toFixed(3)}</td><td>${t.records.toLocaleString('en')}</td><td>${mb(t.bytes ?? 0)}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(m.jobId)}: job report</title>
+<style>
+body { font: 13px system-ui, sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin: 12px 0 24px; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+svg text { font-size: 10px; fill: #444; } .tick { stroke: #eee; }
+rect.map { fill: #4e79a7; } rect.reduce { fill: #f28e2b; } rect.straggler { stroke: #d62728; stroke-width: 2; }
+</style></head><body>
+<h1>${esc(m.job)} <small>${esc(m.jobId)}</small></h1>
+<p>${esc(m.output)} — ${m.timings.seconds.toFixed(2)} s; input ${m.input.objects} objects, ${mb(m.input.bytes)}, ${m.input.records.toLocaleString('en')} records;
+output ${m.parts.length} parts, ${m.records.toLocaleString('en')} records, ${mb(m.bytes)}${m.steps > 1 ? `; step ${m.step + 1} of ${m.steps}` : ''}.</p>
+<h2>Phases</h2>
+<table><tr><th>phase</th><th>tasks</th><th>task time</th><th>median</th><th>stragglers (&gt; ${STRAGGLER_FACTOR}× median)</th><th>input records</th><th>input bytes</th><th>storage requests / read / written</th></tr>
+${phaseRow('map')}
+${phaseRow('reduce')}
+</table>
+<h2>Timeline</h2>
+<p>One bar per task, its published attempt (hover for details); stragglers outlined in red. Attempts that failed and were retried are not in the manifest: their time shows as a later start.</p>
+<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${left + width + 20}" height="${height}">${ticks}
+${bars}
+</svg>
+<h2>Tasks</h2>
+<table><tr><th>phase</th><th>task</th><th>attempt</th><th>start (s)</th><th>seconds</th><th>records</th><th>bytes</th></tr>
+${taskRows}
+</table>
+</body></html>
+`;
+}

@@ -1,0 +1,70 @@
+/**
+ * `streaming report` on a real run, opened in a real headless browser (Debian's chromium,
+ * driven by playwright-core; .ci/run installs it): every task is drawn, and the page has no
+ * script or console errors.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { chromium } from 'playwright-core';
+import { runLocal } from '../sdk/index.js';
+import { MOBY, ROOT, tempDir } from './helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe('streaming report', () => {
+  it('draws every task of a real run in a timeline, with phase totals, and the page loads without errors', async () => {
+    expect(fs.existsSync(CHROMIUM)).toBe(true); // apt-get install chromium (done by .ci/run)
+    const dir = tempDir();
+    const out = path.join(dir, 'out');
+    const { manifest } = await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
+      input: path.join(MOBY, 'data.txt'),
+      output: out,
+      splitSize: 200_000,
+      reducers: 3,
+      workers: 2,
+    });
+    expect(manifest.tasks.length).toBe(manifest.map.tasks + 3);
+    const file = path.join(dir, 'report.html');
+    const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'sdk', 'cli.js'), 'report', out, '--out', file], {
+      encoding: 'utf8',
+    });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout.trim()).toBe(file);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      await page.goto(`file://${file}`);
+      const drawn = await page.$$eval('svg#timeline rect.task', (rects) =>
+        rects.map(
+          (r) =>
+            `${r.getAttribute('data-phase')} ${r.getAttribute('data-task')} ${r.getBoundingClientRect().width > 0}`,
+        ),
+      );
+      expect(drawn.sort()).toEqual(manifest.tasks.map((t) => `${t.phase} ${t.task} true`).sort());
+      const phases = await page.$$eval('table:first-of-type tr td:first-child', (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      expect(phases).toEqual(['map', 'reduce']);
+      expect(await page.title()).toContain(manifest.jobId);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('refuses an output without a manifest', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'sdk', 'cli.js'), 'report', tempDir()], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/holds no _manifest\.json/);
+  });
+});
