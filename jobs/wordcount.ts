@@ -12,7 +12,8 @@ export default defineJob({
   map(line, emit) {
     forEachWord(line, (word) => emit(word, 1));
   },
-  combine: (_word: string, counts: Iterable<number>) => sum(counts),
+  // The SDK's sum as the combine function: the engine adds the counts in place map-side.
+  combine: sum,
   reduce(word: string, counts: Iterable<number>, emit) {
     emit(word, sum(counts));
   },

@@ -4,12 +4,45 @@
  * `text.toLowerCase().match(/[\p{L}\p{N}_]+/gu)`, with a fast path for ASCII.
  */
 const WORD = /[\p{L}\p{N}_]+/gu;
-// 0: separator, 1: word character, 2: upper-case ASCII letter.
-const ASCII = new Uint8Array(128);
+/** The lower-cased code of an ASCII word character (`[A-Za-z0-9_]`), 0 for any other ASCII character. */
+const LOWER = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
-  if (/[a-z0-9_]/.test(ch)) ASCII[c] = 1;
-  else if (/[A-Z]/.test(ch)) ASCII[c] = 2;
+  if (/[A-Za-z0-9_]/.test(ch)) LOWER[c] = ch.toLowerCase().charCodeAt(0);
+}
+
+/*
+ * ASCII words are interned: a direct-mapped cache, keyed by a hash of the lower-cased
+ * characters computed while scanning, holds the last word seen in each slot, and a word equal
+ * to it is handed out as that same string. So a repeated word costs no new string, and a
+ * caller's object or Map lookups find its hash already computed (and its key by identity).
+ * Only words of up to INTERN_MAX characters are kept: V8 copies such short substrings, where a
+ * longer one may be a view that would keep the whole line (or block) it came from alive.
+ */
+const INTERN_BITS = 16;
+const INTERN_MASK = (1 << INTERN_BITS) - 1;
+const INTERN_MAX = 12;
+const internHash = new Int32Array(1 << INTERN_BITS);
+const internWord: string[] = new Array<string>(1 << INTERN_BITS).fill('');
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** The lower-cased word text[start, end) of ASCII word characters, `h` the FNV-1a hash of its lower-cased codes. */
+function asciiWord(text: string, start: number, end: number, h: number, upper: boolean): string {
+  const len = end - start;
+  const slot = (h ^ (h >>> 16)) & INTERN_MASK;
+  const cached = internWord[slot]!;
+  if (internHash[slot] === h && cached.length === len) {
+    let k = 0;
+    while (k < len && cached.charCodeAt(k) === LOWER[text.charCodeAt(start + k)]) k++;
+    if (k === len) return cached;
+  }
+  const w = upper ? text.slice(start, end).toLowerCase() : text.slice(start, end);
+  if (len <= INTERN_MAX) {
+    internHash[slot] = h;
+    internWord[slot] = w;
+  }
+  return w;
 }
 
 /** Calls `fn` with each lower-cased word of `text`, in order. */
@@ -17,6 +50,7 @@ export function forEachWord(text: string, fn: (word: string) => void): void {
   const n = text.length;
   let start = -1;
   let upper = false;
+  let h = 0;
   let emitted = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -28,22 +62,22 @@ export function forEachWord(text: string, fn: (word: string) => void): void {
       if (found) for (let w = emitted; w < found.length; w++) fn(found[w]!);
       return;
     }
-    const t = ASCII[c]!;
+    const t = LOWER[c]!;
     if (t !== 0) {
-      if (start < 0) start = i;
-      if (t === 2) upper = true;
+      if (start < 0) {
+        start = i;
+        h = FNV_OFFSET;
+      }
+      if (t !== c) upper = true;
+      h = Math.imul(h ^ t, FNV_PRIME);
     } else if (start >= 0) {
-      const w = text.slice(start, i);
-      fn(upper ? w.toLowerCase() : w);
+      fn(asciiWord(text, start, i, h, upper));
       emitted++;
       start = -1;
       upper = false;
     }
   }
-  if (start >= 0) {
-    const w = text.slice(start);
-    fn(upper ? w.toLowerCase() : w);
-  }
+  if (start >= 0) fn(asciiWord(text, start, n, h, upper));
 }
 
 /** The lower-cased words of `text` (see forEachWord). */
@@ -53,9 +87,8 @@ export function words(text: string): string[] {
   return out;
 }
 
-/** Sum of numbers. */
-export function sum(values: Iterable<number>): number {
-  let s = 0;
-  for (const v of values) s += v;
-  return s;
-}
+/**
+ * Sum of numbers, `sum(values)`; also a combine function as it is (`combine: sum`), which the
+ * engine runs map-side without a call per record.
+ */
+export { sum } from '../functions/phases/combine-table.js';

@@ -7,6 +7,9 @@ import { parseCsvLine } from '../functions/format/csv.js';
 import { murmur3, partitionOf } from '../functions/format/hash.js';
 import { formatRecord } from '../functions/format/output.js';
 import { compareUtf8, RecordBuffer, RecordReader } from '../functions/format/records.js';
+import { RunWriter } from '../functions/format/runs.js';
+import type { AnyJob } from '../functions/job.js';
+import { CombineTable, sum } from '../functions/phases/combine-table.js';
 import { makeSplits } from '../functions/phases/plan.js';
 import { words } from '../sdk/text.js';
 
@@ -144,6 +147,64 @@ describe('words', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('words, repeated (interned) words', () => {
+  it('gives the same words as the regular expression when words repeat in other cases and lengths', () => {
+    const re = (t: string) => t.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [];
+    const word = fc.constantFrom('the', 'The', 'THE', 'thee', 'a', 'A', 'ab', 'aB', '_x9', 'whalebone', 'Whale_BONE');
+    const long = fc.constantFrom('abcdefghijklm', 'ABCDEFGHIJKLM', 'abcdefghijklmnopqrstuvwxyz', 'abcdefghijkl');
+    const sep = fc.constantFrom(' ', '-', '. ', '\t', '’', 'É');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(word, long), sep), { maxLength: 30 }), (parts) => {
+        const t = parts.map(([w, s]) => w + s).join('');
+        expect(words(t)).toEqual(re(t));
+        expect(words(t)).toEqual(re(t)); // a second time, from the cache
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('CombineTable with the SDK sum', () => {
+  it('writes what calling sum for every record writes, numbers or not', async () => {
+    const write = async (table: CombineTable) => {
+      const chunks: Buffer[] = [];
+      const out = new RunWriter((c) => {
+        chunks.push(Buffer.from(c));
+      });
+      await table.write(out, 3);
+      await out.finish();
+      return { data: Buffer.concat(chunks), runs: out.runs };
+    };
+    const job = (combine: unknown) => ({ name: 'j', map() {}, combine }) as unknown as AnyJob;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.oneof(fc.constantFrom('a', 'b', 'é', '1'), fc.integer({ min: 0, max: 2 })),
+            fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double(), fc.constantFrom('7', -0, null)),
+          ),
+          { maxLength: 40 },
+        ),
+        async (records) => {
+          const fast = new CombineTable(job(sum), 0);
+          const slow = new CombineTable(
+            job((_k: unknown, v: Iterable<number>) => sum(v)),
+            0,
+          );
+          for (const [k, v] of records) {
+            fast.add(k, v);
+            slow.add(k, v);
+          }
+          expect(fast.size).toBe(slow.size);
+          expect(await write(fast)).toEqual(await write(slow));
+        },
+      ),
+    );
+    expect(sum([1, 2, 3])).toBe(6);
+    expect(sum('key', [1, 2, 3])).toBe(6);
   });
 });
 

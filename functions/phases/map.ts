@@ -10,6 +10,7 @@ import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/
 import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
+import { CombineTable } from './combine-table.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import { type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
 import type { Split } from './plan.js';
@@ -167,13 +168,6 @@ class DirectOutput implements Collector {
   }
 }
 
-/** A key's combined value so far, in the map-side combine table. */
-interface Slot {
-  key: unknown;
-  json: boolean;
-  acc: unknown;
-}
-
 /** A buffered record of a job without a combiner. */
 interface Entry {
   k: string;
@@ -191,7 +185,7 @@ interface Entry {
  * record per distinct word, not one per token.
  */
 class ShuffleOutput implements Collector {
-  private readonly table = new Map<string, Slot>();
+  private readonly table: CombineTable | undefined;
   private entries: Entry[][];
   private bytes = 0;
   records = 0;
@@ -212,6 +206,7 @@ class ShuffleOutput implements Collector {
     this.combine = job.combine?.bind(job);
     this.combiner = job.combiner;
     this.entries = Array.from({ length: this.R }, () => []);
+    if (job.combine) this.table = new CombineTable(job, task);
     this.emit = this.combine ? this.emitCombining() : this.emitSorting();
   }
 
@@ -219,29 +214,10 @@ class ShuffleOutput implements Collector {
   readonly emit: (key: unknown, value: unknown) => void;
 
   private emitCombining(): (key: unknown, value: unknown) => void {
-    const table = this.table;
-    const combine = this.combine!;
-    const task = this.task;
-    // One reused pair: combine is associative, so folding each new value into the key's
-    // accumulator is the same as folding all values at once, with no allocation per record.
-    const pair: unknown[] = [undefined, undefined];
+    const add = this.table!.add;
     return (key, value) => {
       this.records++;
-      const kt = typeof key === 'string' ? key : encodeText(key);
-      const slot = table.get(kt);
-      if (slot === undefined) {
-        table.set(kt, { key, json: typeof key !== 'string', acc: value });
-        this.bytes += 2 * kt.length + 120;
-      } else {
-        pair[0] = slot.acc;
-        pair[1] = value;
-        try {
-          slot.acc = combine(slot.key, pair);
-        } catch (e) {
-          throw new UserCodeError('combine', task, e);
-        }
-      }
-      if (typeof value === 'string') this.bytes += 2 * value.length;
+      this.bytes += add(key, value);
     };
   }
 
@@ -264,19 +240,7 @@ class ShuffleOutput implements Collector {
   /** Writes the buffered records, sorted, as R runs through `out`. */
   private async writeBuffer(out: RunWriter): Promise<void> {
     if (this.combine) {
-      const parts: [string, Slot][][] = Array.from({ length: this.R }, () => []);
-      for (const e of this.table) parts[partitionOf(e[0], this.R)]!.push(e);
-      this.table.clear();
-      for (const part of parts) {
-        part.sort((a, b) => compareUtf8(a[0], b[0]));
-        for (const [kt, slot] of part) {
-          const v = slot.acc;
-          const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
-          const p = out.append(f, kt, encodeText(v));
-          if (p) await p;
-        }
-        out.endRun();
-      }
+      await this.table!.write(out, this.R);
     } else {
       let parts = this.entries;
       this.entries = Array.from({ length: this.R }, () => []);
@@ -340,7 +304,7 @@ class ShuffleOutput implements Collector {
       if (this.spills.length === 0) {
         await this.writeBuffer(out);
       } else {
-        if (this.bytes > 0 || this.table.size > 0) await this.relieve();
+        if (this.bytes > 0 || (this.table?.size ?? 0) > 0) await this.relieve();
         await this.mergeSpills(out);
       }
       stats.shuffleBytes = await out.finish();

@@ -1,0 +1,140 @@
+import { UserCodeError } from '../errors.js';
+import { partitionOf } from '../format/hash.js';
+import { compareUtf8, encodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
+import type { RunWriter } from '../format/runs.js';
+import type { AnyJob } from '../job.js';
+
+/**
+ * Sum of numbers: `sum(values)`. It is also a combine function as it is, `combine: sum`
+ * (called as `sum(key, values)` it sums the values), and then the map-side combine table keeps
+ * a number per key and adds each emitted number to it, with no function call per record.
+ */
+export function sum(values: Iterable<number>): number;
+export function sum(key: unknown, values: Iterable<number>): number;
+export function sum(first: unknown, second?: unknown): number {
+  const values = (isIterable(second) ? second : first) as Iterable<number>;
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+function isIterable(x: unknown): x is Iterable<unknown> {
+  return (
+    x !== null &&
+    x !== undefined &&
+    typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function' &&
+    typeof x !== 'string'
+  );
+}
+
+/** A key's combined value so far. */
+interface Slot {
+  /** The first emitted key of this encoding, as emitted (what `combine` is given). */
+  key: unknown;
+  json: boolean;
+  acc: unknown;
+}
+
+/**
+ * The map-side combine table (in-mapper combining): one accumulator per distinct encoded key,
+ * into which each emitted value is folded by `combine(key, [acc, value])` with one reused
+ * pair (combine is associative, so this equals folding all values at once), so nothing is
+ * allocated per record and one record per distinct key is sorted.
+ *
+ * The index is a null-prototype object (a V8 dictionary): for keys that arrive as the same
+ * string objects again (`forEachWord` interns words) it finds them by identity, faster than a
+ * `Map`, and it is no slower otherwise. Keys are kept in insertion order beside it.
+ *
+ * With the SDK's `sum` as the combine function, numbers are added in place (`acc + value`, the
+ * same result as `sum([acc, value])`); a value or accumulator that is not a number goes
+ * through `sum` itself.
+ */
+export class CombineTable {
+  private index: Record<string, Slot> = Object.create(null);
+  private keys: string[] = [];
+  private readonly pair: unknown[] = [undefined, undefined];
+  private readonly combine: NonNullable<AnyJob['combine']>;
+
+  constructor(
+    job: AnyJob,
+    private readonly task: number,
+  ) {
+    if (!job.combine) throw new Error('CombineTable needs a job with combine');
+    this.combine = job.combine === sum ? sum : job.combine.bind(job);
+    this.add = job.combine === sum ? this.addNumbers() : this.addAny();
+  }
+
+  /**
+   * Folds one emitted record into the table; returns the estimated heap bytes it added. Set in
+   * the constructor to the variant for this combine function, so the hot path stays monomorphic.
+   */
+  readonly add: (key: unknown, value: unknown) => number;
+
+  /** Distinct keys held. */
+  get size(): number {
+    return this.keys.length;
+  }
+
+  private insert(kt: string, key: unknown, value: unknown): number {
+    this.index[kt] = { key, json: typeof key !== 'string', acc: value };
+    this.keys.push(kt);
+    return 2 * kt.length + 120 + (typeof value === 'string' ? 2 * value.length : 0);
+  }
+
+  private fold(slot: Slot, value: unknown): void {
+    const pair = this.pair;
+    pair[0] = slot.acc;
+    pair[1] = value;
+    try {
+      slot.acc = this.combine(slot.key, pair);
+    } catch (e) {
+      throw new UserCodeError('combine', this.task, e);
+    }
+  }
+
+  private addAny(): (key: unknown, value: unknown) => number {
+    return (key, value) => {
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const slot = this.index[kt];
+      if (slot === undefined) return this.insert(kt, key, value);
+      this.fold(slot, value);
+      return typeof value === 'string' ? 2 * value.length : 0;
+    };
+  }
+
+  private addNumbers(): (key: unknown, value: unknown) => number {
+    return (key, value) => {
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const slot = this.index[kt];
+      if (slot === undefined) return this.insert(kt, key, value);
+      const acc = slot.acc;
+      if (typeof acc === 'number' && typeof value === 'number') {
+        slot.acc = acc + value;
+        return 0;
+      }
+      this.fold(slot, value);
+      return typeof value === 'string' ? 2 * value.length : 0;
+    };
+  }
+
+  /** Writes the table as R runs sorted by key (one per partition) through `out`, and empties it. */
+  async write(out: RunWriter, R: number): Promise<void> {
+    const index = this.index;
+    const parts: string[][] = Array.from({ length: R }, () => []);
+    if (R === 1) parts[0] = this.keys;
+    else for (const kt of this.keys) parts[partitionOf(kt, R)]!.push(kt);
+    this.index = Object.create(null);
+    this.keys = [];
+    for (const part of parts) {
+      part.sort(compareUtf8);
+      for (const kt of part) {
+        const slot = index[kt]!;
+        const v = slot.acc;
+        const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
+        const p = out.append(f, kt, encodeText(v));
+        if (p) await p;
+      }
+      out.endRun();
+    }
+  }
+}
