@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from '@jest/globals';
 import { NON_RETRYABLE_ERRORS } from '../functions/errors.js';
 import { PHASES } from '../functions/runtime.js';
@@ -88,6 +89,21 @@ describe('state machine definition', () => {
 describe('local bridge of Distributed Maps', () => {
   const def = buildDefinition({ functions });
   const local = bridgeDistributedMaps(def, { concurrency: 3 });
+
+  it('is valid ASL as the local engine runs it (the engine skips the interpreter’s validation)', () => {
+    const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+      definition: unknown,
+      options: { checkPaths: boolean; checkArn: boolean },
+    ) => { isValid: boolean; errorsText: (separator: string) => string };
+    for (const taskAttempts of [1, 3]) {
+      const d = bridgeDistributedMaps(buildDefinition({ functions, taskTimeoutSeconds: 900, taskAttempts }), {
+        concurrency: 2,
+      });
+      const r = aslValidator(d, { checkPaths: false, checkArn: false });
+      expect(r.errorsText('\n')).toBe('');
+      expect(r.isValid).toBe(true);
+    }
+  });
 
   it('puts an item-reading Task under the Map’s name and runs the same ItemProcessor inline', () => {
     for (const name of [STATE.mapPhase, STATE.reducePhase]) {
