@@ -39,4 +39,4 @@ export type { IterateOptions, IterateResult } from './iterate.js';
 export { iterate } from './iterate.js';
 export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
 export { runLocal } from './local/engine.js';
-export { forEachWord, sum, words } from './text.js';
+export { countWords, forEachWord, sum, words } from './text.js';

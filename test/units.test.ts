@@ -1,10 +1,10 @@
 import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { parseSize } from '../functions/config.js';
+import { DEFAULTS, parseSize } from '../functions/config.js';
 import { crc32c } from '../functions/format/crc32c.js';
 import { parseCsvLine } from '../functions/format/csv.js';
-import { murmur3, partitionOf } from '../functions/format/hash.js';
+import { murmur3, murmur3Bytes, partitionOf, partitionOfBytes } from '../functions/format/hash.js';
 import { formatRecord } from '../functions/format/output.js';
 import { compareUtf8, RecordBuffer, RecordReader } from '../functions/format/records.js';
 import { RunWriter } from '../functions/format/runs.js';
@@ -41,6 +41,23 @@ describe('murmur3 partitioner', () => {
       }),
     );
     expect(partitionOf('word', 7)).toBe((murmur3('word') >>> 0) % 7);
+  });
+
+  it('gives the same hash and partition for the UTF-8 bytes as for the string, anywhere in a buffer', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.nat(5),
+        fc.nat(5),
+        fc.integer({ min: 1, max: 64 }),
+        (s, pre, post, R) => {
+          const text = Buffer.from(s, 'utf8');
+          const buf = Buffer.concat([Buffer.alloc(pre, 0x61), text, Buffer.alloc(post, 0x7a)]);
+          expect(murmur3Bytes(buf, pre, pre + text.length, 42)).toBe(murmur3(s, 42));
+          expect(partitionOfBytes(buf, pre, pre + text.length, R)).toBe(partitionOf(s, R));
+        },
+      ),
+    );
   });
 });
 
@@ -93,7 +110,7 @@ describe('csv', () => {
 });
 
 describe('splits', () => {
-  it('cover every byte of every object exactly once, pack small objects and keep gzip whole', () => {
+  it('cover every byte of every object exactly once, are of equal size and keep gzip whole', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(5000), { maxLength: 30 }), fc.integer({ min: 1, max: 2000 }), (sizes, splitSize) => {
         const objects = sizes.map((size, i) => ({
@@ -119,6 +136,15 @@ describe('splits', () => {
           expect(at).toBe(o.size);
         }
         expect(splits.map((s) => s.index)).toEqual(splits.map((_, i) => i));
+        // Equal sizes: every split of plain objects holds splitSize bytes, give or take the slop
+        // (the last one of the input may hold less), so map tasks finish together.
+        const slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));
+        const plain = splits.filter((s) => !s.chunks[0]!.gzip);
+        for (const [i, s] of plain.entries()) {
+          expect(s.bytes).toBe(s.chunks.reduce((n, c) => n + c.end - c.start, 0));
+          expect(s.bytes).toBeLessThanOrEqual(splitSize + slop);
+          if (i < plain.length - 1) expect(s.bytes).toBeGreaterThanOrEqual(splitSize - slop);
+        }
       }),
     );
   });

@@ -63,7 +63,44 @@ export function murmur3(text: string, seed = 0): number {
   return h | 0;
 }
 
+/** MurmurHash3 x86 32-bit of bytes[start, end): equals `murmur3(text)` when they are text's UTF-8. */
+export function murmur3Bytes(bytes: Uint8Array, start: number, end: number, seed = 0): number {
+  let h = seed | 0;
+  const len = end - start;
+  const blocks = start + (len & ~3);
+  let i = start;
+  for (; i < blocks; i += 4) {
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  if (i < end) {
+    let k = 0;
+    for (let s = 0; i < end; i++, s += 8) k |= bytes[i]! << s;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
 /** The reduce partition of an encoded key. */
 export function partitionOf(encodedKey: string, reducers: number): number {
   return (murmur3(encodedKey) >>> 0) % reducers;
+}
+
+/** The reduce partition of an encoded key given as its UTF-8 bytes[start, end). */
+export function partitionOfBytes(bytes: Uint8Array, start: number, end: number, reducers: number): number {
+  return (murmur3Bytes(bytes, start, end) >>> 0) % reducers;
 }

@@ -37,9 +37,35 @@ export async function readLines(
   sink: LineSink,
   options: ReadOptions = {},
 ): Promise<number> {
+  return readLineBlocks(storage, chunk, options, async (bytes) => {
+    const text = bytes.toString('utf8');
+    for (let i = 0; i < text.length; ) {
+      let j = text.indexOf('\n', i);
+      if (j < 0) j = text.length; // the object's last line, without LF
+      const line = j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j);
+      const r = sink(line);
+      if (isThenable(r)) await r;
+      i = j + 1;
+    }
+  });
+}
+
+/**
+ * Called with blocks of whole lines of the chunk (by the line rule of readLines): every line of
+ * a block ends with LF, bar the last line of an object that has none. The byte-order mark is
+ * already gone. The block is the callee's to change (it is not read again). May return a promise.
+ */
+export type BlockSink = (bytes: Buffer) => unknown;
+
+/**
+ * The line rule of readLines on bytes: hands the chunk's lines to `sink` in blocks as they
+ * arrive (a few MiB each), for readers that tokenise bytes without making a string per line.
+ * Returns the number of bytes the lines took.
+ */
+export function readLineBlocks(storage: Storage, chunk: Chunk, options: ReadOptions, sink: BlockSink): Promise<number> {
   const check = options.strictUtf8 ? strictUtf8(chunk) : undefined;
-  if (chunk.gzip) return splitLines(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, check);
-  return splitLines(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, check);
+  if (chunk.gzip) return splitBlocks(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, check);
+  return splitBlocks(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, check);
 }
 
 export interface ReadOptions {
@@ -90,11 +116,11 @@ async function* rangeWithOverread(storage: Storage, chunk: Chunk): AsyncIterable
   }
 }
 
-async function splitLines(
+async function splitBlocks(
   source: AsyncIterable<Uint8Array>,
   start: number,
   end: number,
-  sink: LineSink,
+  sink: BlockSink,
   check?: Utf8Check,
 ): Promise<number> {
   let bpos = start; // absolute position of the current buffer's first byte
@@ -104,20 +130,17 @@ async function splitLines(
   let carryBytes = 0;
   let consumed = 0;
 
-  const emitText = async (text: string) => {
+  /** Hands over whole lines, `at` their position in the object. */
+  const give = (block: Buffer, at: number): unknown => {
     if (bomCheck) {
       bomCheck = false;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf) {
+        block = block.subarray(3);
+        at += 3;
+      }
     }
-    let i = 0;
-    for (;;) {
-      const j = text.indexOf('\n', i);
-      if (j < 0) break;
-      const line = j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j);
-      const r = sink(line);
-      if (isThenable(r)) await r;
-      i = j + 1;
-    }
+    check?.(block, at);
+    return block.length === 0 ? undefined : sink(block);
   };
 
   const iterator = source[Symbol.asyncIterator]();
@@ -153,21 +176,23 @@ async function splitLines(
           carryBytes += cut - i;
         }
       } else {
-        let text: string;
         if (carryBytes > 0) {
-          carry.push(b.subarray(i, lastNl + 1));
-          consumed += carryBytes;
-          const whole = Buffer.concat(carry, carryBytes + lastNl + 1 - i);
-          check?.(whole, here + i - carryBytes);
-          text = whole.toString('utf8');
+          // The carried line's end joins it as a block of its own; the rest goes on uncopied.
+          const firstNl = b.indexOf(NL, i);
+          carry.push(b.subarray(i, firstNl + 1));
+          const head = Buffer.concat(carry, carryBytes + firstNl + 1 - i);
+          const r = give(head, here + i - carryBytes);
+          if (isThenable(r)) await r;
+          consumed += head.length;
           carry = [];
           carryBytes = 0;
-        } else {
-          check?.(b.subarray(i, lastNl + 1), here + i);
-          text = toBuffer(b).toString('utf8', i, lastNl + 1);
+          i = firstNl + 1;
         }
-        consumed += lastNl + 1 - i;
-        await emitText(text);
+        if (lastNl + 1 > i) {
+          const r = give(toBuffer(b).subarray(i, lastNl + 1), here + i);
+          if (isThenable(r)) await r;
+          consumed += lastNl + 1 - i;
+        }
         if (cut > lastNl + 1) {
           b = b.subarray(lastNl + 1, cut);
           carry.push(b);
@@ -180,11 +205,9 @@ async function splitLines(
     await iterator.return?.();
   }
   if (carryBytes > 0 && !skipping) {
-    const last = Buffer.concat(carry, carryBytes);
-    check?.(last, bpos - carryBytes);
-    const text = last.toString('utf8');
     consumed += carryBytes;
-    await emitText(`${text}\n`);
+    const r = give(Buffer.concat(carry, carryBytes), bpos - carryBytes);
+    if (isThenable(r)) await r;
   }
   return consumed;
 }

@@ -45,6 +45,24 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Strings up to this length are written by hand when ASCII: Buffer#write costs more than that per call. */
+const SHORT = 24;
+
+/** Writes `text` as UTF-8 at `at` (room for 3 bytes per unit is reserved); returns the bytes written. */
+function writeText(b: Buffer, text: string, at: number): number {
+  const n = text.length;
+  if (n <= SHORT) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      b[at + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return b.write(text, at, 'utf8');
+}
+
 /** A growable byte buffer that appends framed records. */
 export class RecordBuffer {
   buf: Buffer;
@@ -70,10 +88,25 @@ export class RecordBuffer {
     const b = this.buf;
     let o = this.length;
     b[o] = flags;
-    const kn = b.write(key, o + 5, 'utf8');
+    const kn = writeText(b, key, o + 5);
     b.writeUInt32LE(kn, o + 1);
     o += 5 + kn;
-    const vn = b.write(value, o + 4, 'utf8');
+    const vn = writeText(b, value, o + 4);
+    b.writeUInt32LE(vn, o);
+    this.length = o + 4 + vn;
+  }
+
+  /** Appends one record whose key is already UTF-8: src[start, end). */
+  appendKeyBytes(flags: number, src: Uint8Array, start: number, end: number, value: string): void {
+    const kn = end - start;
+    this.reserve(9 + kn + 3 * value.length);
+    const b = this.buf;
+    let o = this.length;
+    b[o] = flags;
+    b.writeUInt32LE(kn, o + 1);
+    b.set(src.subarray(start, end), o + 5);
+    o += 5 + kn;
+    const vn = writeText(b, value, o + 4);
     b.writeUInt32LE(vn, o);
     this.length = o + 4 + vn;
   }

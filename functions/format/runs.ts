@@ -29,6 +29,13 @@ export class RunWriter {
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
+  /** `append` with the key as UTF-8 bytes src[start, end). */
+  appendKeyBytes(flags: number, src: Uint8Array, start: number, end: number, value: string): Promise<void> | undefined {
+    this.buf.appendKeyBytes(flags, src, start, end, value);
+    this.runRecords++;
+    return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
+  }
+
   private async flush(): Promise<void> {
     const b = this.buf;
     if (b.length === 0) return;

@@ -27,6 +27,18 @@ function isIterable(x: unknown): x is Iterable<unknown> {
   );
 }
 
+/** What a map task buffers with a combiner: combined records by key, written as sorted runs. */
+export interface MapSideTable {
+  /** Distinct keys held. */
+  readonly size: number;
+  /** Estimated heap bytes held, which the sort buffer limit bounds. */
+  readonly bytes: number;
+  /** Records folded in since the task began. */
+  readonly records: number;
+  /** Writes the table as R runs sorted by key (one per partition) through `out`, and empties it. */
+  write(out: RunWriter, R: number): Promise<void>;
+}
+
 /** A key's combined value so far. */
 interface Slot {
   /** The first emitted key of this encoding, as emitted (what `combine` is given). */
@@ -49,7 +61,9 @@ interface Slot {
  * same result as `sum([acc, value])`); a value or accumulator that is not a number goes
  * through `sum` itself.
  */
-export class CombineTable {
+export class CombineTable implements MapSideTable {
+  bytes = 0;
+  records = 0;
   private index: Record<string, Slot> = Object.create(null);
   private keys: string[] = [];
   private readonly pair: unknown[] = [undefined, undefined];
@@ -65,20 +79,20 @@ export class CombineTable {
   }
 
   /**
-   * Folds one emitted record into the table; returns the estimated heap bytes it added. Set in
-   * the constructor to the variant for this combine function, so the hot path stays monomorphic.
+   * Folds one emitted record into the table. Set in the constructor to the variant for this
+   * combine function, so the hot path stays monomorphic.
    */
-  readonly add: (key: unknown, value: unknown) => number;
+  readonly add: (key: unknown, value: unknown) => void;
 
   /** Distinct keys held. */
   get size(): number {
     return this.keys.length;
   }
 
-  private insert(kt: string, key: unknown, value: unknown): number {
+  private insert(kt: string, key: unknown, value: unknown): void {
     this.index[kt] = { key, json: typeof key !== 'string', acc: value };
     this.keys.push(kt);
-    return 2 * kt.length + 120 + (typeof value === 'string' ? 2 * value.length : 0);
+    this.bytes += 2 * kt.length + 120 + (typeof value === 'string' ? 2 * value.length : 0);
   }
 
   private fold(slot: Slot, value: unknown): void {
@@ -92,32 +106,33 @@ export class CombineTable {
     }
   }
 
-  private addAny(): (key: unknown, value: unknown) => number {
+  private addAny(): (key: unknown, value: unknown) => void {
     return (key, value) => {
+      this.records++;
       const kt = typeof key === 'string' ? key : encodeText(key);
       const slot = this.index[kt];
       if (slot === undefined) return this.insert(kt, key, value);
       this.fold(slot, value);
-      return typeof value === 'string' ? 2 * value.length : 0;
+      if (typeof value === 'string') this.bytes += 2 * value.length;
     };
   }
 
-  private addNumbers(): (key: unknown, value: unknown) => number {
+  private addNumbers(): (key: unknown, value: unknown) => void {
     return (key, value) => {
+      this.records++;
       const kt = typeof key === 'string' ? key : encodeText(key);
       const slot = this.index[kt];
       if (slot === undefined) return this.insert(kt, key, value);
       const acc = slot.acc;
       if (typeof acc === 'number' && typeof value === 'number') {
         slot.acc = acc + value;
-        return 0;
+        return;
       }
       this.fold(slot, value);
-      return typeof value === 'string' ? 2 * value.length : 0;
+      if (typeof value === 'string') this.bytes += 2 * value.length;
     };
   }
 
-  /** Writes the table as R runs sorted by key (one per partition) through `out`, and empties it. */
   async write(out: RunWriter, R: number): Promise<void> {
     const index = this.index;
     const parts: string[][] = Array.from({ length: R }, () => []);
@@ -125,6 +140,7 @@ export class CombineTable {
     else for (const kt of this.keys) parts[partitionOf(kt, R)]!.push(kt);
     this.index = Object.create(null);
     this.keys = [];
+    this.bytes = 0;
     for (const part of parts) {
       part.sort(compareUtf8);
       for (const kt of part) {

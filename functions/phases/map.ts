@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UserCodeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
+import { readLineBlocks } from '../format/lines.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
 import { compareUtf8, decodeText, encodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
@@ -10,11 +11,12 @@ import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/
 import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
-import { CombineTable } from './combine-table.js';
+import { CombineTable, type MapSideTable } from './combine-table.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import { type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
 import type { Split } from './plan.js';
 import { runStreamProgram, splitKeyValue } from './stream.js';
+import { countsWordsOnBytes, WordCountTable } from './word-count.js';
 
 /** What a map task publishes (its index object, written last). */
 export interface MapIndex {
@@ -65,14 +67,24 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
   const io = ioMeter(env.storage);
   const ctx = taskContext(run, 'map', split.index, env.attempt, env.storage);
   const stats = emptyMapStats();
+  const words = countsWordsOnBytes(job, run.inputFormat, run.reducers) ? new WordCountTable() : undefined;
   const collector: Collector =
-    run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index);
+    run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index, words);
   const emit = collector.emit;
   const task = split.index;
   const read = { strictUtf8: run.strictUtf8 === true };
   let extra: Partial<MapIndex>;
   try {
-    if (job.mapper) {
+    if (words) {
+      // `countWords` + `sum`: counted on the input's bytes (functions/phases/word-count.ts).
+      for (const chunk of split.chunks) {
+        ctx.inputUri = chunk.uri;
+        stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
+          stats.inputRecords += words.countBlock(block);
+          return collector.full ? collector.relieve() : undefined;
+        });
+      }
+    } else if (job.mapper) {
       await runStreamProgram(
         job.mapper,
         async (write) => {
@@ -182,13 +194,14 @@ interface Entry {
  *
  * With a combiner, output is aggregated in a hash table (in-mapper combining): each value is
  * folded into its key's accumulator by `combine(key, [acc, value])`, so word count sorts one
- * record per distinct word, not one per token.
+ * record per distinct word, not one per token. A task that fills its table itself (the word
+ * count on bytes) passes it in and does not emit.
  */
 class ShuffleOutput implements Collector {
-  private readonly table: CombineTable | undefined;
+  private readonly table: MapSideTable | undefined;
   private entries: Entry[][];
   private bytes = 0;
-  records = 0;
+  private sorted = 0;
   private readonly limit: number;
   private readonly spills: { file: string; fd: number; runs: RunEntry[] }[] = [];
   private readonly combine: AnyJob['combine'];
@@ -200,31 +213,38 @@ class ShuffleOutput implements Collector {
     job: AnyJob,
     private readonly run: RunContext,
     private readonly task: number,
+    table?: MapSideTable,
   ) {
     this.R = run.reducers;
     this.limit = run.sortBufferBytes;
     this.combine = job.combine?.bind(job);
     this.combiner = job.combiner;
     this.entries = Array.from({ length: this.R }, () => []);
-    if (job.combine) this.table = new CombineTable(job, task);
-    this.emit = this.combine ? this.emitCombining() : this.emitSorting();
+    if (table) {
+      this.table = table;
+      this.emit = () => {
+        throw new Error('This map task counts words on bytes and takes no emitted records');
+      };
+    } else if (job.combine) {
+      const combining = new CombineTable(job, task);
+      this.table = combining;
+      this.emit = combining.add;
+    } else {
+      this.emit = this.emitSorting();
+    }
   }
 
   /** Set in the constructor to the variant for this job: the hot path stays monomorphic. */
   readonly emit: (key: unknown, value: unknown) => void;
 
-  private emitCombining(): (key: unknown, value: unknown) => void {
-    const add = this.table!.add;
-    return (key, value) => {
-      this.records++;
-      this.bytes += add(key, value);
-    };
+  get records(): number {
+    return this.table ? this.table.records : this.sorted;
   }
 
   private emitSorting(): (key: unknown, value: unknown) => void {
     const R = this.R;
     return (key, value) => {
-      this.records++;
+      this.sorted++;
       const kt = typeof key === 'string' ? key : encodeText(key);
       const vt = typeof value === 'string' ? value : encodeText(value);
       const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
@@ -234,13 +254,13 @@ class ShuffleOutput implements Collector {
   }
 
   get full(): boolean {
-    return this.bytes >= this.limit;
+    return (this.table ? this.table.bytes : this.bytes) >= this.limit;
   }
 
   /** Writes the buffered records, sorted, as R runs through `out`. */
   private async writeBuffer(out: RunWriter): Promise<void> {
-    if (this.combine) {
-      await this.table!.write(out, this.R);
+    if (this.table) {
+      await this.table.write(out, this.R);
     } else {
       let parts = this.entries;
       this.entries = Array.from({ length: this.R }, () => []);

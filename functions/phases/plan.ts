@@ -164,10 +164,13 @@ export function effectiveSplitSize(spec: ResolvedSpec, objects: ObjectInfo[]): n
 }
 
 /**
- * Cuts objects into splits of about `splitSize` bytes: a large object into byte ranges (the
- * last may reach splitSlop × splitSize, so no tiny tail split is made), many small objects
- * packed into one split, a gzip object (or a `whole` record) never cut. Empty objects are
- * skipped: they hold no records.
+ * Cuts objects into splits of `splitSize` bytes, as if the objects were one stream: a split
+ * takes byte ranges of one or more objects (a large object is cut into ranges, small ones are
+ * packed, and an object may end one split and begin the next), so splits are of equal size and
+ * the map tasks of a phase finish together. The last range of an object may make its split up
+ * to splitSlop × splitSize, so no tiny tail range is made. A gzip object (or a `whole` record)
+ * is never cut: it is a split of its own, or packed whole when it is smaller than splitSize
+ * (`whole`). Empty objects are skipped: they hold no records.
  */
 export function makeSplits(objects: ObjectInfo[], splitSize: number, format: InputFormat): Split[] {
   const splits: Split[] = [];
@@ -178,28 +181,34 @@ export function makeSplits(objects: ObjectInfo[], splitSize: number, format: Inp
     pack = [];
     packBytes = 0;
   };
+  const add = (chunk: Chunk) => {
+    pack.push(chunk);
+    packBytes += chunk.end - chunk.start;
+    // A split is also a state payload (Step Functions' 256 KiB), so its ranges are capped.
+    if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
+  };
+  const slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));
   for (const o of objects) {
     if (o.size === 0) continue;
     const gzip = /\.gz$/i.test(o.uri);
-    const whole: Chunk = gzip
-      ? { uri: o.uri, start: 0, end: o.size, size: o.size, gzip }
-      : { uri: o.uri, start: 0, end: o.size, size: o.size };
-    if (gzip || format === 'whole' || o.size < splitSize) {
-      if (o.size >= splitSize || gzip) {
-        splits.push({ index: splits.length, chunks: [whole], bytes: o.size });
-        continue;
-      }
-      pack.push(whole);
-      packBytes += o.size;
-      // Many tiny objects: a split is also a state payload (Step Functions' 256 KiB), so its objects are capped.
-      if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
+    if (gzip || format === 'whole') {
+      const whole: Chunk = gzip
+        ? { uri: o.uri, start: 0, end: o.size, size: o.size, gzip }
+        : { uri: o.uri, start: 0, end: o.size, size: o.size };
+      if (gzip || o.size >= splitSize) splits.push({ index: splits.length, chunks: [whole], bytes: o.size });
+      else add(whole);
       continue;
     }
     let start = 0;
     while (start < o.size) {
+      const room = splitSize - packBytes;
       const rest = o.size - start;
-      const end = rest <= splitSize * DEFAULTS.splitSlop ? o.size : start + splitSize;
-      splits.push({ index: splits.length, chunks: [{ uri: o.uri, start, end, size: o.size }], bytes: end - start });
+      if (rest > room + slop && room < slop) {
+        flush(); // full enough: no sliver of this object in it
+        continue;
+      }
+      const end = rest <= room + slop ? o.size : start + room;
+      add({ uri: o.uri, start, end, size: o.size });
       start = end;
     }
   }

@@ -2,7 +2,7 @@
  * How a deployed job is found by name: each StreamingJob publishes an SSM parameter
  * `/streaming/jobs/<name>` holding where it lives. One GetParameter; no CloudFormation reads.
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { StreamingError } from '../../functions/errors.js';
 import { registryParameter } from '../../functions/spec.js';
 
@@ -22,8 +22,11 @@ export class UnknownJobError extends StreamingError {
 
 export type JobRegistry = (name: string) => Promise<DeployedJob>;
 
-export function ssmRegistry(client: SSMClient = new SSMClient({})): JobRegistry {
+export function ssmRegistry(given?: SSMClient): JobRegistry {
   return async (name) => {
+    // Loaded on first use: local runs import the SDK, and the AWS clients would cost every worker start-up time.
+    const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+    const client = given ?? new SSMClient({});
     try {
       const res = await client.send(new GetParameterCommand({ Name: registryParameter(name) }));
       return JSON.parse(res.Parameter!.Value!) as DeployedJob;

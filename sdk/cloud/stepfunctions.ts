@@ -2,7 +2,10 @@
  * The three Step Functions calls a job handle makes, behind one small interface, so the SDK is
  * tested against the real flow (the deployed definition run locally) rather than a mock.
  */
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+
+/** Loaded on first use: local runs import the SDK, and the AWS clients would cost every worker start-up time. */
+const sfnSdk = () => import('@aws-sdk/client-sfn');
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -23,13 +26,17 @@ export interface StepFunctionsApi {
 }
 
 /** AWS Step Functions through the SDK v3; endpoint, region and credentials from the standard configuration. */
-export function awsStepFunctions(client: SFNClient = new SFNClient({})): StepFunctionsApi {
+export function awsStepFunctions(given?: SFNClient): StepFunctionsApi {
+  let made: Promise<SFNClient> | undefined;
+  const sfn = () => (made ??= given ? Promise.resolve(given) : sfnSdk().then((m) => new m.SFNClient({})));
   return {
     async startExecution(stateMachineArn, name, input) {
+      const [client, { StartExecutionCommand }] = await Promise.all([sfn(), sfnSdk()]);
       const res = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
       return res.executionArn!;
     },
     async describeExecution(executionArn) {
+      const [client, { DescribeExecutionCommand }] = await Promise.all([sfn(), sfnSdk()]);
       const d = await client.send(new DescribeExecutionCommand({ executionArn }));
       const out: ExecutionDescription = { status: d.status as ExecutionStatus };
       if (d.output !== undefined) out.output = d.output;
@@ -39,6 +46,7 @@ export function awsStepFunctions(client: SFNClient = new SFNClient({})): StepFun
       return out;
     },
     async stopExecution(executionArn, cause) {
+      const [client, { StopExecutionCommand }] = await Promise.all([sfn(), sfnSdk()]);
       await client.send(new StopExecutionCommand({ executionArn, cause, error: 'JobCancelledError' }));
     },
   };

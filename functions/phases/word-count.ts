@@ -1,0 +1,318 @@
+import { isAscii } from 'node:buffer';
+import { partitionOfBytes } from '../format/hash.js';
+import { VALUE_JSON } from '../format/records.js';
+import type { RunWriter } from '../format/runs.js';
+import { countWords, LOWER, WORD } from '../format/words.js';
+import type { AnyJob } from '../job.js';
+import { type MapSideTable, sum } from './combine-table.js';
+
+/**
+ * True when a map task can count words on bytes: the job's map is the SDK's `countWords`, its
+ * combine the SDK's `sum`, its input `text`, and it has reducers (a map-only job writes every
+ * `(word, 1)` as it is emitted).
+ */
+export function countsWordsOnBytes(job: AnyJob, inputFormat: string, reducers: number): boolean {
+  return job.map === countWords && job.combine === sum && !job.mapper && inputFormat === 'text' && reducers > 0;
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+const NL = 10;
+/** Bytes per ASCII check: small enough that one line beyond ASCII sends little text the slow way. */
+const PIECE = 4 * 1024;
+/** Int32s per slot: FNV-1a hash, arena offset + 1 (0: empty), length, count. */
+const SLOT = 4;
+/**
+ * A count that reaches this makes the table ask to be written out (`bytes` turns infinite):
+ * counts are int32s, and one block adds far fewer than 2^30 more.
+ */
+const COUNT_LIMIT = 1 << 30;
+/** Sort keys are prefix × POSITIONS + position: 24 + 29 bits, exact in a double. */
+const POSITIONS = 2 ** 29;
+
+/**
+ * Word count on bytes: what `countWords` + `combine: sum` compute, without a string per line or
+ * per token. Blocks of whole lines are scanned byte by byte; the words of an ASCII line are
+ * lower-cased in place, hashed while scanning and counted in an open-addressing table keyed by
+ * their bytes (an arena of distinct words, a hash/offset/length slot array and a count array).
+ * A line with a byte >= 0x80 is decoded and tokenised by forEachWord's own rule (Unicode
+ * lower-casing and the `[\p{L}\p{N}_]+` expression), its words counted by their UTF-8 bytes.
+ * Keys written are the words' UTF-8 bytes, which are their encoded texts: the output is that of
+ * the string path, byte for byte (test/word-count.test.ts).
+ */
+export class WordCountTable implements MapSideTable {
+  private arena = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private mask = 0;
+  private slots = new Int32Array(0);
+  private saturated = false;
+  /** Distinct words held. */
+  size = 0;
+  /** Words counted, in all (the records `countWords` would have emitted). */
+  records = 0;
+  /** (start, end, hash) of each word of the line being scanned. */
+  private spans: Int32Array = new Int32Array(3 * 256);
+  /** A non-ASCII word's UTF-8 bytes. */
+  private scratch = Buffer.allocUnsafe(1024);
+
+  /** @param countLimit see COUNT_LIMIT (tests make it small) */
+  constructor(private readonly countLimit = COUNT_LIMIT) {
+    this.alloc(1 << 16);
+  }
+
+  /** Estimated heap bytes held: what the sort buffer limit bounds. */
+  get bytes(): number {
+    return this.saturated ? Number.POSITIVE_INFINITY : this.arena.length + this.slots.byteLength;
+  }
+
+  private alloc(capacity: number): void {
+    this.mask = capacity - 1;
+    this.slots = new Int32Array(capacity * SLOT);
+  }
+
+  /** Counts the words of a block of whole lines (see BlockSink); returns the number of lines. */
+  countBlock(buf: Buffer): number {
+    const len = buf.length;
+    let lines = buf[len - 1] === NL ? 0 : 1; // the object's last line may have no LF
+    // Most text is ASCII: pieces of about PIECE bytes (whole lines) that are all ASCII, as
+    // buffer.isAscii (SIMD) tells, take the tight loop; the others check each line for bytes
+    // beyond ASCII.
+    for (let s = 0; s < len; ) {
+      let e = s + PIECE >= len ? len : buf.indexOf(NL, s + PIECE) + 1;
+      if (e === 0) e = len;
+      lines += isAscii(buf.subarray(s, e)) ? this.countAscii(buf, s, e) : this.countMixed(buf, s, e);
+      s = e;
+    }
+    return lines;
+  }
+
+  /** The words of the ASCII lines buf[s, e); returns the number of LFs. */
+  private countAscii(buf: Buffer, s: number, e: number): number {
+    let lines = 0;
+    let words = 0;
+    let i = s;
+    outer: while (i < e) {
+      let b = buf[i]!;
+      let c = LOWER[b]!;
+      while (c === 0) {
+        if (b === NL) lines++;
+        if (++i === e) break outer;
+        b = buf[i]!;
+        c = LOWER[b]!;
+      }
+      const start = i;
+      let h = FNV_OFFSET;
+      do {
+        if (c !== b) buf[i] = c;
+        h = Math.imul(h ^ c, FNV_PRIME);
+        if (++i === e) break;
+        b = buf[i]!;
+        c = LOWER[b]!;
+      } while (c !== 0);
+      this.add(buf, start, i, h);
+      words++;
+    }
+    this.records += words;
+    return lines;
+  }
+
+  /**
+   * The words of lines buf[s, e) some of which go beyond ASCII; returns the number of LFs. An
+   * ASCII line's words are hashed while scanning and counted at its end; a line with a byte >=
+   * 0x80 is decoded and tokenised by forEachWord's rule instead.
+   */
+  private countMixed(buf: Buffer, s: number, e: number): number {
+    let lines = 0;
+    let lineStart = s;
+    let n = 0; // span slots used on this line
+    let spans: Int32Array = this.spans;
+    let start = -1;
+    let h = FNV_OFFSET;
+    for (let i = s; i <= e; i++) {
+      const b = i < e ? buf[i]! : NL;
+      if (b === NL || b >= 0x80) {
+        if (i === e && i === lineStart) break; // the piece ended with its LF
+        if (i < e) lines++; // a LF, or a line beyond ASCII (which ends at one unless it ends the object)
+        if (b >= 0x80) {
+          let nl = buf.indexOf(NL, i);
+          if (nl < 0 || nl >= e) {
+            nl = e;
+            lines--; // the object's last line, counted by countBlock
+          }
+          this.countText(buf.toString('utf8', lineStart, nl));
+          i = nl;
+        } else {
+          if (start >= 0) {
+            if (n + 3 > spans.length) spans = this.growSpans();
+            spans[n++] = start;
+            spans[n++] = i;
+            spans[n++] = h;
+          }
+          for (let k = 0; k < n; k += 3) this.add(buf, spans[k]!, spans[k + 1]!, spans[k + 2]!);
+          this.records += n / 3;
+        }
+        lineStart = i + 1;
+        n = 0;
+        start = -1;
+        h = FNV_OFFSET;
+        continue;
+      }
+      const c = LOWER[b]!;
+      if (c !== 0) {
+        if (c !== b) buf[i] = c;
+        if (start < 0) start = i;
+        h = Math.imul(h ^ c, FNV_PRIME);
+      } else if (start >= 0) {
+        if (n + 3 > spans.length) spans = this.growSpans();
+        spans[n++] = start;
+        spans[n++] = i;
+        spans[n++] = h;
+        start = -1;
+        h = FNV_OFFSET;
+      }
+    }
+    return lines;
+  }
+
+  private growSpans(): Int32Array {
+    const bigger = new Int32Array(this.spans.length * 2);
+    bigger.set(this.spans);
+    this.spans = bigger;
+    return bigger;
+  }
+
+  /** A line beyond ASCII: forEachWord's rule, on the whole line. */
+  private countText(line: string): void {
+    for (const m of line.toLowerCase().matchAll(WORD)) {
+      const word = m[0];
+      if (this.scratch.length < 3 * word.length) this.scratch = Buffer.allocUnsafe(3 * word.length);
+      const bytes = this.scratch;
+      const n = bytes.write(word, 0, 'utf8');
+      let h = FNV_OFFSET;
+      for (let k = 0; k < n; k++) h = Math.imul(h ^ bytes[k]!, FNV_PRIME);
+      this.add(bytes, 0, n, h);
+      this.records++;
+    }
+  }
+
+  /** Counts one occurrence of the word src[s, e), `h` the FNV-1a hash of its bytes. */
+  private add(src: Uint8Array, s: number, e: number, h: number): void {
+    const len = e - s;
+    const { arena, slots, mask } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const j = i * SLOT;
+      const off = slots[j + 1]! - 1;
+      if (off < 0) {
+        this.insert(i, src, s, len, h);
+        return;
+      }
+      if (slots[j] === h && slots[j + 2] === len) {
+        let k = 0;
+        while (k < len && arena[off + k] === src[s + k]) k++;
+        if (k === len) {
+          if (++slots[j + 3]! >= this.countLimit) this.saturated = true;
+          return;
+        }
+      }
+    }
+  }
+
+  private insert(i: number, src: Uint8Array, s: number, len: number, h: number): void {
+    if (this.used + len > this.arena.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + len));
+      this.arena.copy(bigger, 0, 0, this.used);
+      this.arena = bigger;
+    }
+    this.arena.set(src.subarray(s, s + len), this.used);
+    const j = i * SLOT;
+    this.slots[j] = h;
+    this.slots[j + 1] = this.used + 1;
+    this.slots[j + 2] = len;
+    this.slots[j + 3] = 1;
+    this.used += len;
+    if (++this.size * 2 > this.mask) this.grow();
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.alloc((this.mask + 1) * 2);
+    const { slots, mask } = this;
+    for (let j = 0; j < old.length; j += SLOT) {
+      if (old[j + 1] === 0) continue;
+      let i = old[j]! & mask;
+      while (slots[i * SLOT + 1] !== 0) i = (i + 1) & mask;
+      slots.set(old.subarray(j, j + SLOT), i * SLOT);
+    }
+  }
+
+  /**
+   * The slots, sorted by their words' bytes. A native numeric sort on (first three bytes, then
+   * position) does most of the work; only words that share their first three bytes are compared
+   * further. Words hold no NUL byte, so a shorter word padded with zeros sorts before the longer
+   * words it begins.
+   */
+  private sortedByBytes(part: number[]): number[] {
+    const { arena, slots } = this;
+    const n = part.length;
+    const keys = new Float64Array(n);
+    for (let x = 0; x < n; x++) {
+      const i = part[x]!;
+      const off = slots[i * SLOT + 1]! - 1;
+      const len = slots[i * SLOT + 2]!;
+      const prefix = (arena[off]! << 16) | (len > 1 ? arena[off + 1]! << 8 : 0) | (len > 2 ? arena[off + 2]! : 0);
+      keys[x] = prefix * POSITIONS + x;
+    }
+    keys.sort();
+    const byBytes = (a: number, b: number): number => {
+      const oa = slots[a * SLOT + 1]! - 1;
+      const ob = slots[b * SLOT + 1]! - 1;
+      const la = slots[a * SLOT + 2]!;
+      const lb = slots[b * SLOT + 2]!;
+      const m = Math.min(la, lb);
+      for (let k = 3; k < m; k++) {
+        const d = arena[oa + k]! - arena[ob + k]!;
+        if (d !== 0) return d;
+      }
+      return la - lb;
+    };
+    const sorted = new Array<number>(n);
+    for (let x = 0; x < n; ) {
+      const prefix = Math.floor(keys[x]! / POSITIONS);
+      let y = x + 1;
+      while (y < n && Math.floor(keys[y]! / POSITIONS) === prefix) y++;
+      for (let z = x; z < y; z++) sorted[z] = part[keys[z]! % POSITIONS]!;
+      if (y - x > 1) {
+        const tie = sorted.slice(x, y).sort(byBytes);
+        for (let z = x; z < y; z++) sorted[z] = tie[z - x]!;
+      }
+      x = y;
+    }
+    return sorted;
+  }
+
+  /** Writes the counts as R runs sorted by word bytes, one per partition, and empties the table. */
+  async write(out: RunWriter, R: number): Promise<void> {
+    const { arena, slots } = this;
+    const parts: number[][] = Array.from({ length: R }, () => []);
+    for (let i = 0; i <= this.mask; i++) {
+      const off = slots[i * SLOT + 1]! - 1;
+      if (off < 0) continue;
+      const p = R === 1 ? 0 : partitionOfBytes(arena, off, off + slots[i * SLOT + 2]!, R);
+      parts[p]!.push(i);
+    }
+    for (const part of parts) {
+      for (const i of this.sortedByBytes(part)) {
+        const off = slots[i * SLOT + 1]! - 1;
+        const p = out.appendKeyBytes(VALUE_JSON, arena, off, off + slots[i * SLOT + 2]!, String(slots[i * SLOT + 3]));
+        if (p) await p;
+      }
+      out.endRun();
+    }
+    // Start small again: what the table holds is what the sort buffer limit bounds.
+    this.arena = Buffer.allocUnsafe(1 << 20);
+    this.used = 0;
+    this.size = 0;
+    this.saturated = false;
+    this.alloc(1 << 16);
+  }
+}
