@@ -6,7 +6,7 @@ import { crc32c } from '../functions/format/crc32c.js';
 import { parseCsvLine } from '../functions/format/csv.js';
 import { murmur3, murmur3Bytes, partitionOf, partitionOfBytes } from '../functions/format/hash.js';
 import { formatRecord } from '../functions/format/output.js';
-import { compareUtf8, RecordBuffer, RecordReader } from '../functions/format/records.js';
+import { compareUtf8, RecordBuffer, RecordReader, VALUE_JSON } from '../functions/format/records.js';
 import { RunWriter } from '../functions/format/runs.js';
 import type { AnyJob } from '../functions/job.js';
 import { CombineTable, sum } from '../functions/phases/combine-table.js';
@@ -89,6 +89,26 @@ describe('record framing', () => {
           expect(back).toEqual(recs);
         },
       ),
+    );
+  });
+
+  it('decodes JSON values as JSON.parse does (integers read from the bytes)', () => {
+    const value = fc.oneof(
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.double(),
+      fc.constantFrom(0, -0, 10, -7, 1e21, 123456789012345, 1234567890123456),
+      fc.jsonValue(),
+    );
+    fc.assert(
+      fc.property(fc.array(value), (values) => {
+        const b = new RecordBuffer(16);
+        for (const v of values) b.append(VALUE_JSON, 'k', JSON.stringify(v) ?? 'null');
+        const r = RecordReader.ofBuffer(b.view());
+        const back: unknown[] = [];
+        while (r.next()) back.push(r.decodedValue());
+        expect(back).toEqual(values.map((v) => JSON.parse(JSON.stringify(v) ?? 'null')));
+      }),
     );
   });
 });

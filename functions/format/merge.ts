@@ -91,13 +91,32 @@ export class GroupedMerge {
     }
   }
 
-  /** The current group's values, decoded. */
-  *values(): Generator<unknown> {
-    while (this.topHasKey()) {
-      const run = this.runs[this.heap[0]!]!;
-      const v = run.flags & VALUE_JSON ? JSON.parse(run.value) : run.value;
-      this.advanceTop();
-      yield v;
-    }
+  /** The current group's values, decoded; an iterable that can be walked once. */
+  values(): Iterable<unknown> {
+    return new GroupValues(this);
+  }
+
+  /** The next value of the current group, decoded, or DONE. */
+  nextValue(): unknown {
+    if (!this.topHasKey()) return DONE;
+    const v = this.runs[this.heap[0]!]!.decodedValue();
+    this.advanceTop();
+    return v;
+  }
+}
+
+const DONE = Symbol('done');
+
+/** A group's values as an iterator without a generator: reduce calls it once per value. */
+class GroupValues implements Iterable<unknown>, Iterator<unknown> {
+  constructor(private readonly merge: GroupedMerge) {}
+
+  [Symbol.iterator](): Iterator<unknown> {
+    return this;
+  }
+
+  next(): IteratorResult<unknown> {
+    const v = this.merge.nextValue();
+    return v === DONE ? { done: true, value: undefined } : { done: false, value: v };
   }
 }

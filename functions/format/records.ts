@@ -146,7 +146,9 @@ export class RecordReader {
   /** The record under the cursor; valid after `next()` returned true. */
   flags = 0;
   key = '';
-  value = '';
+  /** Where the current value's bytes are in `buf` (valid until the next `next()`). */
+  private vStart = 0;
+  private vEnd = 0;
 
   /**
    * @param pull fills `target[0, n)` with the next bytes of the region and returns how many it wrote
@@ -215,8 +217,35 @@ export class RecordReader {
     const vn = this.buf.readUInt32LE(this.pos + kn);
     this.pos += kn + 4;
     this.ensure(vn);
-    this.value = this.buf.toString('utf8', this.pos, this.pos + vn);
+    this.vStart = this.pos;
+    this.vEnd = this.pos + vn;
     this.pos += vn;
     return true;
+  }
+
+  /** The current value's encoded text; decoded on demand (a merge may only need some). */
+  get value(): string {
+    return this.buf.toString('utf8', this.vStart, this.vEnd);
+  }
+
+  /** The current value, decoded: JSON parsed (small integers read straight from the bytes), text as it is. */
+  decodedValue(): unknown {
+    if ((this.flags & VALUE_JSON) === 0) return this.value;
+    const b = this.buf;
+    const end = this.vEnd;
+    let i = this.vStart;
+    const negative = b[i] === 0x2d;
+    if (negative) i++;
+    // Up to 15 digits without a leading zero are an exact integer: the common counts and ids.
+    if (end - i >= 1 && end - i <= 15 && (b[i] !== 0x30 || end - i === 1)) {
+      let n = 0;
+      for (; i < end; i++) {
+        const d = b[i]! - 0x30;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+      if (i === end) return negative ? -n : n;
+    }
+    return JSON.parse(this.value);
   }
 }
