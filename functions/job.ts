@@ -43,7 +43,16 @@ export interface TaskContext {
 export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
   /** A short name: letters, digits, `-` and `_`. */
   name: string;
-  input?: { format?: F };
+  input?: {
+    format?: F;
+    /**
+     * In a pipeline, what this step reads: the previous step's output (`'previous'`), or the
+     * pipeline's own input (`'pipeline'`: a step that re-reads the source records and takes
+     * what the previous step computed as a side input, `ctx.params['previous.output']`).
+     * @default 'previous'
+     */
+    from?: 'previous' | 'pipeline';
+  };
   /** Called once per record. May return a promise; the engine awaits it only then. Give `map` or `mapper`. */
   map?(record: RecordOf<F>, emit: Emit<K, V>, ctx: TaskContext): void | Promise<void>;
   /**
@@ -113,6 +122,9 @@ export function jobProblems(def: unknown): string[] {
   const format = (j.input as { format?: unknown } | undefined)?.format;
   if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat))
     problems.push(`input.format must be one of ${INPUT_FORMATS.join(', ')}`);
+  const from = (j.input as { from?: unknown } | undefined)?.from;
+  if (from !== undefined && from !== 'previous' && from !== 'pipeline')
+    problems.push(`input.from must be 'previous' or 'pipeline'`);
   const out = (j.output as { format?: unknown } | undefined)?.format;
   if (out !== undefined && !OUTPUT_FORMATS.includes(out as OutputFormat))
     problems.push(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}`);
@@ -130,8 +142,10 @@ export const hasReduce = (job: AnyJob) => job.reduce !== undefined || job.reduce
 /**
  * A multi-step job: each step's output is the next step's input. A step writing `tsv` feeds a
  * step reading `text` (one `key<TAB>value` line per record); a step writing `jsonl` feeds a step
- * reading `jsonl` (`{key, value}` records). Every step gets the job's params and, from the
- * second step on, the counters of the step before it as params `counters.<name>`.
+ * reading `jsonl` (`{key, value}` records). A step with `input.from: 'pipeline'` reads the
+ * pipeline's input instead. Every step gets the job's params and, from the second step on, the
+ * counters of the step before it as params `counters.<name>` and where it wrote as
+ * `previous.output`.
  */
 export interface Pipeline {
   readonly name: string;
@@ -167,7 +181,7 @@ export function pipelineProblems(def: unknown): string[] {
     const next = p.steps[i] as AnyJob;
     const wrote = prev.output?.format ?? 'tsv';
     const reads = next.input?.format ?? 'text';
-    if (READS[wrote] !== reads)
+    if (next.input?.from !== 'pipeline' && READS[wrote] !== reads)
       problems.push(
         `step ${i + 1} (${next.name}) reads ${reads} but step ${i} (${prev.name}) writes ${wrote}: set its input.format to ${READS[wrote]}`,
       );

@@ -47,6 +47,8 @@ export interface JobSpec {
 export interface PipelineContext {
   /** The id of the whole run; step i runs as job `<jobId>-<i>`. */
   jobId: string;
+  /** What the pipeline reads (steps with `input.from: 'pipeline'` read it too). */
+  input: string[];
   /** Where the last step writes. */
   output: string;
   /**
@@ -54,7 +56,7 @@ export interface PipelineContext {
    * following the job) and, under `steps/`, what the steps before the last write.
    */
   scratch: string;
-  /** The caller's params; each step after the first also gets the previous step's counters. */
+  /** The caller's params; each step after the first also gets the previous step's counters and output. */
   params: Params;
   overwrite: boolean;
   /** The caller's other options, applied to every step. */

@@ -273,6 +273,8 @@ export class StreamingJob extends Construct {
     grant('map', READ, inputPrefix);
     grantList('map', inputPrefix);
     grant('map', [...READ, ...WRITE], scratchPrefix);
+    grantList('map', scratchPrefix); // a pipeline step's side input: an earlier step's output, listed for its parts
+    grant('map', WRITE, outputPrefix); // a map-only job's (or last step's) parts, as reduce writes its own
     grant('shuffle', [...READ, ...WRITE], scratchPrefix);
     grantList('shuffle', scratchPrefix);
     grant('reduce', [...READ, ...WRITE], scratchPrefix); // fetched ranges in, its published result out

@@ -35,8 +35,10 @@ export function defineJob<const F extends InputFormat = 'text', K = unknown, V =
  * ```ts
  * export default definePipeline({ name: 'tfidf', steps: [documentFrequencies, weights] });
  * ```
- * A step writing `tsv` must be followed by one reading `text`; `jsonl` by `jsonl`. From the
- * second step on, `ctx.params` also holds the previous step's counters as `counters.<name>`.
+ * A step writing `tsv` must be followed by one reading `text`; `jsonl` by `jsonl`, unless the
+ * next step reads the pipeline's own input (`input: { from: 'pipeline' }`). From the second
+ * step on, `ctx.params` also holds the previous step's counters as `counters.<name>` and where
+ * it wrote as `previous.output` (for `ctx.sideInput`).
  */
 export function definePipeline(definition: { name: string; steps: readonly Job[] }): Pipeline {
   const pipeline = Object.freeze({

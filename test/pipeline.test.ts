@@ -58,6 +58,12 @@ describe('multi-step jobs (definePipeline)', () => {
       /step 2 \(b\) reads text but step 1 \(a\) writes jsonl: set its input.format to jsonl/,
     );
     expect(() => definePipeline({ name: 'none', steps: [] })).toThrow(InvalidJobError);
+    // A step reading the pipeline's input is not chained to the step before it.
+    const c = defineJob({ name: 'c', input: { from: 'pipeline' }, map: () => {}, reducers: 0 });
+    expect(definePipeline({ name: 'ac', steps: [a, c] }).steps).toHaveLength(2);
+    expect(() =>
+      defineJob({ name: 'd', input: { from: 'elsewhere' as 'pipeline' }, map: () => {}, reducers: 0 }),
+    ).toThrow(/input.from must be 'previous' or 'pipeline'/);
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, '_SUCCESS'), '');
     await expect(

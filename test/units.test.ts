@@ -6,11 +6,19 @@ import { crc32c } from '../functions/format/crc32c.js';
 import { parseCsvLine } from '../functions/format/csv.js';
 import { murmur3, murmur3Bytes, partitionOf, partitionOfBytes } from '../functions/format/hash.js';
 import { formatRecord } from '../functions/format/output.js';
-import { compareUtf8, RecordBuffer, RecordReader, VALUE_JSON } from '../functions/format/records.js';
+import {
+  compareUtf8,
+  RecordBuffer,
+  RecordReader,
+  sortByUtf8,
+  sortUtf8,
+  VALUE_JSON,
+} from '../functions/format/records.js';
 import { RunWriter } from '../functions/format/runs.js';
 import type { AnyJob } from '../functions/job.js';
 import { CombineTable, sum } from '../functions/phases/combine-table.js';
 import { makeSplits } from '../functions/phases/plan.js';
+import { tokens } from '../sdk/features.js';
 import { words } from '../sdk/text.js';
 
 describe('crc32c', () => {
@@ -72,6 +80,20 @@ describe('compareUtf8', () => {
       { numRuns: 2000 },
     );
     expect(compareUtf8('\uffff', '😀')).toBeLessThan(0);
+  });
+
+  it('sorts keys in UTF-8 byte order, natively when no key needs compareUtf8, keeping equal keys in order', () => {
+    const unit = fc.constantFrom('a', 'b', 'B', '\t', 'é', '\u0800', '\ue000', '\uffff', '😀', '𝄞');
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit, maxLength: 4 })), fc.boolean(), (keys, ascii) => {
+        const ks = ascii ? keys.map((k) => k.replace(/[^\x00-\x7f]/gu, 'z')) : keys;
+        const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+        expect(sortUtf8([...ks])).toEqual([...ks].sort(bytes));
+        const items = ks.map((k, i) => ({ k, i }));
+        const expected = [...items].sort((x, y) => bytes(x.k, y.k) || x.i - y.i);
+        expect(sortByUtf8(items, (x) => x.k)).toEqual(expected);
+      }),
+    );
   });
 });
 
@@ -176,6 +198,23 @@ describe('parseSize', () => {
     expect(parseSize('1.5 GB')).toBe(1.5e9);
     expect(parseSize('4096')).toBe(4096);
     expect(() => parseSize('lots')).toThrow(/Not a size/);
+  });
+});
+
+describe('tokens', () => {
+  it('equals scikit-learn’s pattern on the lower-cased text: runs of 2+ code points', () => {
+    const re = (t: string) => t.toLowerCase().match(/[\p{L}\p{N}_]{2,}/gu) ?? [];
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom('a', 'B', '_', '9', ' ', '-', 'É', 'ß', 'İ', 'Σ', '😀', '𝐀', '𐐀', '٣', '.', 'x'),
+        }),
+        (t) => {
+          expect(tokens(t)).toEqual(re(t));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

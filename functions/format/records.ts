@@ -63,6 +63,31 @@ function writeText(b: Buffer, text: string, at: number): number {
   return b.write(text, at, 'utf8');
 }
 
+/** Units where UTF-16 order and UTF-8 byte order can differ (surrogates meeting U+E000-FFFF). */
+const HIGH = /[\ud800-\uffff]/;
+
+/**
+ * Sorts items by the UTF-8 byte order of their keys (compareUtf8). When no key holds a unit at
+ * or above U+D800, that order is UTF-16 order, which the engine compares natively: much faster
+ * than compareUtf8's loop, and that is the common case.
+ */
+export function sortByUtf8<T>(items: T[], keyOf: (item: T) => string): T[] {
+  for (const item of items) {
+    if (HIGH.test(keyOf(item))) return items.sort((a, b) => compareUtf8(keyOf(a), keyOf(b)));
+  }
+  return items.sort((a, b) => {
+    const x = keyOf(a);
+    const y = keyOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+/** sortByUtf8 of strings themselves. */
+export function sortUtf8(keys: string[]): string[] {
+  for (const k of keys) if (HIGH.test(k)) return keys.sort(compareUtf8);
+  return keys.sort(); // strings, no comparator: UTF-16 code unit order
+}
+
 /** A growable byte buffer that appends framed records. */
 export class RecordBuffer {
   buf: Buffer;

@@ -1,6 +1,6 @@
 import { UserCodeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
-import { compareUtf8, encodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
+import { encodeText, KEY_JSON, sortUtf8, VALUE_JSON } from '../format/records.js';
 import type { RunWriter } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
 
@@ -142,7 +142,7 @@ export class CombineTable implements MapSideTable {
     this.keys = [];
     this.bytes = 0;
     for (const part of parts) {
-      part.sort(compareUtf8);
+      sortUtf8(part);
       for (const kt of part) {
         const slot = index[kt]!;
         const v = slot.acc;

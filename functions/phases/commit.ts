@@ -198,7 +198,7 @@ async function finish(
         : stepOutput(p, run.step - 1, run.steps, stepOf(module, run.step - 1).name);
     await env.storage.for(done).deletePrefix(done);
   }
-  if (run.step + 1 < run.steps) result.next = stepSpec(module, p, run.step + 1, [run.output], counters);
+  if (run.step + 1 < run.steps) result.next = stepSpec(module, p, run.step + 1, run.output, counters);
   return result;
 }
 

@@ -6,7 +6,7 @@ import { readRecords } from '../format/input.js';
 import { readLineBlocks } from '../format/lines.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
-import { compareUtf8, decodeText, encodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
+import { decodeText, encodeText, KEY_JSON, sortByUtf8, VALUE_JSON } from '../format/records.js';
 import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
@@ -266,7 +266,7 @@ class ShuffleOutput implements Collector {
       this.entries = Array.from({ length: this.R }, () => []);
       if (this.combiner) parts = await this.runCombiner(this.combiner, parts);
       for (const part of parts) {
-        part.sort((a, b) => compareUtf8(a.k, b.k));
+        sortByUtf8(part, (e) => e.k);
         for (const e of part) {
           const p = out.append(e.f, e.k, e.v);
           if (p) await p;
@@ -287,7 +287,7 @@ class ShuffleOutput implements Collector {
       command,
       async (write) => {
         for (const part of parts) {
-          part.sort((a, b) => compareUtf8(a.k, b.k));
+          sortByUtf8(part, (e) => e.k);
           for (const e of part) {
             const p = write(`${e.k}\t${e.v}`);
             if (p) await p;

@@ -37,28 +37,35 @@ export async function startPipeline(router: StorageRouter, module: Pipeline, raw
     'strictUtf8',
   ] as const)
     if (raw[k] !== undefined) (options as Record<string, unknown>)[k] = raw[k];
+  const input = typeof raw.input === 'string' ? [raw.input] : raw.input;
   const pipeline: PipelineContext = {
     jobId,
+    input,
     output,
     scratch: joinUri(scratchBase(raw.scratch), jobId),
     params: raw.params ?? {},
     overwrite,
     options,
   };
-  return stepSpec(module, pipeline, 0, typeof raw.input === 'string' ? [raw.input] : raw.input, {});
+  return stepSpec(module, pipeline, 0, undefined, {});
 }
 
-/** The spec of step `step`: reading `input`, with the previous step's counters as params. */
+/**
+ * The spec of step `step`: reading the previous step's output (or the pipeline's input, for the
+ * first step and steps with `input.from: 'pipeline'`), with the previous step's counters and
+ * output location as params.
+ */
 export function stepSpec(
   module: Pipeline,
   p: PipelineContext,
   step: number,
-  input: string[],
+  previousOutput: string | undefined,
   counters: Counters,
 ): JobSpec {
   const steps = stepCount(module);
   const job = stepOf(module, step);
   const { reducers, ...options } = p.options;
+  const input = previousOutput === undefined || job.input?.from === 'pipeline' ? p.input : [previousOutput];
   return {
     ...options,
     // The caller's reducers tune the steps that reduce; a map-only step stays map-only.
@@ -67,7 +74,11 @@ export function stepSpec(
     output: stepOutput(p, step, steps, job.name),
     jobId: `${p.jobId}-${step}`,
     step,
-    params: { ...p.params, ...counterParams(counters) },
+    params: {
+      ...p.params,
+      ...counterParams(counters),
+      ...(previousOutput === undefined ? {} : { 'previous.output': previousOutput }),
+    },
     overwrite: step === steps - 1 ? p.overwrite : true,
     pipeline: p,
   };
