@@ -5,6 +5,7 @@
  * local engine binds the ARNs to its worker pool; tests bind the deployed template's ARNs to
  * the Lambda handlers themselves. One executor, so both run the flow the same way.
  */
+import { existsSync } from 'node:fs';
 import type { StateMachineDefinition } from '../../infra/definition.js';
 import { bridgeDistributedMaps, READ_ITEMS_RESOURCE, taskStates } from './bridge.js';
 import './polyfill.js';
@@ -25,12 +26,23 @@ export interface Execution {
   abort(): void;
 }
 
+/**
+ * aws-local-stepfunctions: the slim bundle `npm run build` makes beside this module
+ * (scripts/bundle-interpreter.mjs: without the Lambda client and validator it imports but the
+ * engine never calls, ~0.1 s of start-up), or the package itself when running from source.
+ */
+async function loadInterpreter(): Promise<typeof import('aws-local-stepfunctions')> {
+  const bundle = new URL('./interpreter.js', import.meta.url);
+  if (bundle.protocol === 'file:' && existsSync(bundle)) return import(bundle.href);
+  return import('aws-local-stepfunctions');
+}
+
 export async function executeDefinition(
   definition: StateMachineDefinition,
   input: unknown,
   options: ExecuteOptions,
 ): Promise<Execution> {
-  const { StateMachine } = await import('aws-local-stepfunctions');
+  const { StateMachine } = await loadInterpreter();
   const local = bridgeDistributedMaps(definition, { concurrency: options.concurrency });
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
