@@ -189,25 +189,19 @@ async function execute(
 ): Promise<LocalJobResult> {
   let pool: WorkerPool | undefined;
   try {
-    const bundle = await bundleJob(jobPath);
-    const module = (await import(pathToFileURL(bundle).href)).default as unknown;
-    assertJobModule(
-      module,
-      `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,
-    );
-
     const workers = options.workers ?? os.availableParallelism();
     if (!Number.isInteger(workers) || workers < 1)
       throw new StreamingError(`workers must be a whole number >= 1 (got ${workers})`);
-    const steps = stepCount(module);
-    const track = { progress: { phase: 'plan', step: 0, steps, map: blank(), reduce: blank() } as Progress };
-    const report = () => onProgress(structuredClone(track.progress));
     const heapMiB = options.workerHeapMiB ?? DEFAULTS.workerHeapMiB;
     const sortMiB = (options.sortBufferBytes ?? DEFAULTS.sortBufferBytes) / 2 ** 20;
     if (!(heapMiB >= 2 * sortMiB + 64))
       throw new StreamingError(
         `workerHeapMiB (${heapMiB}) must be at least twice the sort buffer (${sortMiB} MiB) plus 64: raise it or lower sortBufferBytes.`,
       );
+    const bundle = await bundleJob(jobPath);
+    const track = { progress: { phase: 'plan', step: 0, steps: 1, map: blank(), reduce: blank() } as Progress };
+    const report = () => onProgress(structuredClone(track.progress));
+    // The workers start loading the bundle now, while this thread loads it and the interpreter.
     pool = new WorkerPool(bundle, workers, heapMiB, (e: TaskEvent) => {
       const progress = track.progress;
       progress.phase = e.phase;
@@ -222,6 +216,12 @@ async function execute(
       }
       report();
     });
+    const module = (await import(pathToFileURL(bundle).href)).default as unknown;
+    assertJobModule(
+      module,
+      `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,
+    );
+    track.progress.steps = stepCount(module);
     const storage = new StorageRouter();
     const output = normalizeUri(options.output);
     const input = Array.isArray(options.input) ? options.input : [options.input];
