@@ -34,7 +34,7 @@ const POSITIONS = 2 ** 29;
  * Word count on bytes: what `countWords` + `combine: sum` compute, without a string per line or
  * per token. Blocks of whole lines are scanned byte by byte; the words of an ASCII line are
  * lower-cased in place, hashed while scanning and counted in an open-addressing table keyed by
- * their bytes (an arena of distinct words, a hash/offset/length slot array and a count array).
+ * their bytes (an arena of distinct words and int32 slots of hash, offset, length and count).
  * A line with a byte >= 0x80 is decoded and tokenised by forEachWord's own rule (Unicode
  * lower-casing and the `[\p{L}\p{N}_]+` expression), its words counted by their UTF-8 bytes.
  * Keys written are the words' UTF-8 bytes, which are their encoded texts: the output is that of
@@ -73,6 +73,7 @@ export class WordCountTable implements MapSideTable {
   /** Counts the words of a block of whole lines (see BlockSink); returns the number of lines. */
   countBlock(buf: Buffer): number {
     const len = buf.length;
+    if (len === 0) return 0;
     let lines = buf[len - 1] === NL ? 0 : 1; // the object's last line may have no LF
     // Most text is ASCII: pieces of about PIECE bytes (whole lines) that are all ASCII, as
     // buffer.isAscii (SIMD) tells, take the tight loop; the others check each line for bytes
