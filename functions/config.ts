@@ -8,8 +8,13 @@ export const DEFAULTS = {
   splitSize: 64 * 1024 * 1024,
   /** The smallest split made to spread work over workers (an explicit smaller splitSize still wins). */
   minSplitSize: 4 * 1024 * 1024,
-  /** With a known parallelism, plan for at least this many splits per worker. */
-  splitsPerWorker: 3,
+  /**
+   * With a known parallelism, plan for at least this many splits per worker. One: splits are
+   * of equal size, so the workers finish together, and each map task sorts and writes its
+   * whole combine table, so fewer tasks shuffle less (~10% faster for tf-idf and the inverted
+   * index on 32 MB). Inputs over parallelism × splitSize get more splits anyway.
+   */
+  splitsPerWorker: 1,
   /**
    * Most objects packed into one split. A split is a Distributed Map item (at most 256 KiB of
    * JSON, ~120 bytes per object); a thousand keeps it under 64 KiB with long keys.
