@@ -11,12 +11,7 @@ export function murmur3(text: string, seed = 0): number {
   const mix = (b: number) => {
     k |= b << (n << 3);
     if (++n === 4) {
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      h ^= k;
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h = mixBlock(h, k);
       k = 0;
       n = 0;
     }
@@ -48,19 +43,7 @@ export function murmur3(text: string, seed = 0): number {
       mix(0x80 | (c & 63));
     }
   }
-  if (n > 0) {
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  return finish(h, k, n, len);
 }
 
 /** MurmurHash3 x86 32-bit of bytes[start, end): equals `murmur3(text)` when they are text's UTF-8. */
@@ -69,23 +52,29 @@ export function murmur3Bytes(bytes: Uint8Array, start: number, end: number, seed
   const len = end - start;
   const blocks = start + (len & ~3);
   let i = start;
-  for (; i < blocks; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (i < end) {
-    let k = 0;
-    for (let s = 0; i < end; i++, s += 8) k |= bytes[i]! << s;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
+  for (; i < blocks; i += 4)
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+  let k = 0;
+  for (let shift = 0; i < end; i++, shift += 8) k |= bytes[i]! << shift;
+  return finish(h, k, len & 3, len);
+}
+
+function scramble(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+/** Mixes one 4-byte block `k` into `h`. */
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** Mixes in the `tail` bytes of the last block `k` and the length, and finalises. */
+function finish(h: number, k: number, tail: number, len: number): number {
+  if (tail > 0) h ^= scramble(k);
   h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
