@@ -67,24 +67,43 @@ function writeText(b: Buffer, text: string, at: number): number {
 const HIGH = /[\ud800-\uffff]/;
 
 /**
- * Sorts items by the UTF-8 byte order of their keys (compareUtf8). When no key holds a unit at
- * or above U+D800, that order is UTF-16 order, which the engine compares natively: much faster
- * than compareUtf8's loop, and that is the common case.
+ * Sorts items, in place and stably, by the UTF-8 byte order of their keys (compareUtf8). For
+ * keys without a unit at or above U+D800 that order is UTF-16 order, which the engine compares
+ * natively, much faster than compareUtf8's loop: those are sorted natively, the few others with
+ * compareUtf8, and the two runs merged.
  */
 export function sortByUtf8<T>(items: T[], keyOf: (item: T) => string): T[] {
+  const high: T[] = [];
+  let n = 0;
   for (const item of items) {
-    if (HIGH.test(keyOf(item))) return items.sort((a, b) => compareUtf8(keyOf(a), keyOf(b)));
+    if (HIGH.test(keyOf(item))) high.push(item);
+    else items[n++] = item;
   }
-  return items.sort((a, b) => {
+  items.length = n;
+  items.sort((a, b) => {
     const x = keyOf(a);
     const y = keyOf(b);
     return x < y ? -1 : x > y ? 1 : 0;
   });
+  if (high.length === 0) return items;
+  high.sort((a, b) => compareUtf8(keyOf(a), keyOf(b)));
+  // Equal keys are in the same run, so the merge needs no tie rule to stay stable.
+  const low = items.slice();
+  items.length = 0;
+  let i = 0;
+  let j = 0;
+  while (i < low.length && j < high.length)
+    items.push(compareUtf8(keyOf(low[i]!), keyOf(high[j]!)) < 0 ? low[i++]! : high[j++]!);
+  while (i < low.length) items.push(low[i++]!);
+  while (j < high.length) items.push(high[j++]!);
+  return items;
 }
+
+const itself = (k: string) => k;
 
 /** sortByUtf8 of strings themselves. */
 export function sortUtf8(keys: string[]): string[] {
-  for (const k of keys) if (HIGH.test(k)) return keys.sort(compareUtf8);
+  for (const k of keys) if (HIGH.test(k)) return sortByUtf8(keys, itself);
   return keys.sort(); // strings, no comparator: UTF-16 code unit order
 }
 
