@@ -1,0 +1,179 @@
+/**
+ * `npm run bench`: every local benchmark in one invocation, each beside its baselines, on
+ * corpora of real text from the dataset packages (bench/corpus.ts):
+ *   - word count (bench/wordcount.ts): the reference ../shared/reference/wordcount-baseline.mjs
+ *     and the Unix pipeline;
+ *   - inverted index and tf-idf (bench/documents.ts): hand-written Node programs
+ *     (bench/baselines/).
+ * Every program is timed the same way: wall clock of the whole child process, spawn to exit, so
+ * start-up, bundling and writing the output count; MB/s = corpus bytes / 1e6 / seconds. Each
+ * measurement runs once: the corpora are large enough that one run is steady.
+ *
+ *   npm run bench [-- --size-mib 1024] [--quick] [--only word-count,inverted-index,tf-idf] [--json]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { corpus, halfCorpus, warmPageCache } from './corpus.js';
+import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
+import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
+import { benchWordCount } from './wordcount.js';
+
+const BENCHES = ['word-count', ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-'))];
+
+const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--only NAMES] [--json]
+
+  --size-mib N  size of each corpus in MiB (word count also runs on the first half)  [default: 1024]
+  --quick       a smoke run: 64 MiB
+  --only NAMES  some of the benchmarks, comma-separated: ${BENCHES.join(', ')}
+  --json        print every figure as one JSON object instead of the table
+`;
+
+function options(): { mib: number; json: boolean; only: string[] } {
+  const { values } = parseArgs({
+    options: {
+      'size-mib': { type: 'string' },
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const mib = values['size-mib'] === undefined ? (values.quick ? 64 : 1024) : Number(values['size-mib']);
+  if (!Number.isInteger(mib) || mib < 2) throw new Error(`--size-mib takes a whole number of MiB >= 2\n${USAGE}`);
+  const only = values.only === undefined ? BENCHES : values.only.split(',').map((s) => s.trim());
+  const unknown = only.filter((b) => !BENCHES.includes(b));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${BENCHES.join(', ')}`);
+  return { mib, json: values.json === true, only };
+}
+
+function main(): number {
+  const { mib, json, only } = options();
+  const cores = os.availableParallelism();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-bench-'));
+  const out = (name: string) => path.join(tmp, name);
+  try {
+    const runner = new Runner(tmp);
+    const sections: Section[] = [];
+    const corpora: Record<string, { dir: string; files: number; bytes: number; sources: string[] }> = {};
+    log(`${plural(cores, 'core')}, Node ${process.version}`);
+
+    if (only.includes('word-count')) {
+      const big = corpus('text', mib);
+      const half = halfCorpus(big);
+      corpora.text = { dir: big.dir, files: big.files.length, bytes: big.bytes, sources: big.sources };
+      log('word count: warming up …');
+      warmPageCache(big);
+      sections.push(benchWordCount(runner, big, half, out, cores));
+    }
+    const documentBenches = DOCUMENT_BENCHES.filter((b) => only.includes(b.bench.replace(/\W+/g, '-')));
+    if (documentBenches.length) {
+      const docs = corpus('documents', mib);
+      corpora.documents = { dir: docs.dir, files: docs.files.length, bytes: docs.bytes, sources: docs.sources };
+      for (const spec of documentBenches) {
+        log(`${spec.bench}: warming up …`);
+        warmPageCache(docs);
+        sections.push(benchDocuments(runner, spec, docs, out, cores));
+      }
+    }
+
+    const runs = sections.flatMap((s) => s.runs);
+    const checks = sections.flatMap((s) => s.checks);
+    const notes = sections.flatMap((s) => s.notes);
+    if (!runner.useTime) notes.push("no GNU time at /usr/bin/time: the baselines' peak RSS is shown as -");
+    for (const r of runs)
+      if ((r.otherCpu ?? 0) > QUIET)
+        notes.push(
+          `other processes used ${((r.otherCpu ?? 0) * 100).toFixed(0)}% of the CPUs during ${describe(r)}: ` +
+            'its figures are skewed; rerun on a quiet machine',
+        );
+    const agree = checks.every((c) => c.agree);
+
+    if (json) {
+      const report = {
+        machine: {
+          cores,
+          cpu: os.cpus()[0]?.model ?? null,
+          memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+          node: process.version,
+        },
+        corpora,
+        method: {
+          seconds: 'wall clock of the whole child process, spawn to exit',
+          mbPerSec: 'corpus bytes / 1e6 / seconds',
+          peakRss: `streaming: its own report (process.resourceUsage().maxRSS, worker threads included); others: ${
+            runner.useTime ? '/usr/bin/time -f %M' : 'not measured'
+          }`,
+        },
+        runs,
+        ratios: Object.fromEntries(sections.map((s) => [s.bench, s.ratios])),
+        checks,
+        agree,
+        notes,
+      };
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      console.log(`${plural(cores, 'core')}, Node ${process.version}; corpora of ${mibOf(mib * 2 ** 20)} of real text`);
+      console.log(
+        table([
+          ['benchmark', 'program', 'workers', 'input', 'MB/s', 'seconds', 'peak RSS', 'ratio'],
+          ...runs.map((r) => tableRow(r, runs, cores)),
+        ]),
+      );
+      for (const n of notes) console.log(`note: ${n}`);
+    }
+
+    // In the table's form the check is part of the report (stdout); a disagreement is told on
+    // stderr too, so that it cannot go unseen under --json.
+    const say = json ? log : (m: string) => console.log(m);
+    for (const c of checks) {
+      if (c.agree) say(`outputs agree: ${c.bench}: ${c.compared}: ${c.summary}`);
+      else {
+        say(`OUTPUTS DISAGREE: ${c.bench}: ${c.compared}: ${c.summary}`);
+        for (const d of c.differences) log(`  ${d}`);
+      }
+    }
+    if (checks.length === 0) say('outputs not checked (no baseline, and one worker count only)');
+    return agree ? 0 : 1;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** A run as a row of the table; Streaming's ratio is to the baseline with as many workers. */
+function tableRow(r: Run, runs: Run[], cores: number): string[] {
+  const same = (program: string, workers: number | null) =>
+    runs.find((x) => x.bench === r.bench && x.program === program && x.workers === workers && x.corpus === 'big');
+  let ratio = '';
+  if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
+  else if (r.program === 'streaming') {
+    const base = same('reference', r.workers) ?? same('hand-written', r.workers);
+    if (base) ratio = `${(r.mbPerSec / base.mbPerSec).toFixed(2)}× the ${base.program}`;
+  } else if (r.program === 'unix pipeline') {
+    const fastest = same('streaming', cores);
+    if (fastest)
+      ratio = `streaming (${plural(cores, 'worker')}) is ${(fastest.mbPerSec / r.mbPerSec).toFixed(1)}× the pipeline`;
+  }
+  return [
+    r.bench,
+    r.program,
+    r.workers === null ? '-' : String(r.workers),
+    mibOf(r.bytes),
+    r.mbPerSec.toFixed(1),
+    r.seconds.toFixed(2),
+    r.peakRssMiB === null ? '-' : `${r.peakRssMiB.toFixed(0)} MiB`,
+    ratio,
+  ];
+}
+
+try {
+  process.exitCode = main();
+} catch (e) {
+  log(`bench: ${(e as Error).message}`);
+  process.exitCode = 1;
+}
