@@ -17,7 +17,7 @@
  *
  *   streaming run jobs/tfidf.ts --input docs.jsonl --output tfidf/
  */
-import { defineJob, definePipeline, l2Normalize, sum, type TaskContext, termCounts, tokens } from 'streaming';
+import { defineJob, definePipeline, distinctTokens, l2Normalize, sum, type TaskContext, termCounts } from 'streaming';
 import { documentOf } from './lib/documents.js';
 
 export const documentFrequencies = defineJob({
@@ -26,7 +26,7 @@ export const documentFrequencies = defineJob({
   map(record, emit, ctx) {
     const doc = documentOf(record, ctx);
     ctx.count('documents');
-    for (const term of new Set(tokens(doc.text))) emit(term, 1);
+    for (const term of distinctTokens(doc.text)) emit(term, 1);
   },
   combine: sum,
   reduce(term: string, counts: Iterable<number>, emit) {

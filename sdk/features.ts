@@ -4,18 +4,60 @@
  * tokens of `(?u)\b\w\w+\b`, the runs of two or more word characters.
  */
 import { murmur3 } from '../functions/format/hash.js';
+import { LOWER } from '../functions/format/words.js';
 
 const TOKEN = /[\p{L}\p{N}_]{2,}/gu;
 
+/**
+ * Calls `fn` with each of scikit-learn's default tokens of `text`, in order: the runs of 2+
+ * letters, digits or `_` (code points) of the lower-cased text, i.e. the matches of
+ * `/[\p{L}\p{N}_]{2,}/gu`. ASCII text is scanned by hand (about twice the regular
+ * expression's speed); at the first other character the rest goes through the expression, as
+ * letters and lower-casing are then Unicode's.
+ */
+export function forEachToken(text: string, fn: (token: string) => void): void {
+  const lower = text.toLowerCase();
+  const n = lower.length;
+  let start = -1;
+  let given = 0;
+  for (let i = 0; i < n; i++) {
+    const c = lower.charCodeAt(i);
+    if (c >= 128) {
+      const found = lower.match(TOKEN);
+      if (found) for (let t = given; t < found.length; t++) fn(found[t]!); // the first `given` were given
+      return;
+    }
+    if (LOWER[c] !== 0) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (i - start >= 2) {
+        fn(lower.slice(start, i));
+        given++;
+      }
+      start = -1;
+    }
+  }
+  if (start >= 0 && n - start >= 2) fn(lower.slice(start, n));
+}
+
 /** scikit-learn's default tokens: runs of 2+ letters, digits or `_` of the lower-cased text. */
 export function tokens(text: string): string[] {
-  return text.toLowerCase().match(TOKEN) ?? [];
+  const out: string[] = [];
+  forEachToken(text, (t) => out.push(t));
+  return out;
+}
+
+/** The distinct tokens of `text`, in order of first occurrence. */
+export function distinctTokens(text: string): Set<string> {
+  const out = new Set<string>();
+  forEachToken(text, (t) => out.add(t));
+  return out;
 }
 
 /** How many times each token occurs in `text` (raw term frequency), in order of first occurrence. */
 export function termCounts(text: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const t of tokens(text)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  forEachToken(text, (t) => counts.set(t, (counts.get(t) ?? 0) + 1));
   return counts;
 }
 

@@ -34,9 +34,17 @@ export type { StepFunctionsApi } from './cloud/stepfunctions.js';
 export { defineJob, definePipeline } from './define.js';
 export type { CostLine, Estimate, EstimateOptions } from './estimate.js';
 export { estimateCost, PRICES } from './estimate.js';
-export { hashedFeature, l2Normalize, murmurHash3, termCounts, tokens } from './features.js';
+export {
+  distinctTokens,
+  forEachToken,
+  hashedFeature,
+  l2Normalize,
+  murmurHash3,
+  termCounts,
+  tokens,
+} from './features.js';
 export type { IterateOptions, IterateResult } from './iterate.js';
 export { iterate } from './iterate.js';
 export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
 export { runLocal } from './local/engine.js';
-export { countWords, forEachWord, sum, words } from './text.js';
+export { concat, countWords, forEachWord, sum, words } from './text.js';

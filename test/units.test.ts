@@ -16,7 +16,7 @@ import {
 } from '../functions/format/records.js';
 import { RunWriter } from '../functions/format/runs.js';
 import type { AnyJob } from '../functions/job.js';
-import { CombineTable, sum } from '../functions/phases/combine-table.js';
+import { CombineTable, concat, sum } from '../functions/phases/combine-table.js';
 import { makeSplits } from '../functions/phases/plan.js';
 import { tokens } from '../sdk/features.js';
 import { words } from '../sdk/text.js';
@@ -290,6 +290,63 @@ describe('CombineTable with the SDK sum', () => {
     );
     expect(sum([1, 2, 3])).toBe(6);
     expect(sum('key', [1, 2, 3])).toBe(6);
+  });
+});
+
+describe('CombineTable with the SDK concat', () => {
+  const job = (combine: unknown) => ({ name: 'j', map() {}, combine }) as unknown as AnyJob;
+  const write = async (table: CombineTable) => {
+    const chunks: Buffer[] = [];
+    const out = new RunWriter((c) => {
+      chunks.push(Buffer.from(c));
+    });
+    await table.write(out, 2);
+    await out.finish();
+    return { data: Buffer.concat(chunks), runs: out.runs };
+  };
+
+  it('writes what calling concat for every record writes, and leaves the emitted lists as they were', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('a', 'b', 'é', 'term'),
+            fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 3 })), { maxLength: 4 }),
+          ),
+          { maxLength: 40 },
+        ),
+        async (records) => {
+          const fast = new CombineTable(job(concat), 0);
+          const slow = new CombineTable(
+            job((_k: unknown, lists: Iterable<unknown[]>) => [...lists].flat()),
+            0,
+          );
+          const emitted = records.map(([k, v]) => [k, [...v]] as const);
+          for (const [k, v] of emitted) {
+            fast.add(k, v);
+            slow.add(k, [...v]);
+          }
+          expect(emitted).toEqual(records); // appending in place touched only the table's own lists
+          expect(await write(fast)).toEqual(await write(slow));
+        },
+      ),
+    );
+  });
+
+  it('counts the lists it holds towards the sort buffer, so a task with long lists spills', () => {
+    const table = new CombineTable(job(concat), 0);
+    table.add('the', [1]);
+    const one = table.bytes;
+    for (let id = 2; id <= 100_001; id++) table.add('the', [id]);
+    expect(table.bytes - one).toBe(8 * 100_000);
+  });
+
+  it('says what is wrong when a value is not a list', () => {
+    const table = new CombineTable(job(concat), 3);
+    table.add('k', [1]);
+    expect(() => table.add('k', 2)).toThrow(/concat joins arrays, and was given number/);
+    expect(concat([[1], [2, 3]])).toEqual([1, 2, 3]);
+    expect(concat('key', [[1], []])).toEqual([1]);
   });
 });
 

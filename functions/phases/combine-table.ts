@@ -18,6 +18,25 @@ export function sum(first: unknown, second?: unknown): number {
   return s;
 }
 
+/**
+ * The lists joined into one new list, in order: `concat(lists)`. Like `sum`, it is also a
+ * combine function as it is, `combine: concat` (posting lists, grouped values), and then the
+ * map-side combine table keeps one list per key that it owns and appends each emitted list to
+ * it in place, with no function call or new list per record.
+ */
+export function concat<T>(lists: Iterable<T[]>): T[];
+export function concat<T>(key: unknown, lists: Iterable<T[]>): T[];
+export function concat(first: unknown, second?: unknown): unknown[] {
+  const lists = (isIterable(second) ? second : first) as Iterable<unknown[]>;
+  const out: unknown[] = [];
+  for (const l of lists) {
+    if (!Array.isArray(l))
+      throw new TypeError(`concat joins arrays, and was given ${typeof l}: emit arrays as values.`);
+    for (const v of l) out.push(v);
+  }
+  return out;
+}
+
 function isIterable(x: unknown): x is Iterable<unknown> {
   return (
     x !== null &&
@@ -39,6 +58,16 @@ export interface MapSideTable {
   write(out: RunWriter, R: number): Promise<void>;
 }
 
+/**
+ * What folding a value into an accumulator adds to the heap, roughly: combining strings or
+ * arrays (posting lists) makes the accumulator grow by about the value's contents.
+ */
+function valueBytes(value: unknown): number {
+  if (typeof value === 'string') return 2 * value.length;
+  if (Array.isArray(value)) return 8 * value.length;
+  return 0;
+}
+
 /** A key's combined value so far. */
 interface Slot {
   /** The first emitted key of this encoding, as emitted (what `combine` is given). */
@@ -53,18 +82,19 @@ interface Slot {
  * pair (combine is associative, so this equals folding all values at once), so nothing is
  * allocated per record and one record per distinct key is sorted.
  *
- * The index is a null-prototype object (a V8 dictionary): for keys that arrive as the same
- * string objects again (`forEachWord` interns words) it finds them by identity, faster than a
- * `Map`, and it is no slower otherwise. Keys are kept in insertion order beside it.
+ * The index is a `Map`: for keys that are new strings each time (tokens sliced from text) it
+ * is faster than a null-prototype object, whose lookups must first find the key among V8's
+ * internalized strings; keys are also kept in insertion order beside it.
  *
  * With the SDK's `sum` as the combine function, numbers are added in place (`acc + value`, the
  * same result as `sum([acc, value])`); a value or accumulator that is not a number goes
- * through `sum` itself.
+ * through `sum` itself. With the SDK's `concat`, each emitted list is appended to the key's list
+ * in place (the same result as `concat([acc, value])`).
  */
 export class CombineTable implements MapSideTable {
   bytes = 0;
   records = 0;
-  private index: Record<string, Slot> = Object.create(null);
+  private index = new Map<string, Slot>();
   private keys: string[] = [];
   private readonly pair: unknown[] = [undefined, undefined];
   private readonly combine: NonNullable<AnyJob['combine']>;
@@ -74,8 +104,8 @@ export class CombineTable implements MapSideTable {
     private readonly task: number,
   ) {
     if (!job.combine) throw new Error('CombineTable needs a job with combine');
-    this.combine = job.combine === sum ? sum : job.combine.bind(job);
-    this.add = job.combine === sum ? this.addNumbers() : this.addAny();
+    this.combine = job.combine === sum || job.combine === concat ? job.combine : job.combine.bind(job);
+    this.add = job.combine === sum ? this.addNumbers() : job.combine === concat ? this.addLists() : this.addAny();
   }
 
   /**
@@ -90,9 +120,9 @@ export class CombineTable implements MapSideTable {
   }
 
   private insert(kt: string, key: unknown, value: unknown): void {
-    this.index[kt] = { key, json: typeof key !== 'string', acc: value };
+    this.index.set(kt, { key, json: typeof key !== 'string', acc: value });
     this.keys.push(kt);
-    this.bytes += 2 * kt.length + 120 + (typeof value === 'string' ? 2 * value.length : 0);
+    this.bytes += 2 * kt.length + 120 + valueBytes(value);
   }
 
   private fold(slot: Slot, value: unknown): void {
@@ -110,10 +140,10 @@ export class CombineTable implements MapSideTable {
     return (key, value) => {
       this.records++;
       const kt = typeof key === 'string' ? key : encodeText(key);
-      const slot = this.index[kt];
+      const slot = this.index.get(kt);
       if (slot === undefined) return this.insert(kt, key, value);
       this.fold(slot, value);
-      if (typeof value === 'string') this.bytes += 2 * value.length;
+      this.bytes += valueBytes(value);
     };
   }
 
@@ -121,7 +151,7 @@ export class CombineTable implements MapSideTable {
     return (key, value) => {
       this.records++;
       const kt = typeof key === 'string' ? key : encodeText(key);
-      const slot = this.index[kt];
+      const slot = this.index.get(kt);
       if (slot === undefined) return this.insert(kt, key, value);
       const acc = slot.acc;
       if (typeof acc === 'number' && typeof value === 'number') {
@@ -129,7 +159,24 @@ export class CombineTable implements MapSideTable {
         return;
       }
       this.fold(slot, value);
-      if (typeof value === 'string') this.bytes += 2 * value.length;
+      this.bytes += valueBytes(value);
+    };
+  }
+
+  private addLists(): (key: unknown, value: unknown) => void {
+    return (key, value) => {
+      this.records++;
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const slot = this.index.get(kt);
+      // The table's own copy of the first list: appending to it must not change what was emitted.
+      if (slot === undefined) return this.insert(kt, key, Array.isArray(value) ? value.slice() : value);
+      const acc = slot.acc;
+      if (Array.isArray(acc) && Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) acc.push(value[i]);
+        this.bytes += 8 * value.length;
+        return;
+      }
+      this.fold(slot, value); // concat itself says what is wrong
     };
   }
 
@@ -138,13 +185,13 @@ export class CombineTable implements MapSideTable {
     const parts: string[][] = Array.from({ length: R }, () => []);
     if (R === 1) parts[0] = this.keys;
     else for (const kt of this.keys) parts[partitionOf(kt, R)]!.push(kt);
-    this.index = Object.create(null);
+    this.index = new Map();
     this.keys = [];
     this.bytes = 0;
     for (const part of parts) {
       sortUtf8(part);
       for (const kt of part) {
-        const slot = index[kt]!;
+        const slot = index.get(kt)!;
         const v = slot.acc;
         const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
         const p = out.append(f, kt, encodeText(v));
