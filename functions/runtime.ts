@@ -1,11 +1,11 @@
 import { assertJobModule, type JobModule, stepOf } from './job.js';
 import { abort, type CaughtError, type CommitEvent, commit } from './phases/commit.js';
-import type { TaskEnv } from './phases/env.js';
+import type { FailedAttempt, TaskEnv } from './phases/env.js';
 import { runMap } from './phases/map.js';
 import { plan, type Split } from './phases/plan.js';
 import { runReduce } from './phases/reduce.js';
 import { type ReducerItem, shufflePlan } from './phases/shuffle.js';
-import type { RunContext } from './spec.js';
+import { layout, type RunContext } from './spec.js';
 
 /** The phases a state machine task can run; each task resource is bound to one. */
 export const PHASES = ['plan', 'map', 'shuffle', 'reduce', 'commit', 'abort'] as const;
@@ -30,16 +30,53 @@ export async function runPhase(phase: Phase, event: unknown, env: TaskEnv, modul
   const job = stepOf(module, run().step ?? 0);
   switch (phase) {
     case 'map': {
-      const index = await runMap(env, job, run(), e.split as Split);
+      const split = e.split as Split;
+      const index = await recordingFailure(env, run(), phase, split.index, () => runMap(env, job, run(), split));
       return { task: index.task, records: index.stats.inputRecords };
     }
     case 'shuffle':
       return shufflePlan(env, run(), (e.plan as { mapTasks: number }).mapTasks);
     case 'reduce': {
-      const result = await runReduce(env, job, run(), e.reducer as ReducerItem);
+      const item = e.reducer as ReducerItem;
+      const result = await recordingFailure(env, run(), phase, item.partition, () => runReduce(env, job, run(), item));
       return { partition: result.partition, records: result.stats.outputRecords };
     }
     case 'commit':
       return commit(env, run(), e as unknown as CommitEvent, module);
+  }
+}
+
+/**
+ * Runs a map or reduce task; when it throws, leaves a record of the failed attempt in scratch
+ * before rethrowing, so the job's report can draw retries. Writing the record never hides the
+ * task's own error: if the write fails too, the record is lost and the error goes on as it was.
+ */
+async function recordingFailure<T>(
+  env: TaskEnv,
+  run: RunContext,
+  phase: 'map' | 'reduce',
+  task: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const start = Date.now();
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const record: FailedAttempt = {
+      phase,
+      task,
+      attempt: env.attempt,
+      start,
+      end: Date.now(),
+      error: { name: err.name, message: err.message.slice(0, 500) },
+    };
+    try {
+      const uri = layout.failedAttempt(run, phase, task, env.attempt);
+      await env.storage.for(uri).write(uri, JSON.stringify(record));
+    } catch {
+      // The task's error is what matters; its record is only for the report.
+    }
+    throw e;
   }
 }

@@ -218,6 +218,10 @@ export const layout = {
   reduceManifest: (run: RunContext, r: number) => joinUri(run.scratch, 'reduce', `${pad(r)}.manifest`),
   mapAttempts: (run: RunContext) => joinUri(run.scratch, 'map-attempts.json'),
   reduceResult: (run: RunContext, r: number) => joinUri(run.scratch, 'reduce', `${pad(r)}.result.json`),
+  /** Records of failed task attempts (for the report's timeline); written by the attempt as it fails. */
+  failedAttempts: (run: RunContext) => joinUri(run.scratch, 'failed-attempts'),
+  failedAttempt: (run: RunContext, phase: string, task: number, attempt: string) =>
+    joinUri(run.scratch, 'failed-attempts', `${phase}-${pad(task)}-${attempt}.json`),
   reducePart: (run: RunContext, r: number) => joinUri(run.output, `part-r-${pad(r)}`),
   mapPart: (run: RunContext, task: number) => joinUri(run.output, `part-m-${pad(task)}`),
   success: (output: string) => joinUri(output, '_SUCCESS'),

@@ -1,7 +1,8 @@
 /**
  * `streaming report <output>`: one self-contained HTML page (no scripts, no external files)
  * from a completed job's `_manifest.json`: a timeline of every task by phase — where the time
- * went and which tasks straggled — its records and bytes, and the phase totals.
+ * went, which tasks straggled and which attempts failed and were retried — its records and
+ * bytes, and the phase totals.
  */
 import type { JobManifest } from '../functions/phases/commit.js';
 
@@ -14,8 +15,11 @@ export const STRAGGLER_FACTOR = 1.5;
 
 export function renderReport(m: JobManifest): string {
   const tasks = [...m.tasks].sort((a, b) => (a.phase === b.phase ? a.task - b.task : a.phase === 'map' ? -1 : 1));
-  const t0 = Math.min(m.timings.start, ...tasks.map((t) => t.start));
-  const t1 = Math.max(m.timings.end, ...tasks.map((t) => t.end));
+  // Manifests from before failed attempts were recorded have none.
+  const failed = m.failedAttempts ?? [];
+  const failedOf = (phase: string, task: number) => failed.filter((f) => f.phase === phase && f.task === task);
+  const t0 = Math.min(m.timings.start, ...tasks.map((t) => t.start), ...failed.map((f) => f.start));
+  const t1 = Math.max(m.timings.end, ...tasks.map((t) => t.end), ...failed.map((f) => f.end));
   const span = Math.max(1, t1 - t0);
   const median = (phase: string) => {
     const d = tasks
@@ -36,8 +40,17 @@ export function renderReport(m: JobManifest): string {
       const straggler = t.end - t.start > STRAGGLER_FACTOR * medians[t.phase] && tasks.length > 2;
       const y = 20 + i * row;
       const w = Math.max(1, x(t.end) - x(t.start));
+      const retries = failedOf(t.phase, t.task)
+        .map(
+          (f) =>
+            `<rect class="task ${t.phase} failed" data-phase="${t.phase}" data-task="${t.task}" data-failed="true" ` +
+            `x="${x(f.start).toFixed(1)}" y="${y}" width="${Math.max(1, x(f.end) - x(f.start)).toFixed(1)}" height="${row - 3}">` +
+            `<title>${esc(`${t.phase} task ${t.task}, attempt ${f.attempt} failed after ${((f.end - f.start) / 1000).toFixed(3)} s: ${f.error.name}: ${f.error.message}`)}</title></rect>`,
+        )
+        .join('');
       return (
         `<text x="${left - 6}" y="${y + 10}" text-anchor="end">${t.phase} ${t.task}</text>` +
+        retries +
         `<rect class="task ${t.phase}${straggler ? ' straggler' : ''}" data-phase="${t.phase}" data-task="${t.task}" ` +
         `x="${x(t.start).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${row - 3}">` +
         `<title>${esc(`${t.phase} task ${t.task}, attempt ${t.attempt}: ${seconds.toFixed(3)} s, ${t.records} records, ${mb(t.bytes ?? 0)}${straggler ? ' (straggler)' : ''}`)}</title></rect>`
@@ -55,11 +68,18 @@ export function renderReport(m: JobManifest): string {
     const bytes = ts.reduce((s, t) => s + (t.bytes ?? 0), 0);
     const stragglers = ts.filter((t) => t.end - t.start > STRAGGLER_FACTOR * medians[phase] && tasks.length > 2).length;
     const io = m.io?.[phase];
-    return `<tr><td>${phase}</td><td>${ts.length}</td><td>${busy.toFixed(2)} s</td><td>${(medians[phase] / 1000).toFixed(3)} s</td><td>${stragglers}</td><td>${records.toLocaleString('en')}</td><td>${mb(bytes)}</td><td>${io ? `${io.requests} / ${mb(io.bytesRead)} / ${mb(io.bytesWritten)}` : '-'}</td></tr>`;
+    const retried = failed.filter((f) => f.phase === phase).length;
+    return `<tr><td>${phase}</td><td>${ts.length}</td><td>${busy.toFixed(2)} s</td><td>${(medians[phase] / 1000).toFixed(3)} s</td><td>${stragglers}</td><td>${retried}</td><td>${records.toLocaleString('en')}</td><td>${mb(bytes)}</td><td>${io ? `${io.requests} / ${mb(io.bytesRead)} / ${mb(io.bytesWritten)}` : '-'}</td></tr>`;
   };
   const taskRows = tasks
     .map(
       (t) =>
+        failedOf(t.phase, t.task)
+          .map(
+            (f) =>
+              `<tr class="failed"><td>${t.phase}</td><td>${t.task}</td><td>${esc(f.attempt)}</td><td>${((f.start - t0) / 1000).toFixed(3)}</td><td>${((f.end - f.start) / 1000).toFixed(3)}</td><td colspan="2">failed: ${esc(`${f.error.name}: ${f.error.message}`)}</td></tr>\n`,
+          )
+          .join('') +
         `<tr><td>${t.phase}</td><td>${t.task}</td><td>${esc(t.attempt)}</td><td>${((t.start - t0) / 1000).toFixed(3)}</td><td>${((t.end - t.start) / 1000).toFixed(3)}</td><td>${t.records.toLocaleString('en')}</td><td>${mb(t.bytes ?? 0)}</td></tr>`,
     )
     .join('\n');
@@ -71,18 +91,20 @@ table { border-collapse: collapse; margin: 12px 0 24px; } td, th { border: 1px s
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 svg text { font-size: 10px; fill: #444; } .tick { stroke: #eee; }
 rect.map { fill: #4e79a7; } rect.reduce { fill: #f28e2b; } rect.straggler { stroke: #d62728; stroke-width: 2; }
+rect.failed { fill: url(#failed); stroke: #d62728; stroke-width: 1; } tr.failed td { color: #b00; }
 </style></head><body>
 <h1>${esc(m.job)} <small>${esc(m.jobId)}</small></h1>
 <p>${esc(m.output)} — ${m.timings.seconds.toFixed(2)} s; input ${m.input.objects} objects, ${mb(m.input.bytes)}, ${m.input.records.toLocaleString('en')} records;
 output ${m.parts.length} parts, ${m.records.toLocaleString('en')} records, ${mb(m.bytes)}${m.steps > 1 ? `; step ${m.step + 1} of ${m.steps}` : ''}.</p>
 <h2>Phases</h2>
-<table><tr><th>phase</th><th>tasks</th><th>task time</th><th>median</th><th>stragglers (&gt; ${STRAGGLER_FACTOR}× median)</th><th>input records</th><th>input bytes</th><th>storage requests / read / written</th></tr>
+<table><tr><th>phase</th><th>tasks</th><th>task time</th><th>median</th><th>stragglers (&gt; ${STRAGGLER_FACTOR}× median)</th><th>failed attempts</th><th>input records</th><th>input bytes</th><th>storage requests / read / written</th></tr>
 ${phaseRow('map')}
 ${phaseRow('reduce')}
 </table>
 <h2>Timeline</h2>
-<p>One bar per task, its published attempt (hover for details); stragglers outlined in red. Attempts that failed and were retried are not in the manifest: their time shows as a later start.</p>
-<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${left + width + 20}" height="${height}">${ticks}
+<p>One row per task: its published attempt (hover for details), and before it, hatched in red, the attempts that failed and were retried (hover for the error); stragglers outlined in red.</p>
+<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${left + width + 20}" height="${height}">
+<defs><pattern id="failed" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe3e3"/><line x1="0" y1="0" x2="0" y2="6" stroke="#d62728" stroke-width="3"/></pattern></defs>${ticks}
 ${bars}
 </svg>
 <h2>Tasks</h2>

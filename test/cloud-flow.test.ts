@@ -14,6 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { JobCancelledError, toErrorCause } from '../functions/errors.js';
 import { createHandlers, type PhaseHandler } from '../functions/handlers/lambda.js';
 import type { AnyJob, JobModule } from '../functions/job.js';
+import type { JobManifest } from '../functions/phases/commit.js';
 import type { MapIndex } from '../functions/phases/map.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { StorageRouter } from '../functions/storage/index.js';
@@ -269,6 +270,13 @@ describe('the deployed state machine, executed locally against S3', () => {
     await result;
     expect(attempts.reduce).toBeGreaterThan(3); // every reducer failed on the checksum and was retried
     await expectSameAsLocal('s3://cloud/output/flipped-once');
+    // Each failed attempt left its record in scratch (with the reduce role's grants), and Commit put them in the manifest.
+    const manifest = JSON.parse((await text('s3://cloud/output/flipped-once/_manifest.json'))!) as JobManifest;
+    expect(manifest.failedAttempts.length).toBe(attempts.reduce! - 3);
+    for (const f of manifest.failedAttempts) {
+      expect(f.phase).toBe('reduce');
+      expect(f.error.name).toBe('ChecksumMismatchError');
+    }
   });
 
   it('a flipped byte that stays: every attempt fails on the checksum and the job fails loudly, no _SUCCESS', async () => {

@@ -3,7 +3,16 @@ import { type ErrorCause, InvalidJobError, ObjectNotFoundError } from '../errors
 import { isPipeline, type JobModule, stepOf } from '../job.js';
 import { type JobSpec, layout, OUTPUT_FILE, type RunContext, stepOutput } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
-import { addCounters, addIo, type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import {
+  addCounters,
+  addIo,
+  type Counters,
+  type FailedAttempt,
+  ioMeter,
+  mapLimit,
+  type TaskEnv,
+  type TaskTiming,
+} from './env.js';
 import { emptyMapStats, type MapStats } from './map.js';
 import { stepSpec } from './pipeline.js';
 import type { ReduceResult } from './reduce.js';
@@ -36,6 +45,12 @@ export interface JobManifest {
     records: number;
     bytes: number;
   }[];
+  /**
+   * The attempts of map and reduce tasks that failed (and were retried, or failed the job),
+   * from the records they left in scratch, in time order. Attempts that could not leave one (a
+   * worker or container that died, a timeout) are not here.
+   */
+  failedAttempts: FailedAttempt[];
   /**
    * Storage requests and bytes, counted by the storage layer: of the published attempts of the
    * map and reduce tasks, and of Commit up to this manifest (not its scratch clean-up after,
@@ -102,6 +117,7 @@ export async function commit(
       }
     },
   );
+  const failedAttempts = await readFailedAttempts(env, run);
   const counters: Counters = {};
   const mapStats: MapStats & { tasks: number } = { tasks: mapTasks, ...emptyMapStats() };
   const tasks: JobManifest['tasks'] = [];
@@ -141,6 +157,7 @@ export async function commit(
     counters,
     timings: { start, end, seconds: (end - start) / 1000 },
     tasks,
+    failedAttempts,
     io: { map: zeroIo(), reduce: zeroIo(), commit: zeroIo(), total: zeroIo() },
     spec,
   };
@@ -155,6 +172,22 @@ export async function commit(
   await out.write(layout.success(run.output), '');
   if (!run.keepScratch) await storage.deletePrefix(run.scratch);
   return finish(env, run, module, manifest);
+}
+
+/** The records failed attempts left in scratch, in time order. */
+async function readFailedAttempts(env: TaskEnv, run: RunContext): Promise<FailedAttempt[]> {
+  const uris: string[] = [];
+  const prefix = layout.failedAttempts(run);
+  for await (const o of env.storage.for(prefix).list(prefix)) uris.push(o.uri);
+  const records = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (uri) => {
+    try {
+      return await env.storage.readJson<FailedAttempt>(uri);
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) return undefined; // removed under us: nothing to draw
+      throw e;
+    }
+  });
+  return records.filter((r): r is FailedAttempt => r !== undefined).sort((a, b) => a.start - b.start);
 }
 
 /** This job's manifest when its output is already committed (by an earlier attempt of Commit). */

@@ -17,6 +17,16 @@ export interface TaskTiming {
   attempt: string;
 }
 
+/** A failed attempt of a map or reduce task, as its record in scratch holds it (Commit adds them to the manifest). */
+export interface FailedAttempt {
+  phase: 'map' | 'reduce';
+  task: number;
+  attempt: string;
+  start: number;
+  end: number;
+  error: { name: string; message: string };
+}
+
 export type Counters = Record<string, number>;
 
 export function addCounters(into: Counters, from: Counters | undefined): Counters {
