@@ -1,13 +1,14 @@
 /**
  * The document benchmarks: a built-in job over the JSON-lines corpus beside a hand-written Node
  * program doing the same work (bench/baselines/), each with 1 worker and one per core, in A-B-B-A
- * order. Outputs are compared line for line, in any order (both spread lines over part files
+ * order, and Streaming once more with one worker per core on the first half of the corpus (to
+ * compare peak RSS). Outputs are compared line for line, in any order (both spread lines over part files
  * their own way): every output must hold the same multiset of lines as the baseline's.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Corpus } from './corpus.js';
+import { type Corpus, halfCorpus } from './corpus.js';
 import {
   type Check,
   plural,
@@ -61,6 +62,11 @@ export function benchDocuments(
     }
   });
 
+  // Once more on the first half of the corpus: does peak memory follow the input?
+  runs.push(
+    runStreaming(runner, spec.bench, spec.job, halfCorpus(corpus), 'half', dir('streaming-half', cores), cores),
+  );
+
   const yardstick = dir(HAND_WRITTEN, cores);
   const expected = linesDigest(yardstick);
   const checks: Check[] = [];
@@ -84,16 +90,14 @@ export function benchDocuments(
       );
   }
 
-  const find = (program: string, workers: number) => runs.find((r) => r.program === program && r.workers === workers);
+  const find = (program: string, workers: number) =>
+    runs.find((r) => r.program === program && r.workers === workers && r.corpus === 'big');
   const ratios: Record<string, number> = {};
-  const best = Math.max(...runs.filter((r) => r.program === HAND_WRITTEN).map((r) => r.mbPerSec));
   for (const w of counts) {
     const s = find('streaming', w);
     const b = find(HAND_WRITTEN, w);
     if (s && b) ratios[`streaming/${HAND_WRITTEN}, ${plural(w, 'worker')}`] = s.mbPerSec / b.mbPerSec;
   }
-  const fastest = find('streaming', cores);
-  if (fastest) ratios[`streaming (${plural(cores, 'worker')})/best ${HAND_WRITTEN}`] = fastest.mbPerSec / best;
   return { bench: spec.bench, runs, checks, ratios, notes: [] };
 }
 

@@ -27,7 +27,8 @@ export interface Run {
   program: string;
   /** Worker threads asked for; null for the pipeline (its five processes run concurrently). */
   workers: number | null;
-  corpus: 'big' | 'half';
+  /** The corpus, its first half, or the start-up benchmark's one small file. */
+  corpus: 'big' | 'half' | 'tiny';
   bytes: number;
   /** Wall clock of the whole child process, spawn to exit. */
   seconds: number;
@@ -71,7 +72,7 @@ export interface Section {
 export const QUIET = 0.15;
 const QUIET_WAIT_MS = 30_000;
 
-interface Exec {
+export interface Exec {
   seconds: number;
   stdout: string;
   timeRssMiB: number | null;
@@ -223,7 +224,7 @@ export function streamingArgs(job: string, input: string, out: string, workers: 
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const right = rows[0]!.map((h) => ['workers', 'input', 'MB/s', 'seconds', 'peak RSS'].includes(h));
+  const right = rows[0]!.map((h) => ['workers', 'input', 'MB/s', 'seconds', 'peak RSS', 'vs best'].includes(h));
   return rows
     .map((r) =>
       r

@@ -78,6 +78,10 @@ async function run(argv: string[]): Promise<number> {
   set('sortBufferBytes', size('sort-buffer', values['sort-buffer']));
   set('workers', count('workers', values.workers, 1));
   const heap = size('worker-memory', values['worker-memory']);
+  if (heap !== undefined && heap < 2 ** 20)
+    throw new UsageError(
+      `--worker-memory ${values['worker-memory']} is ${heap} bytes: give it with a unit, e.g. --worker-memory 512MiB`,
+    );
   if (heap !== undefined) options.workerHeapMiB = Math.round(heap / 2 ** 20);
   set('taskAttempts', count('attempts', values.attempts, 1));
   set('overwrite', values.overwrite);

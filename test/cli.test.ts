@@ -100,6 +100,11 @@ describe('streaming run', () => {
     const badSize = streaming('run', 'jobs/wordcount.ts', '-i', 'x', '-o', 'y', '--split-size', 'huge');
     expect(badSize.status).toBe(2);
     expect(badSize.stderr).toMatch(/--split-size: Not a size: "huge"/);
+    const unitless = streaming('run', 'jobs/wordcount.ts', '-i', 'x', '-o', 'y', '--worker-memory', '192');
+    expect(unitless.status).toBe(2);
+    expect(unitless.stderr).toMatch(
+      /--worker-memory 192 is 192 bytes: give it with a unit, e.g. --worker-memory 512MiB/,
+    );
     expect(streaming('frobnicate').status).toBe(2);
     expect(streaming('run', '--help').stdout).toMatch(/Usage: streaming run/);
   });

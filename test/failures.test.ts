@@ -164,7 +164,9 @@ describe('invalid jobs and options', () => {
     expect(err.message).toMatch(/reducers must be.*splitSize must be/);
     await expect(
       runLocal(WORDCOUNT, { input: MOBY, output: path.join(dir, 'o2'), workerHeapMiB: 100 }),
-    ).rejects.toThrow(/workerHeapMiB \(100\) must be at least twice the sort buffer \(64 MiB\)/);
+    ).rejects.toThrow(
+      /workerHeapMiB, --worker-memory\) is 100 MiB; it must be at least twice the sort buffer \(sortBufferBytes, --sort-buffer: 64 MiB\) plus 64 MiB, i.e. 192 MiB/,
+    );
   });
 
   it('refuses an output that holds a completed job unless overwrite, and output inside the input', async () => {

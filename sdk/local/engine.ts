@@ -196,7 +196,8 @@ async function execute(
     const sortMiB = (options.sortBufferBytes ?? DEFAULTS.sortBufferBytes) / 2 ** 20;
     if (!(heapMiB >= 2 * sortMiB + 64))
       throw new StreamingError(
-        `workerHeapMiB (${heapMiB}) must be at least twice the sort buffer (${sortMiB} MiB) plus 64: raise it or lower sortBufferBytes.`,
+        `The worker heap (workerHeapMiB, --worker-memory) is ${heapMiB} MiB; it must be at least twice the sort buffer ` +
+          `(sortBufferBytes, --sort-buffer: ${sortMiB} MiB) plus 64 MiB, i.e. ${Math.ceil(2 * sortMiB + 64)} MiB: raise it or lower the sort buffer.`,
       );
     const bundle = await bundleJob(jobPath);
     const track = { progress: { phase: 'plan', step: 0, steps: 1, map: blank(), reduce: blank() } as Progress };
