@@ -17,7 +17,7 @@
  *
  *   streaming run jobs/tfidf.ts --input docs.jsonl --output tfidf/
  */
-import { defineJob, definePipeline, distinctTokens, l2Normalize, sum, type TaskContext, termCounts } from 'streaming';
+import { defineJob, definePipeline, distinctTokens, forEachToken, sum, type TaskContext } from 'streaming';
 import { documentOf } from './lib/documents.js';
 
 export const documentFrequencies = defineJob({
@@ -35,58 +35,93 @@ export const documentFrequencies = defineJob({
   output: { format: 'tsv' },
 });
 
-/** The df table a worker has read, by where it was read from (one table per run of the job). */
-let dfTable: { uri: string; loading: Promise<Map<string, number>>; table?: Map<string, number> } | undefined;
+/** A term of the df table: its idf, and its count in the document being weighed. */
+interface Term {
+  term: string;
+  idf: number;
+  /** The document (a number per worker) whose count `tf` is; tf of another document is stale. */
+  doc: number;
+  tf: number;
+  weight: number;
+}
+
+/** The vocabulary a worker has read, by where it was read from and n (one table per run of the job). */
+let vocabulary: { key: string; loading: Promise<Map<string, Term>>; table?: Map<string, Term> } | undefined;
 
 /**
- * Step 1's output (`term<TAB>df` lines) as a map, read once per worker: the map itself once
- * loaded (so the map function stays synchronous), a promise the first time.
+ * Step 1's output (`term<TAB>df` lines) as term → Term with idf = ln((1 + n) / (1 + df)) + 1,
+ * read once per worker: the map itself once loaded (so the map function stays synchronous), a
+ * promise the first time.
  */
-function documentFrequenciesOf(ctx: TaskContext): Map<string, number> | Promise<Map<string, number>> {
+function vocabularyOf(ctx: TaskContext): Map<string, Term> | Promise<Map<string, Term>> {
   const uri = ctx.params['previous.output'];
   if (!uri) throw new TypeError('tfidf-weights needs the df table: run it as a step of jobs/tfidf.ts.');
-  if (dfTable?.uri === uri) return dfTable.table ?? dfTable.loading;
-  const entry: NonNullable<typeof dfTable> = {
-    uri,
+  const n = Number(ctx.params['counters.documents']);
+  if (!(n >= 1)) throw new TypeError('tfidf-weights needs the document count: run it as a step of jobs/tfidf.ts.');
+  const key = `${n} ${uri}`;
+  if (vocabulary?.key === key) return vocabulary.table ?? vocabulary.loading;
+  const entry: NonNullable<typeof vocabulary> = {
+    key,
     loading: ctx.sideInput(uri).then((text) => {
-      const table = new Map<string, number>();
+      const table = new Map<string, Term>();
       for (const line of text.split('\n')) {
         const tab = line.indexOf('\t');
-        if (tab > 0) table.set(line.slice(0, tab), Number(line.slice(tab + 1)));
+        if (tab <= 0) continue;
+        const term = line.slice(0, tab);
+        const idf = Math.log((1 + n) / (1 + Number(line.slice(tab + 1)))) + 1;
+        table.set(term, { term, idf, doc: 0, tf: 0, weight: 0 });
       }
       entry.table = table;
       return table;
     }),
   };
-  dfTable = entry;
+  vocabulary = entry;
   entry.loading.catch(() => {
-    if (dfTable === entry) dfTable = undefined; // a retry reads again
+    if (vocabulary === entry) vocabulary = undefined; // a retry reads again
   });
   return entry.loading;
 }
 
+/** Documents weighed by this worker: tells a Term's count for this document from a stale one. */
+let documents = 0;
+/** The distinct terms of the document being weighed, in order of first occurrence. */
+const found: Term[] = [];
+
+/**
+ * One lookup per token: the term's entry counts its occurrences in this document, so no
+ * per-document map is built (this step is most of tf-idf's time).
+ */
 function weigh(
   record: unknown,
   emit: (id: unknown, vector: Record<string, number>) => void,
   ctx: TaskContext,
-  df: Map<string, number>,
+  table: Map<string, Term>,
 ): void {
-  const n = Number(ctx.params['counters.documents']);
-  if (!(n >= 1)) throw new TypeError('tfidf-weights needs the document count: run it as a step of jobs/tfidf.ts.');
   const doc = documentOf(record, ctx);
-  const vector = termCounts(doc.text);
-  for (const [term, tf] of vector) {
-    const d = df.get(term);
-    if (d === undefined)
-      throw new Error(`tfidf-weights: "${term}" is not in the df table ${ctx.params['previous.output']}`);
-    vector.set(term, tf * (Math.log((1 + n) / (1 + d)) + 1));
+  const seq = ++documents;
+  found.length = 0;
+  forEachToken(doc.text, (token) => {
+    const t = table.get(token);
+    if (t === undefined)
+      throw new Error(`tfidf-weights: "${token}" is not in the df table ${ctx.params['previous.output']}`);
+    if (t.doc !== seq) {
+      t.doc = seq;
+      t.tf = 1;
+      found.push(t);
+    } else t.tf++;
+  });
+  let sq = 0;
+  for (const t of found) {
+    t.weight = t.tf * t.idf;
+    sq += t.weight * t.weight;
   }
-  l2Normalize(vector);
+  const norm = Math.sqrt(sq); // idf >= 1, so norm > 0 whenever a term was found
   // A null-prototype object filled by assignment: V8 makes it a dictionary at once, where
   // Object.fromEntries builds hundreds of hidden classes per document (~10x slower here), and
   // a term "__proto__" stays an ordinary key.
   const row: Record<string, number> = Object.create(null);
-  for (const [term, w] of vector) row[term] = w;
+  for (const t of found) row[t.term] = t.weight / norm;
+  found.length = 0;
   emit(doc.id, row);
 }
 
@@ -94,9 +129,9 @@ export const weights = defineJob({
   name: 'tfidf-weights',
   input: { format: 'jsonl', from: 'pipeline' },
   map(record, emit, ctx) {
-    const df = documentFrequenciesOf(ctx);
-    if (df instanceof Map) return weigh(record, emit, ctx, df);
-    return df.then((table) => weigh(record, emit, ctx, table));
+    const table = vocabularyOf(ctx);
+    if (table instanceof Map) return weigh(record, emit, ctx, table);
+    return table.then((loaded) => weigh(record, emit, ctx, loaded));
   },
   reducers: 0,
   output: { format: 'jsonl' },
