@@ -5,6 +5,7 @@ import { DEFAULTS, parseSize } from '../functions/config.js';
 import { crc32c } from '../functions/format/crc32c.js';
 import { parseCsvLine } from '../functions/format/csv.js';
 import { murmur3, murmur3Bytes, partitionOf, partitionOfBytes } from '../functions/format/hash.js';
+import { GroupedMerge } from '../functions/format/merge.js';
 import { formatRecord } from '../functions/format/output.js';
 import {
   compareUtf8,
@@ -93,6 +94,59 @@ describe('compareUtf8', () => {
         const expected = [...items].sort((x, y) => bytes(x.k, y.k) || x.i - y.i);
         expect(sortByUtf8(items, (x) => x.k)).toEqual(expected);
       }),
+    );
+  });
+});
+
+describe('k-way merge', () => {
+  it('groups sorted runs like a stable sort by UTF-8 bytes: every record once, equal keys in run order', () => {
+    const unit = fc.constantFrom('a', 'b', 'B', '\t', '\n', '\0', 'é', '\ue000', '😀');
+    const run = fc.array(fc.tuple(fc.string({ unit, maxLength: 3 }), fc.string({ maxLength: 3 })), { maxLength: 25 });
+    const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+    fc.assert(
+      fc.property(
+        fc.array(run, { maxLength: 11 }),
+        fc.integer({ min: 16, max: 64 }),
+        fc.boolean(),
+        (records, bufferBytes, skipSome) => {
+          // Each run sorted by key (stably) as a map task writes it, then read through a small buffer.
+          const runs = records.map((r) =>
+            r.map(([k, v], i) => ({ k, v, i })).sort((x, y) => bytes(x.k, y.k) || x.i - y.i),
+          );
+          const readers = runs.map((r) => {
+            const b = new RecordBuffer(16);
+            for (const { k, v } of r) b.append(0, k, v);
+            const data = b.view();
+            let off = 0;
+            return new RecordReader(
+              (target, max) => {
+                const n = Math.min(max, data.length - off);
+                data.copy(target, 0, off, off + n);
+                off += n;
+                return n;
+              },
+              data.length,
+              bufferBytes,
+            );
+          });
+          const expected = new Map<string, string[]>();
+          for (const { k, v } of runs
+            .flatMap((r, run) => r.map((x) => ({ ...x, run })))
+            .sort((x, y) => bytes(x.k, y.k) || x.run - y.run || x.i - y.i))
+            expected.set(k, [...(expected.get(k) ?? []), v]);
+
+          const merge = new GroupedMerge(readers);
+          const got: [string, string[]][] = [];
+          let g = 0;
+          while (merge.nextGroup()) {
+            // Leaving some groups unread: nextGroup skips the rest of them.
+            const values = skipSome && g++ % 3 === 1 ? [] : [...merge.rawValues()].map(([text]) => text);
+            got.push([merge.key, values]);
+          }
+          const want = [...expected].map(([k, vs], i) => [k, skipSome && i % 3 === 1 ? [] : vs]);
+          expect(got).toEqual(want);
+        },
+      ),
     );
   });
 });

@@ -1,4 +1,4 @@
-import { compareUtf8, KEY_JSON, type RecordReader, VALUE_JSON } from './records.js';
+import { KEY_JSON, type RecordReader, VALUE_JSON } from './records.js';
 
 /**
  * K-way merge of sorted runs, grouped by key. Equal keys from different runs come out in run
@@ -6,75 +6,91 @@ import { compareUtf8, KEY_JSON, type RecordReader, VALUE_JSON } from './records.
  * Values are pulled one at a time: a group can be larger than memory.
  */
 export class GroupedMerge {
-  private readonly heap: number[] = [];
+  /**
+   * A tournament (loser) tree over the runs: node n in [1, k) holds the run that lost the match
+   * there, leaves are k + run; `winner` is the run with the smallest current record. Replacing
+   * the winner's record replays one match per level (log2 k comparisons; a binary heap's sift
+   * makes up to twice as many).
+   */
+  private readonly losers: Int32Array;
+  private winner = -1;
+  /** Runs with no record left: they lose every match. */
+  private readonly exhausted: Uint8Array;
   /** The current group's key text and whether it is JSON. */
   key = '';
   keyJson = false;
+  /** The current group's key bytes, `groupKey[0, groupKeyLength)`: runs are compared with it as bytes. */
+  private groupKey = Buffer.allocUnsafe(256);
+  private groupKeyLength = 0;
   private groupOpen = false;
   /** Records read so far. */
   records = 0;
 
   constructor(private readonly runs: RecordReader[]) {
+    const k = runs.length;
+    this.exhausted = new Uint8Array(k);
     runs.forEach((r, i) => {
-      if (r.next()) this.push(i);
+      if (!r.next()) this.exhausted[i] = 1;
     });
+    this.losers = new Int32Array(Math.max(1, k));
+    if (k === 0) return;
+    // Play every match bottom-up; winners[n] is the run that won at node n (leaves: k + run).
+    const winners = new Int32Array(2 * k);
+    for (let i = 0; i < k; i++) winners[k + i] = i;
+    for (let n = k - 1; n >= 1; n--) {
+      const a = winners[2 * n]!;
+      const b = winners[2 * n + 1]!;
+      const aFirst = !this.before(b, a);
+      winners[n] = aFirst ? a : b;
+      this.losers[n] = aFirst ? b : a;
+    }
+    this.winner = k === 1 ? 0 : winners[1]!;
   }
 
-  private less(a: number, b: number): boolean {
-    const c = compareUtf8(this.runs[a]!.key, this.runs[b]!.key);
+  /**
+   * Whether run a's record comes before run b's: keys in UTF-8 byte order (the order the runs
+   * were sorted in), ties by run, so equal keys come out in run order; exhausted runs last.
+   */
+  private before(a: number, b: number): boolean {
+    if (this.exhausted[a]) return false;
+    if (this.exhausted[b]) return true;
+    const c = this.runs[a]!.compareKey(this.runs[b]!);
     return c < 0 || (c === 0 && a < b);
   }
 
-  private push(i: number): void {
-    const h = this.heap;
-    h.push(i);
-    let j = h.length - 1;
-    while (j > 0) {
-      const p = (j - 1) >> 1;
-      if (!this.less(h[j]!, h[p]!)) break;
-      [h[j], h[p]] = [h[p]!, h[j]!];
-      j = p;
-    }
-  }
-
-  private siftDown(): void {
-    const h = this.heap;
-    let j = 0;
-    for (;;) {
-      const l = 2 * j + 1;
-      if (l >= h.length) return;
-      const r = l + 1;
-      const m = r < h.length && this.less(h[r]!, h[l]!) ? r : l;
-      if (!this.less(h[m]!, h[j]!)) return;
-      [h[j], h[m]] = [h[m]!, h[j]!];
-      j = m;
-    }
-  }
-
-  /** Moves the top run past its current record. */
+  /** Moves the winning run past its current record and replays its matches. */
   private advanceTop(): void {
-    const top = this.heap[0]!;
+    const w = this.winner;
     this.records++;
-    if (this.runs[top]!.next()) {
-      this.siftDown();
-    } else {
-      const last = this.heap.pop()!;
-      if (this.heap.length > 0) {
-        this.heap[0] = last;
-        this.siftDown();
+    if (!this.runs[w]!.next()) this.exhausted[w] = 1;
+    const losers = this.losers;
+    let win = w;
+    for (let n = (w + this.runs.length) >> 1; n >= 1; n >>= 1) {
+      const l = losers[n]!;
+      if (this.before(l, win)) {
+        losers[n] = win;
+        win = l;
       }
     }
+    this.winner = win;
+  }
+
+  /** Whether a record is left in any run. */
+  private get live(): boolean {
+    return this.winner >= 0 && this.exhausted[this.winner] === 0;
   }
 
   private topHasKey(): boolean {
-    return this.heap.length > 0 && this.runs[this.heap[0]!]!.key === this.key;
+    return this.live && this.runs[this.winner]!.keyEquals(this.groupKey, this.groupKeyLength);
   }
 
   /** Moves to the next key (skipping what is left of the current group); false when done. */
   nextGroup(): boolean {
     if (this.groupOpen) while (this.topHasKey()) this.advanceTop();
-    if (this.heap.length === 0) return false;
-    const top = this.runs[this.heap[0]!]!;
+    if (!this.live) return false;
+    const top = this.runs[this.winner]!;
+    if (top.keyLength > this.groupKey.length) this.groupKey = Buffer.allocUnsafe(2 * top.keyLength);
+    this.groupKeyLength = top.copyKey(this.groupKey);
     this.key = top.key;
     this.keyJson = (top.flags & KEY_JSON) !== 0;
     this.groupOpen = true;
@@ -84,7 +100,7 @@ export class GroupedMerge {
   /** The current group's values as encoded text, with whether each is JSON. */
   *rawValues(): Generator<[text: string, json: boolean]> {
     while (this.topHasKey()) {
-      const run = this.runs[this.heap[0]!]!;
+      const run = this.runs[this.winner]!;
       const item: [string, boolean] = [run.value, (run.flags & VALUE_JSON) !== 0];
       this.advanceTop();
       yield item;
@@ -99,7 +115,7 @@ export class GroupedMerge {
   /** The next value of the current group, decoded, or DONE. */
   nextValue(): unknown {
     if (!this.topHasKey()) return DONE;
-    const v = this.runs[this.heap[0]!]!.decodedValue();
+    const v = this.runs[this.winner]!.decodedValue();
     this.advanceTop();
     return v;
   }

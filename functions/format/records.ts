@@ -45,6 +45,18 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** The order of the byte strings a[as, ae) and b[bs, be): bytewise, then the shorter first. */
+export function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
+  const an = ae - as;
+  const bn = be - bs;
+  const n = Math.min(an, bn);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return an - bn;
+}
+
 /** Strings up to this length are written by hand when ASCII: Buffer#write costs more than that per call. */
 const SHORT = 24;
 
@@ -189,10 +201,13 @@ export class RecordReader {
   private remaining: number;
   /** The record under the cursor; valid after `next()` returned true. */
   flags = 0;
-  key = '';
-  /** Where the current value's bytes are in `buf` (valid until the next `next()`). */
+  /** Where the current key's and value's bytes are in `buf` (valid until the next `next()`). */
+  private kStart = 0;
+  private kEnd = 0;
   private vStart = 0;
   private vEnd = 0;
+  /** The current key as text, once asked for (a merge compares and groups keys as bytes). */
+  private keyText: string | undefined;
 
   /**
    * @param pull fills `target[0, n)` with the next bytes of the region and returns how many it wrote
@@ -250,21 +265,53 @@ export class RecordReader {
     return true;
   }
 
+  /** Moves to the next record, buffered whole (so its key and value stay where they are); false at the end. */
   next(): boolean {
     if (!this.ensure(5)) return false;
-    const b = this.buf;
-    this.flags = b[this.pos]!;
-    const kn = b.readUInt32LE(this.pos + 1);
-    this.pos += 5;
-    this.ensure(kn + 4);
-    this.key = this.buf.toString('utf8', this.pos, this.pos + kn);
-    const vn = this.buf.readUInt32LE(this.pos + kn);
-    this.pos += kn + 4;
-    this.ensure(vn);
-    this.vStart = this.pos;
-    this.vEnd = this.pos + vn;
-    this.pos += vn;
+    const kn = this.buf.readUInt32LE(this.pos + 1);
+    this.ensure(5 + kn + 4); // throws when the region ends inside the record
+    const vn = this.buf.readUInt32LE(this.pos + 5 + kn);
+    this.ensure(5 + kn + 4 + vn);
+    // Offsets only now: ensure() may have moved the buffered bytes.
+    const at = this.pos;
+    this.flags = this.buf[at]!;
+    this.kStart = at + 5;
+    this.kEnd = this.kStart + kn;
+    this.vStart = this.kEnd + 4;
+    this.vEnd = this.vStart + vn;
+    this.pos = this.vEnd;
+    this.keyText = undefined;
     return true;
+  }
+
+  /** The current key's encoded text. */
+  get key(): string {
+    if (this.keyText === undefined) this.keyText = this.buf.toString('utf8', this.kStart, this.kEnd);
+    return this.keyText;
+  }
+
+  /** The order of this record's key and `other`'s current key: their UTF-8 bytes, compared. */
+  compareKey(other: RecordReader): number {
+    return compareBytes(this.buf, this.kStart, this.kEnd, other.buf, other.kStart, other.kEnd);
+  }
+
+  /** Whether the current key's bytes are `bytes[0, length)`. */
+  keyEquals(bytes: Uint8Array, length: number): boolean {
+    if (this.kEnd - this.kStart !== length) return false;
+    const b = this.buf;
+    const s = this.kStart;
+    for (let i = 0; i < length; i++) if (b[s + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  /** Copies the current key's bytes into `target` (which must hold them); returns their length. */
+  copyKey(target: Buffer): number {
+    return this.buf.copy(target, 0, this.kStart, this.kEnd);
+  }
+
+  /** Bytes of the current key. */
+  get keyLength(): number {
+    return this.kEnd - this.kStart;
   }
 
   /** The current value's encoded text; decoded on demand (a merge may only need some). */
