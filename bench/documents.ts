@@ -1,7 +1,7 @@
 /**
  * The document benchmarks: a built-in job over the JSON-lines corpus beside a hand-written Node
  * program doing the same work (bench/baselines/), each with 1 worker and one per core, in A-B-B-A
- * order, and Streaming once more with one worker per core on the first half of the corpus (to
+ * order (the round repeated as asked, each row the median of its repetitions), and Streaming once more with one worker per core on the first half of the corpus (to
  * compare peak RSS). Outputs are compared line for line, in any order (both spread lines over part files
  * their own way): every output must hold the same multiset of lines as the baseline's.
  */
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { type Corpus, halfCorpus } from './corpus.js';
 import {
   type Check,
+  medians,
   plural,
   ROOT,
   type Run,
@@ -42,30 +43,33 @@ export function benchDocuments(
   corpus: Corpus,
   out: (name: string) => string,
   cores: number,
+  repeat: number,
 ): Section {
   const slug = spec.bench.replace(/\W+/g, '-');
   // Warm-up, not measured: the job's bundle into Streaming's bundle cache.
   runner.exec(process.execPath, streamingArgs(spec.job, warmUpSample(corpus, out), out(`${slug}-warm-up`), 1));
 
   const counts = [...new Set([1, cores])];
-  const runs: Run[] = [];
+  const repetitions: Run[] = [];
   const dir = (program: string, w: number) => out(`${slug}-${program}-${w}`);
-  counts.forEach((w, i) => {
-    const s = () => runs.push(runStreaming(runner, spec.bench, spec.job, corpus, 'big', dir('streaming', w), w));
-    const b = () => runs.push(baseline(runner, spec, corpus, dir(HAND_WRITTEN, w), w));
-    if (i % 2 === 0) {
-      s();
-      b();
-    } else {
-      b();
-      s();
-    }
-  });
-
-  // Once more on the first half of the corpus: does peak memory follow the input?
-  runs.push(
-    runStreaming(runner, spec.bench, spec.job, halfCorpus(corpus), 'half', dir('streaming-half', cores), cores),
-  );
+  const half = halfCorpus(corpus);
+  for (let round = 0; round < repeat; round++) {
+    counts.forEach((w, i) => {
+      const s = () =>
+        repetitions.push(runStreaming(runner, spec.bench, spec.job, corpus, 'big', dir('streaming', w), w));
+      const b = () => repetitions.push(baseline(runner, spec, corpus, dir(HAND_WRITTEN, w), w));
+      if (i % 2 === 0) {
+        s();
+        b();
+      } else {
+        b();
+        s();
+      }
+    });
+    // Once more on the first half of the corpus: does peak memory follow the input?
+    repetitions.push(runStreaming(runner, spec.bench, spec.job, half, 'half', dir('streaming-half', cores), cores));
+  }
+  const runs = medians(repetitions);
 
   const yardstick = dir(HAND_WRITTEN, cores);
   const expected = linesDigest(yardstick);

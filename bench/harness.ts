@@ -41,6 +41,8 @@ export interface Run {
   otherCpu: number | null;
   /** What the program said about itself, for the record; the figures above do not use it. */
   selfReported: Record<string, unknown> | null;
+  /** Wall clock of every repetition, in the order run; `seconds` is their median (see medians()). */
+  repetitions: number[];
 }
 
 /** An output compared with a baseline's. */
@@ -185,9 +187,39 @@ export function row(
     timePeakRssMiB: e.timeRssMiB,
     otherCpu: e.otherCpu,
     selfReported,
+    repetitions: [e.seconds],
   };
   log(`  ${describe(r)}: ${e.seconds.toFixed(2)} s, ${r.mbPerSec.toFixed(1)} MB/s`);
   return r;
+}
+
+/**
+ * One row per measurement (benchmark, program, workers, corpus) out of its repetitions, in the
+ * order first run: the repetition with the median time (the slower middle one of an even
+ * count), with every repetition's time, the highest peak RSS and the most CPU other processes
+ * took during any of them.
+ */
+export function medians(runs: Run[]): Run[] {
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) {
+    const key = `${r.bench}|${r.program}|${r.workers}|${r.corpus}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const sorted = [...g].sort((a, b) => a.seconds - b.seconds);
+    const median = sorted[Math.floor(g.length / 2)]!;
+    const most = (f: (r: Run) => number | null) => {
+      const xs = g.map(f).filter((x): x is number => x !== null);
+      return xs.length ? Math.max(...xs) : null;
+    };
+    return {
+      ...median,
+      peakRssMiB: most((r) => r.peakRssMiB),
+      timePeakRssMiB: most((r) => r.timePeakRssMiB),
+      otherCpu: most((r) => r.otherCpu),
+      repetitions: g.flatMap((r) => r.repetitions),
+    };
+  });
 }
 
 export function describe(r: Pick<Run, 'bench' | 'program' | 'workers' | 'bytes'>): string {
@@ -224,7 +256,7 @@ export function streamingArgs(job: string, input: string, out: string, workers: 
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const right = rows[0]!.map((h) => ['workers', 'input', 'MB/s', 'seconds', 'peak RSS', 'vs best'].includes(h));
+  const right = rows[0]!.map((h) => ['workers', 'input', 'MB/s', 'seconds', 'runs', 'peak RSS', 'vs best'].includes(h));
   return rows
     .map((r) =>
       r

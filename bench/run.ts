@@ -6,10 +6,11 @@
  *   - inverted index and tf-idf (bench/documents.ts): hand-written Node programs
  *     (bench/baselines/).
  * Every program is timed the same way: wall clock of the whole child process, spawn to exit, so
- * start-up, bundling and writing the output count; MB/s = corpus bytes / 1e6 / seconds. Each
- * measurement runs once: the corpora are large enough that one run is steady.
+ * start-up, bundling and writing the output count; MB/s = corpus bytes / 1e6 / seconds.
+ * Each row is the median of repeated runs (--repeat): three for word count, whose margins are
+ * the tightest, one for the document jobs, whose runs take 30-90 s each at 1 GiB.
  *
- *   npm run bench [-- --size-mib 1024] [--quick] [--only word-count,inverted-index,tf-idf] [--json]
+ *   npm run bench [-- --size-mib 1024] [--quick] [--repeat N] [--only tiny-job,word-count,inverted-index,tf-idf] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,19 +24,26 @@ import { benchWordCount } from './wordcount.js';
 
 const BENCHES = ['tiny-job', 'word-count', ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-'))];
 
-const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--only NAMES] [--json]
+const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--repeat N] [--only NAMES] [--json]
 
   --size-mib N  size of each corpus in MiB (word count also runs on the first half)  [default: 1024]
-  --quick       a smoke run: 64 MiB
+  --quick       a smoke run: 64 MiB, every measurement once
+  --repeat N    runs of each measurement; a row is their median  [default: 3 for word count, 1 for the others]
   --only NAMES  some of the benchmarks, comma-separated: ${BENCHES.join(', ')}
   --json        print every figure as one JSON object instead of the table
 `;
 
-function options(): { mib: number; json: boolean; only: string[] } {
+function options(): {
+  mib: number;
+  json: boolean;
+  only: string[];
+  repeat: { wordCount: number; documents: number };
+} {
   const { values } = parseArgs({
     options: {
       'size-mib': { type: 'string' },
       quick: { type: 'boolean' },
+      repeat: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -50,11 +58,15 @@ function options(): { mib: number; json: boolean; only: string[] } {
   const only = values.only === undefined ? BENCHES : values.only.split(',').map((s) => s.trim());
   const unknown = only.filter((b) => !BENCHES.includes(b));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}: choose from ${BENCHES.join(', ')}`);
-  return { mib, json: values.json === true, only };
+  const repeat = values.repeat === undefined ? undefined : Number(values.repeat);
+  if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1))
+    throw new Error(`--repeat takes a whole number >= 1\n${USAGE}`);
+  const times = (byDefault: number) => repeat ?? (values.quick ? 1 : byDefault);
+  return { mib, json: values.json === true, only, repeat: { wordCount: times(3), documents: times(1) } };
 }
 
 function main(): number {
-  const { mib, json, only } = options();
+  const { mib, json, only, repeat } = options();
   const cores = os.availableParallelism();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-bench-'));
   const out = (name: string) => path.join(tmp, name);
@@ -74,7 +86,7 @@ function main(): number {
       corpora.text = { dir: big.dir, files: big.files.length, bytes: big.bytes, sources: big.sources };
       log('word count: warming up …');
       warmPageCache(big);
-      sections.push(benchWordCount(runner, big, half, out, cores));
+      sections.push(benchWordCount(runner, big, half, out, cores, repeat.wordCount));
     }
     const documentBenches = DOCUMENT_BENCHES.filter((b) => only.includes(b.bench.replace(/\W+/g, '-')));
     if (documentBenches.length) {
@@ -83,7 +95,7 @@ function main(): number {
       for (const spec of documentBenches) {
         log(`${spec.bench}: warming up …`);
         warmPageCache(docs);
-        sections.push(benchDocuments(runner, spec, docs, out, cores));
+        sections.push(benchDocuments(runner, spec, docs, out, cores, repeat.documents));
       }
     }
 
@@ -109,7 +121,8 @@ function main(): number {
         },
         corpora,
         method: {
-          seconds: 'wall clock of the whole child process, spawn to exit',
+          seconds:
+            'wall clock of the whole child process, spawn to exit; the median of the repetitions (every one in repetitions)',
           mbPerSec: 'corpus bytes / 1e6 / seconds',
           peakRss: `streaming: its own report (process.resourceUsage().maxRSS, worker threads included); others: ${
             runner.useTime ? '/usr/bin/time -f %M' : 'not measured'
@@ -126,7 +139,7 @@ function main(): number {
       console.log(`${plural(cores, 'core')}, Node ${process.version}; corpora of ${mibOf(mib * 2 ** 20)} of real text`);
       console.log(
         table([
-          ['benchmark', 'program', 'workers', 'input', 'MB/s', 'seconds', 'peak RSS', 'vs best', 'ratio'],
+          ['benchmark', 'program', 'workers', 'input', 'MB/s', 'seconds', 'runs', 'peak RSS', 'vs best', 'ratio'],
           ...runs.map((r) => tableRow(r, runs, cores)),
         ]),
       );
@@ -199,6 +212,7 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
     r.bytes < 2 ** 20 ? `${(r.bytes / 1e3).toFixed(0)} KB` : mibOf(r.bytes),
     r.corpus === 'tiny' ? '-' : r.mbPerSec.toFixed(1),
     r.seconds.toFixed(2),
+    String(r.repetitions.length),
     r.peakRssMiB === null ? '-' : `${r.peakRssMiB.toFixed(0)} MiB`,
     best ? `${(r.mbPerSec / best.mbPerSec).toFixed(2)}×` : '',
     ratio,

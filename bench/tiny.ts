@@ -21,9 +21,10 @@ export function benchTinyJob(runner: Runner, out: (name: string) => string, core
   const sorted = [...execs].sort((a, b) => a.seconds - b.seconds);
   const median = sorted[Math.floor(RUNS / 2)]!;
   const rss = /peak RSS (\d+) MiB/.exec(median.stdout)?.[1];
-  const run: Run = row(BENCH, 'streaming', cores, 'tiny', bytes, median, rss ? Number(rss) : median.timeRssMiB, {
-    secondsOfEachRun: execs.map((e) => e.seconds),
-  });
+  const run: Run = {
+    ...row(BENCH, 'streaming', cores, 'tiny', bytes, median, rss ? Number(rss) : median.timeRssMiB, null),
+    repetitions: execs.map((e) => e.seconds),
+  };
   const spread = `${sorted[0]!.seconds.toFixed(2)}–${sorted[RUNS - 1]!.seconds.toFixed(2)} s`;
   return {
     bench: BENCH,

@@ -7,7 +7,7 @@
  *     core), whose output is also the yardstick for Streaming's,
  *   - the Unix pipeline `cat | tr -cs | tr | sort | uniq -c`, all under LC_ALL=C.
  * Streaming and the reference run in A-B-B-A order, so that drift in the machine's speed touches
- * both alike.
+ * both alike; the whole round is repeated and each row is the median of its repetitions.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { type Corpus, WARM_UP_TEXT } from './corpus.js';
 import {
   type Check,
   log,
+  medians,
   plural,
   ROOT,
   type Run,
@@ -36,6 +37,7 @@ export function benchWordCount(
   half: Corpus,
   out: (name: string) => string,
   cores: number,
+  repeat: number,
 ): Section {
   const haveReference = fs.existsSync(REFERENCE);
   const notes: string[] = [];
@@ -48,23 +50,26 @@ export function benchWordCount(
   runner.exec(process.execPath, streamingArgs(JOB, WARM_UP_TEXT, out('wc-warm-up'), 1));
 
   const counts = [...new Set([1, cores])];
-  const runs: Run[] = [];
+  const repetitions: Run[] = [];
   const streaming = (input: Corpus, which: Run['corpus'], name: string, w: number) =>
-    runs.push(runStreaming(runner, BENCH, JOB, input, which, out(name), w));
-  // A-B then B-A: streaming, reference at 1 worker; reference, streaming at one per core.
-  counts.forEach((w, i) => {
-    const s = () => streaming(big, 'big', `wc-streaming-${w}`, w);
-    const r = () => haveReference && runs.push(reference(runner, big, out(`wc-reference-${w}.tsv`), w));
-    if (i % 2 === 0) {
-      s();
-      r();
-    } else {
-      r();
-      s();
-    }
-  });
-  streaming(half, 'half', 'wc-streaming-half', cores);
-  runs.push(unixPipeline(runner, big));
+    repetitions.push(runStreaming(runner, BENCH, JOB, input, which, out(name), w));
+  for (let round = 0; round < repeat; round++) {
+    // A-B then B-A: streaming, reference at 1 worker; reference, streaming at one per core.
+    counts.forEach((w, i) => {
+      const s = () => streaming(big, 'big', `wc-streaming-${w}`, w);
+      const r = () => haveReference && repetitions.push(reference(runner, big, out(`wc-reference-${w}.tsv`), w));
+      if (i % 2 === 0) {
+        s();
+        r();
+      } else {
+        r();
+        s();
+      }
+    });
+    streaming(half, 'half', 'wc-streaming-half', cores);
+    repetitions.push(unixPipeline(runner, big));
+  }
+  const runs = medians(repetitions);
 
   // Every Streaming output on the big corpus, and the reference's at 1 worker, against the
   // reference's at one per core; without the reference, Streaming's two against each other.
