@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Corpus, halfCorpus } from './corpus.js';
 import {
+  alternate,
   type Check,
   medians,
   plural,
@@ -54,18 +55,11 @@ export function benchDocuments(
   const dir = (program: string, w: number) => out(`${slug}-${program}-${w}`);
   const half = halfCorpus(corpus);
   for (let round = 0; round < repeat; round++) {
-    counts.forEach((w, i) => {
-      const s = () =>
-        repetitions.push(runStreaming(runner, spec.bench, spec.job, corpus, 'big', dir('streaming', w), w));
-      const b = () => repetitions.push(baseline(runner, spec, corpus, dir(HAND_WRITTEN, w), w));
-      if (i % 2 === 0) {
-        s();
-        b();
-      } else {
-        b();
-        s();
-      }
-    });
+    alternate(
+      counts,
+      (w) => repetitions.push(runStreaming(runner, spec.bench, spec.job, corpus, 'big', dir('streaming', w), w)),
+      (w) => repetitions.push(baseline(runner, spec, corpus, dir(HAND_WRITTEN, w), w)),
+    );
     // Once more on the first half of the corpus: does peak memory follow the input?
     repetitions.push(runStreaming(runner, spec.bench, spec.job, half, 'half', dir('streaming-half', cores), cores));
   }

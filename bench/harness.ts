@@ -194,6 +194,19 @@ export function row(
 }
 
 /**
+ * Runs `streaming(w)` and `baseline(w)` for each worker count in A-B, B-A, … order (streaming
+ * first at the first count, the baseline first at the next), so that drift in the machine's
+ * speed touches both alike.
+ */
+export function alternate(counts: number[], streaming: (w: number) => void, baseline: (w: number) => void): void {
+  counts.forEach((w, i) => {
+    const [first, second] = i % 2 === 0 ? [streaming, baseline] : [baseline, streaming];
+    first(w);
+    second(w);
+  });
+}
+
+/**
  * One row per measurement (benchmark, program, workers, corpus) out of its repetitions, in the
  * order first run: the repetition with the median time (the slower middle one of an even
  * count), with every repetition's time, the highest peak RSS and the most CPU other processes

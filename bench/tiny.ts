@@ -11,7 +11,7 @@ import { CLI, ROOT, type Run, type Runner, row, type Section } from './harness.j
 const BENCH = 'tiny job';
 const JOB = 'jobs/wordcount.ts';
 const RUNS = 7;
-export const TINY_INPUT = path.join(ROOT, 'node_modules', '@stdlib', 'datasets-moby-dick', 'data', 'chapter_1.txt');
+const TINY_INPUT = path.join(ROOT, 'node_modules', '@stdlib', 'datasets-moby-dick', 'data', 'chapter_1.txt');
 
 export function benchTinyJob(runner: Runner, out: (name: string) => string, cores: number): Section {
   const bytes = fs.statSync(TINY_INPUT).size;

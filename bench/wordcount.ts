@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Corpus, WARM_UP_TEXT } from './corpus.js';
 import {
+  alternate,
   type Check,
   log,
   medians,
@@ -54,18 +55,11 @@ export function benchWordCount(
   const streaming = (input: Corpus, which: Run['corpus'], name: string, w: number) =>
     repetitions.push(runStreaming(runner, BENCH, JOB, input, which, out(name), w));
   for (let round = 0; round < repeat; round++) {
-    // A-B then B-A: streaming, reference at 1 worker; reference, streaming at one per core.
-    counts.forEach((w, i) => {
-      const s = () => streaming(big, 'big', `wc-streaming-${w}`, w);
-      const r = () => haveReference && repetitions.push(reference(runner, big, out(`wc-reference-${w}.tsv`), w));
-      if (i % 2 === 0) {
-        s();
-        r();
-      } else {
-        r();
-        s();
-      }
-    });
+    alternate(
+      counts,
+      (w) => streaming(big, 'big', `wc-streaming-${w}`, w),
+      (w) => haveReference && repetitions.push(reference(runner, big, out(`wc-reference-${w}.tsv`), w)),
+    );
     streaming(half, 'half', 'wc-streaming-half', cores);
     repetitions.push(unixPipeline(runner, big));
   }
