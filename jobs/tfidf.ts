@@ -121,7 +121,6 @@ function weigh(
   // a term "__proto__" stays an ordinary key.
   const row: Record<string, number> = Object.create(null);
   for (const t of found) row[t.term] = t.weight / norm;
-  found.length = 0;
   emit(doc.id, row);
 }
 

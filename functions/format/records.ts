@@ -297,11 +297,7 @@ export class RecordReader {
 
   /** Whether the current key's bytes are `bytes[0, length)`. */
   keyEquals(bytes: Uint8Array, length: number): boolean {
-    if (this.kEnd - this.kStart !== length) return false;
-    const b = this.buf;
-    const s = this.kStart;
-    for (let i = 0; i < length; i++) if (b[s + i] !== bytes[i]) return false;
-    return true;
+    return this.kEnd - this.kStart === length && compareBytes(this.buf, this.kStart, this.kEnd, bytes, 0, length) === 0;
   }
 
   /** Copies the current key's bytes into `target` (which must hold them); returns their length. */
