@@ -48,6 +48,14 @@ export const DEFAULTS = {
   localTaskTimeoutSeconds: 24 * 3600,
   /** Concurrent tasks of one Distributed Map in the cloud. */
   maxConcurrency: 1000,
+  /** Memory of the deployed functions in MiB: map and reduce get one full vCPU (1769), the control phases less. */
+  memoryMiB: { map: 1769, reduce: 1769, control: 512 },
+  /** `/tmp` of the deployed map and reduce functions in MiB (spills, fetched ranges). */
+  ephemeralStorageMiB: 2048,
+  /** Where a deployment's inputs, outputs and intermediate data live in its bucket. */
+  prefixes: { input: 'input/', output: 'output/', scratch: 'scratch/' },
+  /** Days before scratch objects left behind (a stopped job) expire, on a bucket the construct makes. */
+  scratchExpirationDays: 7,
   /** Keep the job's scratch data after it ends (for debugging). */
   keepScratch: false,
 } as const;

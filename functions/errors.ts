@@ -4,22 +4,29 @@
  * to do next.
  */
 export class StreamingError extends Error {
-  /** Whether a retry of the same task can succeed. The state machine never retries `false`. */
-  readonly retryable: boolean = true;
+  /**
+   * Whether a retry of the same task can succeed, per class: the one place retryability is
+   * decided. The state machine never retries a class whose `retryable` is false
+   * (NON_RETRYABLE_ERRORS below is derived from it).
+   */
+  static readonly retryable: boolean = true;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+  }
+  get retryable(): boolean {
+    return (this.constructor as typeof StreamingError).retryable;
   }
 }
 
 /** The job module or its options are wrong; retrying cannot help. */
 export class InvalidJobError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
 }
 
 /** An input path, prefix or glob matched nothing. */
 export class InputNotFoundError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
   constructor(readonly uri: string) {
     super(`Input not found: ${uri}. Check the path (or the bucket and prefix) and that it holds at least one file.`);
   }
@@ -27,7 +34,7 @@ export class InputNotFoundError extends StreamingError {
 
 /** A side input is neither a file nor the output of a completed job. */
 export class SideInputNotFoundError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
   constructor(readonly uri: string) {
     super(
       `Side input not found: ${uri}. Give a file, or the output location of a completed job (one holding _SUCCESS).`,
@@ -37,7 +44,7 @@ export class SideInputNotFoundError extends StreamingError {
 
 /** The output location already holds a completed job. */
 export class OutputExistsError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
   constructor(readonly uri: string) {
     super(`Output ${uri} already holds a completed job (_SUCCESS). Choose another output or pass --overwrite.`);
   }
@@ -93,7 +100,7 @@ export class StreamProgramError extends StreamingError {
 
 /** A record could not be decoded in the declared input format. */
 export class MalformedRecordError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
   constructor(
     readonly uri: string,
     readonly offset: number,
@@ -143,11 +150,22 @@ export function toErrorCause(err: unknown): ErrorCause {
   return cause;
 }
 
-/** Errors no retry can fix; the state machine's first Retry rule gives them zero attempts. */
-export const NON_RETRYABLE_ERRORS = [
-  'InvalidJobError',
-  'InputNotFoundError',
-  'OutputExistsError',
-  'SideInputNotFoundError',
-  'MalformedRecordError',
-] as const;
+/** Every error class of this module, for what is derived from their static properties. */
+const ERROR_CLASSES: readonly { readonly name: string; readonly retryable: boolean }[] = [
+  StreamingError,
+  InvalidJobError,
+  InputNotFoundError,
+  OutputExistsError,
+  SideInputNotFoundError,
+  ObjectNotFoundError,
+  ChecksumMismatchError,
+  UserCodeError,
+  StreamProgramError,
+  MalformedRecordError,
+  JobFailedError,
+  JobCancelledError,
+  WorkerDiedError,
+];
+
+/** Errors no retry can fix (the classes whose `retryable` is false); the state machine's first Retry rule gives them zero attempts. */
+export const NON_RETRYABLE_ERRORS: readonly string[] = ERROR_CLASSES.filter((c) => !c.retryable).map((c) => c.name);

@@ -1,29 +1,29 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Size, Stack } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { NagSuppressions } from 'cdk-nag';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../functions/config.js';
-import { PHASES, type Phase } from '../functions/runtime.js';
+import type { Phase } from '../functions/runtime.js';
 import { registryParameter } from '../functions/spec.js';
-import { buildDefinition } from './definition.js';
+import { grantPhaseAccess, type JobPrefixes } from './job-access.js';
+import { createJobBucket } from './job-bucket.js';
+import { phaseFunctions } from './job-functions.js';
+import { suppressJobNag } from './job-nag.js';
+import { jobStateMachine } from './job-state-machine.js';
+import { addTriggers, type StreamingJobSchedule, type StreamingJobUploadTrigger } from './job-triggers.js';
 
 export interface StreamingJobMemory {
-  /** @default 1769 (one full vCPU) */
+  /** @default DEFAULTS.memoryMiB.map (1769: one full vCPU) */
   readonly map?: number;
-  /** @default 1769 (one full vCPU) */
+  /** @default DEFAULTS.memoryMiB.reduce (1769: one full vCPU) */
   readonly reduce?: number;
-  /** Plan, shuffle plan, commit and abort. @default 512 */
+  /** Plan, shuffle plan, commit and abort. @default DEFAULTS.memoryMiB.control (512) */
   readonly control?: number;
 }
 
@@ -42,19 +42,19 @@ export interface StreamingJobProps {
   readonly jobName?: string;
   /** Where inputs, outputs and scratch live. @default a new private, encrypted, SSL-only bucket */
   readonly bucket?: s3.IBucket;
-  /** Inputs the functions may read. @default 'input/' */
+  /** Inputs the functions may read. @default DEFAULTS.prefixes.input ('input/') */
   readonly inputPrefix?: string;
-  /** Outputs the functions may write. @default 'output/' */
+  /** Outputs the functions may write. @default DEFAULTS.prefixes.output ('output/') */
   readonly outputPrefix?: string;
-  /** Intermediate data. @default 'scratch/' */
+  /** Intermediate data. @default DEFAULTS.prefixes.scratch ('scratch/') */
   readonly scratchPrefix?: string;
-  /** Scratch objects left behind (a job that was stopped) expire after this; only on a bucket this construct creates. @default Duration.days(7) */
+  /** Scratch objects left behind (a job that was stopped) expire after this; only on a bucket this construct creates. @default Duration.days(DEFAULTS.scratchExpirationDays) */
   readonly scratchExpiration?: Duration;
   /** Memory per function in MiB. @default see StreamingJobMemory */
   readonly memorySize?: StreamingJobMemory;
   /** Longest run of one task attempt. @default Duration.minutes(15) */
   readonly timeout?: Duration;
-  /** /tmp of map and reduce functions (spills, fetched ranges). @default Size.gibibytes(2) */
+  /** /tmp of map and reduce functions (spills, fetched ranges). @default Size.mebibytes(DEFAULTS.ephemeralStorageMiB) */
   readonly ephemeralStorageSize?: Size;
   /** Map input per task, unless a job's start names another. @default DEFAULTS.splitSize */
   readonly splitSize?: Size;
@@ -82,20 +82,17 @@ export interface StreamingJobProps {
   readonly schedule?: StreamingJobSchedule;
 }
 
-export interface StreamingJobUploadTrigger {
-  /** Key prefix of the objects that start a run; under `inputPrefix`. */
-  readonly prefix: string;
-  /** Where each object's run writes; under the job's `outputPrefix`. */
-  readonly outputPrefix: string;
-}
+export type { StreamingJobSchedule, StreamingJobUploadTrigger } from './job-triggers.js';
 
-export interface StreamingJobSchedule {
-  /** `events.Schedule.cron({...})` or `events.Schedule.rate(...)`. */
-  readonly schedule: events.Schedule;
-  /** Key prefix of the input of every run; under `inputPrefix`. @default the job's inputPrefix */
-  readonly inputPrefix?: string;
-  /** Where runs write, one folder per scheduled time; under the job's `outputPrefix`. @default `<outputPrefix>scheduled/` */
-  readonly outputPrefix?: string;
+/** The job's prefixes, defaults applied. */
+export function jobPrefixes(
+  props: Pick<StreamingJobProps, 'inputPrefix' | 'outputPrefix' | 'scratchPrefix'>,
+): JobPrefixes {
+  return {
+    input: props.inputPrefix ?? DEFAULTS.prefixes.input,
+    output: props.outputPrefix ?? DEFAULTS.prefixes.output,
+    scratch: props.scratchPrefix ?? DEFAULTS.prefixes.scratch,
+  };
 }
 
 /** Every problem with the props at once, so a stack is fixed in one round. */
@@ -123,9 +120,7 @@ export function streamingJobProblems(props: StreamingJobProps): string[] {
   ] as const)
     if (p !== undefined && (!p.endsWith('/') || p.startsWith('/')))
       problems.push(`${name} must end with "/" and not start with one (got "${p}")`);
-  const input = props.inputPrefix ?? 'input/';
-  const output = props.outputPrefix ?? 'output/';
-  const scratch = props.scratchPrefix ?? 'scratch/';
+  const { input, output, scratch } = jobPrefixes(props);
   if (props.onUpload) {
     const { prefix, outputPrefix } = props.onUpload;
     if (!prefix.startsWith(input))
@@ -161,7 +156,9 @@ export function packageRoot(): string {
 /**
  * A MapReduce job on AWS (DESIGN §3-4): one Lambda function per phase, bundled with esbuild with
  * the job inside, and a Standard state machine (Plan, Distributed Maps over the splits and the
- * reducers, Commit, Abort) whose definition is the same one the local engine runs.
+ * reducers, Commit, Abort) whose definition is the same one the local engine runs. Each part is
+ * made by its own piece: job-bucket, job-functions, job-access (least privilege), job-state-machine,
+ * job-triggers, job-nag; this class applies the defaults and wires them.
  */
 export class StreamingJob extends Construct {
   readonly bucket: s3.IBucket;
@@ -176,313 +173,77 @@ export class StreamingJob extends Construct {
     super(scope, id);
     const problems = streamingJobProblems(props);
     if (problems.length > 0) throw new Error(`Invalid StreamingJob "${id}": ${problems.join('; ')}.`);
-    const inputPrefix = (this.inputPrefix = props.inputPrefix ?? 'input/');
-    const outputPrefix = (this.outputPrefix = props.outputPrefix ?? 'output/');
-    const scratchPrefix = (this.scratchPrefix = props.scratchPrefix ?? 'scratch/');
-    const timeout = props.timeout ?? Duration.minutes(15);
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const prefixes = jobPrefixes(props);
+    this.inputPrefix = prefixes.input;
+    this.outputPrefix = prefixes.output;
+    this.scratchPrefix = prefixes.scratch;
+    this.jobName = props.jobName ?? id;
+    const timeout = props.timeout ?? Duration.seconds(DEFAULTS.taskTimeoutSeconds);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const bucket = (this.bucket =
-      props.bucket ?? this.createBucket(scratchPrefix, props.scratchExpiration ?? Duration.days(7)));
+      props.bucket ??
+      createJobBucket(this, prefixes, props.scratchExpiration ?? Duration.days(DEFAULTS.scratchExpirationDays)));
 
-    const root = packageRoot();
-    const memory: Record<Phase, number> = {
-      plan: props.memorySize?.control ?? 512,
-      map: props.memorySize?.map ?? 1769,
-      shuffle: props.memorySize?.control ?? 512,
-      reduce: props.memorySize?.reduce ?? 1769,
-      commit: props.memorySize?.control ?? 512,
-      abort: props.memorySize?.control ?? 512,
-    };
     const environment: Record<string, string> = {
       NODE_OPTIONS: '--enable-source-maps',
-      STREAMING_SCRATCH: bucket.s3UrlForObject(scratchPrefix),
+      STREAMING_SCRATCH: bucket.s3UrlForObject(prefixes.scratch),
       POWERTOOLS_SERVICE_NAME: 'streaming',
     };
     if (props.splitSize) environment.STREAMING_SPLIT_SIZE = String(props.splitSize.toBytes());
     if (props.reducers !== undefined) environment.STREAMING_REDUCERS = String(props.reducers);
-
-    const fns = {} as Record<Phase, nodejs.NodejsFunction>;
-    for (const phase of PHASES) {
-      const name = phase[0]!.toUpperCase() + phase.slice(1);
-      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention });
-      // An explicit role: only this function's log group, no managed policy with wildcards.
-      const role = new iam.Role(this, `${name}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      fns[phase] = new nodejs.NodejsFunction(this, name, {
-        entry: path.join(root, 'functions', 'handlers', 'index.ts'),
-        handler: phase,
-        projectRoot: root,
-        depsLockFilePath: path.join(root, 'package-lock.json'),
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: memory[phase],
-        timeout,
-        ...(phase === 'map' || phase === 'reduce'
-          ? { ephemeralStorageSize: props.ephemeralStorageSize ?? Size.gibibytes(2) }
-          : {}),
-        role,
-        logGroup,
-        environment,
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node20',
-          minify: true,
-          sourceMap: true,
-          // Bundle everything, the AWS SDK included: the version tested is the version run.
-          externalModules: [],
-          esbuildArgs: {
-            '--alias:streaming-job': path.resolve(props.job),
-            '--alias:streaming': path.join(root, 'sdk', 'index.ts'),
-          },
-          banner:
-            "import { createRequire as __streamingRequire } from 'module'; const require = __streamingRequire(import.meta.url);",
-          forceDockerBundling: false,
-          ...(phase === 'map' || phase === 'reduce' ? { commandHooks: copyPrograms(props.programs ?? []) } : {}),
-        },
-      });
-    }
+    const memory = { ...DEFAULTS.memoryMiB, ...props.memorySize };
+    const fns = phaseFunctions(this, {
+      job: path.resolve(props.job),
+      programs: props.programs ?? [],
+      root: packageRoot(),
+      memoryMiB: {
+        plan: memory.control,
+        map: memory.map,
+        shuffle: memory.control,
+        reduce: memory.reduce,
+        commit: memory.control,
+        abort: memory.control,
+      },
+      timeout,
+      ephemeralStorage: props.ephemeralStorageSize ?? Size.mebibytes(DEFAULTS.ephemeralStorageMiB),
+      logRetention,
+      environment,
+    });
     this.functions = fns;
+    grantPhaseAccess(fns, bucket, prefixes);
 
-    // Least privilege: each phase reads and writes only the prefixes it must.
-    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}*`);
-    const grant = (phase: Phase, actions: string[], prefix: string) =>
-      fns[phase].addToRolePolicy(new iam.PolicyStatement({ actions, resources: [objects(prefix)] }));
-    const grantList = (phase: Phase, prefix: string) =>
-      fns[phase].addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-        }),
-      );
-    const READ = ['s3:GetObject'];
-    const WRITE = ['s3:PutObject', 's3:AbortMultipartUpload'];
-    const DELETE = ['s3:DeleteObject'];
-    grant('plan', READ, inputPrefix);
-    grantList('plan', inputPrefix);
-    grant('plan', [...READ, ...DELETE], outputPrefix);
-    grantList('plan', outputPrefix);
-    // Scratch also holds the outputs between the steps of a multi-step job, which plan lists and map reads.
-    grant('plan', [...READ, ...WRITE, ...DELETE], scratchPrefix);
-    grantList('plan', scratchPrefix);
-    grant('map', READ, inputPrefix);
-    grantList('map', inputPrefix);
-    grant('map', [...READ, ...WRITE], scratchPrefix);
-    grantList('map', scratchPrefix); // a pipeline step's side input: an earlier step's output, listed for its parts
-    grant('map', WRITE, outputPrefix); // a map-only job's (or last step's) parts, as reduce writes its own
-    grant('shuffle', [...READ, ...WRITE], scratchPrefix);
-    grantList('shuffle', scratchPrefix);
-    grant('reduce', [...READ, ...WRITE], scratchPrefix); // fetched ranges in, its published result out
-    grantList('reduce', scratchPrefix);
-    grant('reduce', WRITE, outputPrefix);
-    grant('commit', [...READ, ...WRITE, ...DELETE], scratchPrefix);
-    grantList('commit', scratchPrefix);
-    // Reads back its own manifest: a retried Commit whose first attempt completed redoes nothing.
-    grant('commit', [...READ, ...WRITE], outputPrefix);
-    grantList('commit', outputPrefix);
-    grant('abort', [...WRITE, ...DELETE], outputPrefix);
-    grantList('abort', outputPrefix);
-    grant('abort', DELETE, scratchPrefix);
-    grantList('abort', scratchPrefix);
-
-    const stack = Stack.of(this);
-    const definition = buildDefinition({
-      functions: Object.fromEntries(PHASES.map((p) => [p, fns[p].functionArn])) as Record<Phase, string>,
+    const machine = jobStateMachine(this, fns, {
+      bucket,
+      scratchPrefix: prefixes.scratch,
+      logRetention,
       maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
       taskAttempts: props.taskAttempts ?? DEFAULTS.taskAttempts,
       retryIntervalSeconds: (props.retryInterval ?? Duration.seconds(DEFAULTS.retryIntervalSeconds)).toSeconds(),
       taskTimeoutSeconds: timeout.toSeconds(),
     });
-    const smRole = new iam.Role(this, 'StateMachineRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(definition)),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      role: smRole,
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
-    });
-    for (const phase of PHASES) fns[phase].grantInvoke(smRole);
-    // The Distributed Maps read their item lists from scratch and run child executions of this state machine.
-    const smPolicy = new iam.Policy(this, 'StateMachineMapPolicy', {
-      roles: [smRole],
-      statements: [
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects(scratchPrefix)] }),
-        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution', 'states:StopExecution'],
-          resources: [
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              resourceName: `${this.stateMachine.stateMachineName}/*`,
-              // arn:…:execution:<state machine name>/<map run label>:<child name> (colon before the name).
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-      ],
-    });
-    this.suppressNag(smPolicy, smRole);
-    this.addTriggers(props, bucket);
-    this.jobName = props.jobName ?? id;
-    // What clients need to start and follow runs, found by name.
+    this.stateMachine = machine.stateMachine;
+    suppressJobNag(this, prefixes, machine);
+    addTriggers(
+      this,
+      { plan: fns.plan, stateMachine: this.stateMachine, bucket, prefixes },
+      { onUpload: props.onUpload, schedule: props.schedule },
+    );
+    this.publishRegistry();
+  }
+
+  /** What clients need to start and follow runs, found by name (SSM `/streaming/jobs/<name>`). */
+  private publishRegistry(): void {
     new ssm.StringParameter(this, 'Registry', {
       parameterName: registryParameter(this.jobName),
       description: `Streaming job ${this.jobName}: where its state machine and data are`,
-      stringValue: stack.toJsonString({
+      stringValue: Stack.of(this).toJsonString({
         name: this.jobName,
         stateMachineArn: this.stateMachine.stateMachineArn,
-        bucket: bucket.bucketName,
-        inputPrefix,
-        outputPrefix,
-        scratch: bucket.s3UrlForObject(scratchPrefix),
+        bucket: this.bucket.bucketName,
+        inputPrefix: this.inputPrefix,
+        outputPrefix: this.outputPrefix,
+        scratch: this.bucket.s3UrlForObject(this.scratchPrefix),
       }),
     });
-    // CDK's own provider that turns on the bucket's EventBridge notifications (one per stack).
-    const notifications = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
-    if (notifications)
-      NagSuppressions.addResourceSuppressions(
-        notifications,
-        [
-          {
-            id: 'AwsSolutions-IAM4',
-            reason: "CDK's BucketNotificationsHandler custom resource; its role and policy are CDK's, not the job's.",
-          },
-          {
-            id: 'AwsSolutions-IAM5',
-            reason: `CDK's BucketNotificationsHandler needs s3:PutBucketNotification, which it scopes to "*".`,
-          },
-          { id: 'AwsSolutions-L1', reason: "CDK's BucketNotificationsHandler picks its own runtime." },
-        ],
-        true,
-      );
   }
-
-  /** EventBridge rules that start the state machine; Plan turns their events into job specs (functions/events.ts). */
-  private addTriggers(props: StreamingJobProps, bucket: s3.IBucket): void {
-    const plan = this.functions.plan;
-    const at = (prefix: string) => bucket.s3UrlForObject(prefix);
-    plan.addEnvironment('STREAMING_PROTECTED', [at(this.outputPrefix), at(this.scratchPrefix)].join(','));
-    if (props.onUpload) {
-      plan.addEnvironment('STREAMING_UPLOAD_OUTPUT', at(props.onUpload.outputPrefix));
-      new events.Rule(this, 'OnUpload', {
-        description: `Starts ${this.node.path} for each object created under ${props.onUpload.prefix}`,
-        eventPattern: {
-          source: ['aws.s3'],
-          detailType: ['Object Created'],
-          detail: { bucket: { name: [bucket.bucketName] }, object: { key: [{ prefix: props.onUpload.prefix }] } },
-        },
-        targets: [new targets.SfnStateMachine(this.stateMachine)],
-      });
-    }
-    if (props.schedule) {
-      plan.addEnvironment('STREAMING_SCHEDULE_INPUT', at(props.schedule.inputPrefix ?? this.inputPrefix));
-      plan.addEnvironment(
-        'STREAMING_SCHEDULE_OUTPUT',
-        at(props.schedule.outputPrefix ?? `${this.outputPrefix}scheduled/`),
-      );
-      new events.Rule(this, 'Schedule', {
-        description: `Runs ${this.node.path} on a schedule`,
-        schedule: props.schedule.schedule,
-        targets: [new targets.SfnStateMachine(this.stateMachine)],
-      });
-    }
-  }
-
-  private createBucket(scratchPrefix: string, expiration: Duration): s3.Bucket {
-    const common = {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-    };
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      ...common,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-    });
-    NagSuppressions.addResourceSuppressions(accessLogs, [
-      {
-        id: 'AwsSolutions-S1',
-        reason: "This bucket is the destination of the data bucket's access logs; logging it again would recurse.",
-      },
-    ]);
-    return new s3.Bucket(this, 'Bucket', {
-      ...common,
-      // Object Created events reach EventBridge, for the upload trigger.
-      eventBridgeEnabled: true,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'data-bucket/',
-      lifecycleRules: [
-        {
-          id: 'expire-scratch',
-          prefix: scratchPrefix,
-          expiration,
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-    });
-  }
-
-  private suppressNag(smPolicy: iam.Policy, smRole: iam.Role): void {
-    // Only "<bucket ARN>/<one of this job's prefixes>*": the bucket's ARN as cdk-nag renders it (a
-    // `<Logical.Arn>` reference, or a literal S3 ARN of an imported bucket), then an exact prefix.
-    const reEscape = (p: string) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const prefixes = [this.inputPrefix, this.outputPrefix, this.scratchPrefix].map(reEscape).join('|');
-    const prefixWildcard = {
-      id: 'AwsSolutions-IAM5',
-      reason:
-        'Object ARNs end in "<prefix>*": a job reads and writes objects it names at run time (splits, parts, indexes) under its own prefixes, never the whole bucket.',
-      appliesTo: [
-        { regex: `/^Resource::(<[^>]+\\.Arn>|arn:(<AWS::Partition>|aws[-a-z]*):s3:::[^/]+)\\/(${prefixes})\\*$/g` },
-      ],
-    };
-    NagSuppressions.addResourceSuppressions(this, [prefixWildcard], true);
-    NagSuppressions.addResourceSuppressions(
-      [smPolicy, smRole],
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'Added by CDK for X-Ray tracing and CloudWatch Logs delivery (xray:PutTraceSegments, logs:CreateLogDelivery, ...), APIs that take no resource-level permissions.',
-          appliesTo: ['Resource::*'],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'A Distributed Map describes and stops the child executions of this state machine, whose names are made at run time.',
-          appliesTo: [{ regex: '/^Resource::arn:.*:execution:.*\\/\\*$/g' }],
-        },
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: `grantInvoke covers the function and its versions (":*"); only this job's six functions are named.`,
-          appliesTo: [{ regex: '/^Resource::<.*\\.Arn>:\\*$/g' }],
-        },
-      ],
-      true,
-    );
-  }
-}
-
-/** Bundling hooks that copy stream programs into a function's bundle, at their project-relative paths. */
-function copyPrograms(programs: string[]): nodejs.ICommandHooks {
-  const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_input: string, output: string) =>
-      programs.map((p) => {
-        const to = path.join(output, p);
-        return `mkdir -p ${q(path.dirname(to))} && cp -R ${q(path.resolve(p))} ${q(to)}`;
-      }),
-  };
 }

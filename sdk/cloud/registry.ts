@@ -17,7 +17,7 @@ export interface DeployedJob {
 }
 
 export class UnknownJobError extends StreamingError {
-  override readonly retryable = false;
+  static override readonly retryable = false;
 }
 
 export type JobRegistry = (name: string) => Promise<DeployedJob>;

@@ -1,0 +1,90 @@
+import path from 'node:path';
+import type { Duration, Size } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { PHASES, type Phase } from '../functions/runtime.js';
+
+export interface PhaseFunctionsOptions {
+  /** Absolute path of the job module, bundled into every function. */
+  readonly job: string;
+  /** Project files copied into the map and reduce bundles (stream programs). */
+  readonly programs: readonly string[];
+  /** The repository root (package.json, package-lock.json). */
+  readonly root: string;
+  readonly memoryMiB: Readonly<Record<Phase, number>>;
+  readonly timeout: Duration;
+  /** `/tmp` of map and reduce. */
+  readonly ephemeralStorage: Size;
+  readonly logRetention: logs.RetentionDays;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/**
+ * One Lambda function per phase (DESIGN §3), each the same handler module bundled by esbuild
+ * (never Docker) with the job inside, with its own log group and a role that may write only to
+ * that log group; S3 access is granted separately (job-access.ts).
+ */
+export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Record<Phase, nodejs.NodejsFunction> {
+  const fns = {} as Record<Phase, nodejs.NodejsFunction>;
+  for (const phase of PHASES) {
+    const name = phase[0]!.toUpperCase() + phase.slice(1);
+    const logGroup = new logs.LogGroup(scope, `${name}Logs`, { retention: o.logRetention });
+    // An explicit role: only this function's log group, no managed policy with wildcards.
+    const role = new iam.Role(scope, `${name}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    const works = phase === 'map' || phase === 'reduce';
+    fns[phase] = new nodejs.NodejsFunction(scope, name, {
+      entry: path.join(o.root, 'functions', 'handlers', 'index.ts'),
+      handler: phase,
+      projectRoot: o.root,
+      depsLockFilePath: path.join(o.root, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: o.memoryMiB[phase],
+      timeout: o.timeout,
+      ...(works ? { ephemeralStorageSize: o.ephemeralStorage } : {}),
+      role,
+      logGroup,
+      environment: { ...o.environment },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node20',
+        minify: true,
+        sourceMap: true,
+        // Bundle everything, the AWS SDK included: the version tested is the version run.
+        externalModules: [],
+        esbuildArgs: {
+          '--alias:streaming-job': o.job,
+          '--alias:streaming': path.join(o.root, 'sdk', 'index.ts'),
+        },
+        banner:
+          "import { createRequire as __streamingRequire } from 'module'; const require = __streamingRequire(import.meta.url);",
+        forceDockerBundling: false,
+        ...(works ? { commandHooks: copyPrograms(o.programs) } : {}),
+      },
+    });
+  }
+  return fns;
+}
+
+/** Bundling hooks that copy stream programs into a function's bundle, at their project-relative paths. */
+function copyPrograms(programs: readonly string[]): nodejs.ICommandHooks {
+  const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_input: string, output: string) =>
+      programs.map((p) => {
+        const to = path.join(output, p);
+        return `mkdir -p ${q(path.dirname(to))} && cp -R ${q(path.resolve(p))} ${q(to)}`;
+      }),
+  };
+}
