@@ -46,10 +46,6 @@ export const DEFAULTS = {
   taskTimeoutSeconds: 900,
   /** Longest run of one task attempt on the local engine, where splits can be large and workers few. */
   localTaskTimeoutSeconds: 24 * 3600,
-  /** Memory of the map and reduce functions in the cloud, MiB: one full vCPU. */
-  functionMemoryMiB: 1769,
-  /** Memory of the plan, shuffle-plan, commit and abort functions in the cloud, MiB. */
-  controlFunctionMemoryMiB: 512,
   /** Concurrent tasks of one Distributed Map in the cloud. */
   maxConcurrency: 1000,
   /** Memory of the deployed functions in MiB: map and reduce get one full vCPU (1769), the control phases less. */

@@ -43,9 +43,9 @@ export interface EstimateOptions {
   splitSize?: number;
   /** @default DEFAULTS.reducers */
   reducers?: number;
-  /** Memory of the map and reduce functions, MiB. @default DEFAULTS.functionMemoryMiB (one vCPU) */
+  /** Memory of the map and reduce functions, MiB. @default DEFAULTS.memoryMiB.map (one vCPU) */
   memoryMiB?: number;
-  /** Memory of plan, shuffle and commit, MiB. @default DEFAULTS.controlFunctionMemoryMiB */
+  /** Memory of plan, shuffle and commit, MiB. @default DEFAULTS.memoryMiB.control */
   controlMemoryMiB?: number;
   /** Input objects (listing pages, one GET each at least). @default one per split */
   objects?: number;
@@ -79,8 +79,8 @@ export interface Estimate {
 export function estimateCost(o: EstimateOptions): Estimate {
   const splitSize = o.splitSize ?? DEFAULTS.splitSize;
   const R = o.reducers ?? DEFAULTS.reducers;
-  const mem = o.memoryMiB ?? DEFAULTS.functionMemoryMiB;
-  const controlMem = o.controlMemoryMiB ?? DEFAULTS.controlFunctionMemoryMiB;
+  const mem = o.memoryMiB ?? DEFAULTS.memoryMiB.map;
+  const controlMem = o.controlMemoryMiB ?? DEFAULTS.memoryMiB.control;
   const problems: string[] = [];
   if (!(o.inputBytes > 0)) problems.push('inputBytes must be > 0');
   if (!(splitSize > 0)) problems.push('splitSize must be > 0');
@@ -164,7 +164,7 @@ export function formatEstimate(e: Estimate, o: EstimateOptions): string {
       `  ${l.item.padEnd(22)} ${n(l.quantity).padStart(14)} ${l.unit.padEnd(12)} $${l.dollars.toFixed(4).padStart(10)}`,
   );
   return [
-    `${(o.inputBytes / 1e9).toFixed(1)} GB in ${n(e.mapTasks)} map tasks of ${((o.splitSize ?? DEFAULTS.splitSize) / 2 ** 20).toFixed(0)} MiB, ${e.reducers} reducers, ${o.memoryMiB ?? DEFAULTS.functionMemoryMiB} MiB functions`,
+    `${(o.inputBytes / 1e9).toFixed(1)} GB in ${n(e.mapTasks)} map tasks of ${((o.splitSize ?? DEFAULTS.splitSize) / 2 ** 20).toFixed(0)} MiB, ${e.reducers} reducers, ${o.memoryMiB ?? DEFAULTS.memoryMiB.map} MiB functions`,
     `  map task ~${e.lambda.mapSeconds.toFixed(1)} s, reduce task ~${e.lambda.reduceSeconds.toFixed(1)} s (at the throughputs assumed)`,
     ...rows,
     `  ${'total'.padEnd(22)} ${''.padStart(14)} ${''.padEnd(12)} $${e.dollars.toFixed(4).padStart(10)}`,

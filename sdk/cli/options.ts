@@ -94,7 +94,7 @@ export const OPTIONS = {
     min: 128,
     arg: '<MiB>',
     help: 'memory of the map and reduce functions',
-    default: String(DEFAULTS.functionMemoryMiB),
+    default: String(DEFAULTS.memoryMiB.map),
   },
   objects: { kind: 'count', min: 1, arg: '<n>', help: 'input objects', default: 'one per split' },
   'shuffle-ratio': {
