@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Duration, Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,12 +9,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PHASES, type Phase } from '../functions/runtime.js';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** A module of this package by its path from infra/: built JavaScript (dist/, an installed package) or TypeScript source (the repository). */
+function sibling(rel: string): string {
+  const js = path.join(here, `${rel}.js`);
+  return existsSync(js) ? js : path.join(here, `${rel}.ts`);
+}
+
 export interface PhaseFunctionsOptions {
   /** Absolute path of the job module, bundled into every function. */
   readonly job: string;
   /** Project files copied into the map and reduce bundles (stream programs). */
   readonly programs: readonly string[];
-  /** The repository root (package.json, package-lock.json). */
+  /** The package's root (where its package.json is): the repository, or node_modules/streaming. */
   readonly root: string;
   readonly memoryMiB: Readonly<Record<Phase, number>>;
   readonly timeout: Duration;
@@ -42,10 +52,14 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
     );
     const works = phase === 'map' || phase === 'reduce';
     fns[phase] = new nodejs.NodejsFunction(scope, name, {
-      entry: path.join(o.root, 'functions', 'handlers', 'index.ts'),
+      entry: sibling('../functions/handlers/index'),
       handler: phase,
       projectRoot: o.root,
-      depsLockFilePath: path.join(o.root, 'package-lock.json'),
+      // NodejsFunction wants a lock file under projectRoot, but reads it only to install
+      // `nodeModules` (none: everything is bundled) and to pick the package manager that runs
+      // esbuild (npm). An installed package has no lock file (npm never packs one), so the
+      // package's own package.json stands in, in the repository and installed alike.
+      depsLockFilePath: path.join(o.root, 'package.json'),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: o.memoryMiB[phase],
@@ -63,7 +77,7 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
         externalModules: [],
         esbuildArgs: {
           '--alias:streaming-job': o.job,
-          '--alias:streaming': path.join(o.root, 'sdk', 'index.ts'),
+          '--alias:streaming': sibling('../sdk/index'),
         },
         banner:
           "import { createRequire as __streamingRequire } from 'module'; const require = __streamingRequire(import.meta.url);",

@@ -1,23 +1,21 @@
 /**
- * `streaming report` on a real run, opened in a real headless browser (Debian's chromium,
- * driven by playwright-core; .ci/run installs it): every task is drawn, failed attempts too, and
- * the page has no script or console errors.
+ * `streaming report` on a real run, opened in a real headless browser (a system Chromium, else
+ * the one npm delivers: test/browser.ts; driven by playwright-core): every task is drawn,
+ * failed attempts too, and the page has no script or console errors.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { chromium } from 'playwright-core';
 import { runLocal } from '../sdk/index.js';
 import { renderReport } from '../sdk/report.js';
+import { launchChromium } from './browser.js';
 import { FIXTURES, MOBY, ROOT, tempDir } from './helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const fixture = (name: string) => path.join(FIXTURES, name);
 
 describe('streaming report', () => {
   it('draws every task of a real run in a timeline, with phase totals, and the page loads without errors', async () => {
-    expect(fs.existsSync(CHROMIUM)).toBe(true); // apt-get install chromium (done by .ci/run)
     const dir = tempDir();
     const out = path.join(dir, 'out');
     const { manifest } = await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
@@ -36,7 +34,7 @@ describe('streaming report', () => {
     expect(cli.status).toBe(0);
     expect(cli.stdout.trim()).toBe(file);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const problems: string[] = [];
@@ -92,7 +90,7 @@ describe('streaming report', () => {
     const file = path.join(dir, 'report.html');
     fs.writeFileSync(file, renderReport(manifest));
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const problems: string[] = [];

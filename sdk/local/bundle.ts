@@ -67,7 +67,10 @@ export async function bundleJob(
     return outfile;
   }
   await pruneCache(cacheRoot);
-  const { build } = await import('esbuild');
+  // Named through a variable so that bundlers leave it out: this module is part of the SDK that
+  // every job bundle and Lambda function carries, and only the engine's thread builds bundles.
+  const esbuild = 'esbuild';
+  const { build } = (await import(esbuild)) as typeof import('esbuild');
   await fs.mkdir(outDir, { recursive: true });
   // Built under temporary names and renamed into place, so concurrent runs never see half a bundle.
   const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

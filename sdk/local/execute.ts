@@ -34,7 +34,11 @@ export interface Execution {
 async function loadInterpreter(): Promise<typeof import('aws-local-stepfunctions')> {
   const bundle = new URL('./interpreter.js', import.meta.url);
   if (bundle.protocol === 'file:' && existsSync(bundle)) return import(bundle.href);
-  return import('aws-local-stepfunctions');
+  // Named through a variable so that bundlers leave it out: the SDK is bundled into every job
+  // bundle and Lambda function, which never run the interpreter, and an installed package does
+  // not have it (it is a devDependency; the built package carries interpreter.js).
+  const name = 'aws-local-stepfunctions';
+  return import(name);
 }
 
 export async function executeDefinition(
