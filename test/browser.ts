@@ -70,6 +70,7 @@ function unpackSparticuz(): string {
   if (fs.existsSync(binary)) return binary;
   // Unpacked next to the final place and renamed into it, so a run cut short leaves no half
   // binary; in a child process, whose os.tmpdir() is that place (jest's process.env is a copy).
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
   const staging = fs.mkdtempSync(`${dir}.unpacking-`);
   const unpack = spawnSync(
     process.execPath,
