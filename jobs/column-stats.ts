@@ -14,7 +14,7 @@
  *
  *   streaming run jobs/column-stats.ts --input penguins.csv --output stats/
  */
-import { defineJob, type TaskContext } from 'streaming';
+import { defineJob, InvalidJobError, type TaskContext } from 'streaming';
 import { addTo, numberOf, valueAt } from './lib/numeric.js';
 
 interface Partial {
@@ -38,7 +38,7 @@ function maxDistinct(ctx: TaskContext): number {
   const raw = ctx.params.maxDistinct;
   const n = raw === undefined ? 10_000 : Number(raw);
   if (!Number.isInteger(n) || n < 1)
-    throw new TypeError(`--param maxDistinct must be a whole number >= 1 (got "${raw}").`);
+    throw new InvalidJobError(`--param maxDistinct must be a whole number >= 1 (got "${raw}").`);
   return n;
 }
 

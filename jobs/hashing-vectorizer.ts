@@ -13,7 +13,7 @@
  *
  *   streaming run jobs/hashing-vectorizer.ts --input docs.jsonl --output hashed/ --param nFeatures=1024
  */
-import { defineJob, hashedFeature, l2Normalize, tokens } from 'streaming';
+import { defineJob, hashedFeature, InvalidJobError, l2Normalize, tokens } from 'streaming';
 import { boolParam, documentOf, intParam } from './lib/documents.js';
 
 export default defineJob({
@@ -24,7 +24,7 @@ export default defineJob({
     const nFeatures = intParam(ctx, 'nFeatures', 2 ** 20);
     const alternateSign = boolParam(ctx, 'alternateSign', true);
     const norm = ctx.params.norm ?? 'l2';
-    if (norm !== 'l2' && norm !== 'none') throw new TypeError(`--param norm must be l2 or none (got "${norm}").`);
+    if (norm !== 'l2' && norm !== 'none') throw new InvalidJobError(`--param norm must be l2 or none (got "${norm}").`);
     const row = new Map<number, number>();
     for (const t of tokens(doc.text)) {
       const { index, sign } = hashedFeature(t, nFeatures);

@@ -18,8 +18,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineJob, iterate, type LocalRunOptions, runLocal, type TaskContext } from 'streaming';
-import { columnsParam, numberOf } from './lib/numeric.js';
+import { defineJob, InvalidJobError, iterate, type LocalRunOptions, runLocal, type TaskContext } from 'streaming';
+import { columnsParam, numberOf, requireColumns } from './lib/numeric.js';
 
 /** [rows, Σx_0, …, Σx_d-1, Σ squared distance] of one cluster. */
 type ClusterSum = number[];
@@ -35,7 +35,7 @@ export function parseCentroids(text: string, where: string): number[][] {
       if (line === '') continue;
       const { key, value } = JSON.parse(line) as { key: unknown; value?: { centroid?: number[] } };
       if (!Number.isInteger(key) || (key as number) < 0 || (key as number) >= 1e6 || byIndex[key as number])
-        throw new TypeError(`${where}: a kmeans output has each cluster index (0, 1, …) once; got key ${key}.`);
+        throw new InvalidJobError(`${where}: a kmeans output has each cluster index (0, 1, …) once; got key ${key}.`);
       byIndex[key as number] = value?.centroid as number[];
     }
     points = byIndex;
@@ -48,7 +48,7 @@ export function parseCentroids(text: string, where: string): number[][] {
       (p) => Array.isArray(p) && p.length === (points as unknown[][])[0]!.length && p.every(Number.isFinite),
     );
   if (!ok)
-    throw new TypeError(
+    throw new InvalidJobError(
       `${where} holds no centroids: give a JSON array of points [[x, y, …], …] of one dimension, or a kmeans output.`,
     );
   return points as number[][];
@@ -58,11 +58,11 @@ let cached: { text: string; centroids: number[][] } | undefined;
 
 async function centroidsOf(ctx: TaskContext, dims: number): Promise<number[][]> {
   const uri = ctx.params.centroids;
-  if (!uri) throw new TypeError('kmeans needs --param centroids=<JSON file or previous kmeans output>.');
+  if (!uri) throw new InvalidJobError('kmeans needs --param centroids=<JSON file or previous kmeans output>.');
   const text = await ctx.sideInput(uri);
   if (cached?.text !== text) cached = { text, centroids: parseCentroids(text, uri) };
   if (cached.centroids[0]!.length !== dims)
-    throw new TypeError(
+    throw new InvalidJobError(
       `The centroids in ${uri} have ${cached.centroids[0]!.length} coordinates; features has ${dims}.`,
     );
   return cached.centroids;
@@ -76,6 +76,7 @@ const job = defineJob({
   input: { format: 'csv' },
   async map(row, emit, ctx) {
     const features = columnsParam(ctx, 'features', 'kmeans');
+    requireColumns(row, features, ctx, 'kmeans');
     const centroids = await centroidsOf(ctx, features.length);
     const d = features.length;
     if (seeded !== ctx.task.attempt) {
@@ -191,7 +192,7 @@ export async function trainKMeans(options: TrainKMeansOptions): Promise<{
 function ownFile(): string {
   const file = fileURLToPath(import.meta.url);
   if (!/^kmeans\.[cm]?[jt]s$/.test(path.basename(file)))
-    throw new TypeError(
+    throw new InvalidJobError(
       `trainKMeans runs from ${file}, not from the kmeans module (bundled into a program?): give it job: "<path of jobs/kmeans.ts>".`,
     );
   return file;

@@ -1,7 +1,8 @@
 /**
- * Ordinary least squares with an intercept, y = b0 + b1·x1 + … + bp·xp. The map side sums
- * the moments (n, Σx, Σy, Σx·xᵀ, Σx·y, Σy²) with compensated sums; one reduce call gets them
- * all and solves the normal equations of the centred data, scaled to unit diagonal (the
+ * Ordinary least squares with an intercept, y = b0 + b1·x1 + … + bp·xp. The map side keeps
+ * the means and centred co-moments of (x, y), merged by Chan et al.'s update (stable whatever
+ * the means); one reduce call gets them all and solves the normal equations of the centred
+ * data, scaled to unit diagonal (the
  * correlation matrix: far better conditioned than XᵀX, and blind to the features' units), by
  * Cholesky decomposition. Rows with a missing or non-numeric target or feature are dropped
  * (counter `dropped`, and `dropped` in the model).
@@ -17,30 +18,28 @@
  *   streaming run jobs/linear-regression.ts --input cars.csv --output model/ \
  *     --param target=Miles_per_Gallon --param features=Horsepower,Weight_in_lbs
  */
-import { defineJob, type TaskContext } from 'streaming';
-import { addTo, columnsParam, numberOf, valueAt } from './lib/numeric.js';
+import { defineJob, InvalidJobError, type TaskContext } from 'streaming';
+import { columnsParam, numberOf, requireColumns } from './lib/numeric.js';
 
 /**
- * [n, rows dropped, then compensated sums (value, compensation) of: Σx_j (p), Σy, Σx_j·x_k
- * (j ≤ k), Σx_j·y (p), Σy²].
+ * [n, rows dropped, a pivot K of z = (x_1 … x_p, y) (q = p + 1 values: the partial's first
+ * row), the mean's offset from it m = z̄ − K (q values), then the co-moments
+ * C_jk = Σ(z_j − z̄_j)(z_k − z̄_k), upper triangle j ≤ k]. Each row is a partial of its own
+ * (n = 1, K = z, m = 0, C = 0); partials merge by Chan et al.'s update, so the sums are
+ * centred from the start, and the mean is held as pivot + small offset, so the difference of
+ * two means is exact to the rounding of the spread, not of the mean (raw Σx·xᵀ minus n·x̄·x̄ᵀ
+ * would lose half the digits of a column near 1e7 with a spread near 10; a mean held as one
+ * double, about 2e-9 per merge).
  */
 type Moments = number[];
 
-function layout(p: number) {
-  const sx = 2;
-  const sy = sx + 2 * p;
-  const sxx = sy + 2;
-  const sxy = sxx + p * (p + 1);
-  const syy = sxy + 2 * p;
-  return { sx, sy, sxx, sxy, syy, length: syy + 2 };
-}
-
-/** Index of x_j·x_k (j ≤ k) in the packed upper triangle. */
-const tri = (p: number, j: number, k: number) => j * p - (j * (j - 1)) / 2 + (k - j);
+const PIVOT = 2;
+/** Index of C_jk (j ≤ k) among the q(q + 1)/2 co-moments of q = p + 1 variables. */
+const tri = (q: number, j: number, k: number) => j * q - (j * (j - 1)) / 2 + (k - j);
 
 function settings(ctx: TaskContext): { target: string; features: string[] } {
   const target = ctx.params.target?.trim();
-  if (!target) throw new TypeError('linear-regression needs --param target=<column>.');
+  if (!target) throw new InvalidJobError('linear-regression needs --param target=<column>.');
   return { target, features: columnsParam(ctx, 'features', 'linear-regression') };
 }
 
@@ -49,52 +48,69 @@ export default defineJob({
   input: { format: 'csv' },
   map(row, emit, ctx) {
     const { target, features } = settings(ctx);
-    const y = numberOf(row[target]);
-    const x = features.map((f) => numberOf(row[f]));
-    const p = features.length;
-    const at = layout(p);
-    const m: Moments = new Array(at.length).fill(0);
-    if (y === undefined || Number.isNaN(y) || x.some((v) => v === undefined || Number.isNaN(v))) {
+    requireColumns(row, [...features, target], ctx, 'linear-regression');
+    const z = [...features, target].map((f) => numberOf(row[f]));
+    const q = z.length;
+    if (z.some((v) => v === undefined || Number.isNaN(v))) {
       ctx.count('dropped');
-      m[1] = 1;
-      emit('model', m);
+      emit('model', [0, 1]);
       return;
     }
+    const m: Moments = new Array(PIVOT + 2 * q + (q * (q + 1)) / 2).fill(0);
     m[0] = 1;
-    for (let j = 0; j < p; j++) {
-      const xj = x[j]!;
-      m[at.sx + 2 * j] = xj;
-      m[at.sxy + 2 * j] = xj * y;
-      for (let k = j; k < p; k++) m[at.sxx + 2 * tri(p, j, k)] = xj * x[k]!;
-    }
-    m[at.sy] = y;
-    m[at.syy] = y * y;
+    for (let j = 0; j < q; j++) m[PIVOT + j] = z[j]!;
     emit('model', m);
   },
-  combine: (_key: string, all: Iterable<Moments>) => addMoments(all),
+  combine: (_key: string, all: Iterable<Moments>) => mergeMoments(all),
   reduce(key: string, all: Iterable<Moments>, emit, ctx) {
     const { features } = settings(ctx);
-    emit(key, solve(addMoments(all), features));
+    emit(key, solve(mergeMoments(all), features));
   },
   reducers: 1,
   output: { format: 'jsonl' },
 });
 
-/** Adds moments into the first (compensated, so the order of rows hardly matters). */
-function addMoments(all: Iterable<Moments>): Moments {
+/** q, from a partial's length 2 + 2q + q(q + 1)/2. */
+const variables = (m: Moments) => Math.round((Math.sqrt(8 * (m.length - PIVOT) + 25) - 5) / 2);
+
+/**
+ * Merges partials into the first with at least one row (Chan et al.): with δ = z̄_b − z̄_a
+ * (= K_b − K_a + m_b − m_a) and n = n_a + n_b, z̄ = z̄_a + δ·n_b/n (K_a stays, m_a moves) and
+ * C = C_a + C_b + δ·δᵀ·n_a·n_b/n. A partial of dropped rows only ([0, k]) adds to the count.
+ */
+function mergeMoments(all: Iterable<Moments>): Moments {
   let out: Moments | undefined;
-  for (const m of all) {
-    if (out === undefined) out = m;
-    else {
-      out[0]! += m[0]!;
-      out[1]! += m[1]!;
-      for (let i = 2; i < m.length; i += 2) {
-        addTo(out, i, m[i]!);
-        addTo(out, i, m[i + 1]!);
-      }
+  let dropped = 0;
+  const delta: number[] = [];
+  for (const b of all) {
+    dropped += b[1]!;
+    if (b[0] === 0) continue;
+    if (out === undefined) {
+      out = b;
+      dropped -= b[1]!;
+      continue;
     }
+    const na = out[0]!;
+    const nb = b[0]!;
+    const n = na + nb;
+    const q = variables(out);
+    const offset = PIVOT + q;
+    for (let j = 0; j < q; j++) {
+      delta[j] = b[PIVOT + j]! - out[PIVOT + j]! + (b[offset + j]! - out[offset + j]!);
+      out[offset + j]! += (delta[j]! * nb) / n;
+    }
+    const w = (na * nb) / n;
+    const c = PIVOT + 2 * q;
+    for (let j = 0; j < q; j++)
+      for (let k = j; k < q; k++) {
+        const i = c + tri(q, j, k);
+        out[i]! += b[i]! + delta[j]! * delta[k]! * w;
+      }
+    out[0] = n;
   }
-  return out ?? [];
+  if (out === undefined) return [0, dropped];
+  out[1]! += dropped;
+  return out;
 }
 
 export interface LinearModel {
@@ -109,21 +125,21 @@ export interface LinearModel {
 /** Solves the centred, unit-diagonal normal equations from the moments. */
 export function solve(m: Moments, features: string[]): LinearModel {
   const p = features.length;
-  const at = layout(p);
+  const q = p + 1;
   const n = m[0]!;
   if (n <= p)
     throw new RangeError(`linear-regression has ${n} usable rows for ${p} features and an intercept: too few.`);
-  const mx = features.map((_, j) => valueAt(m, at.sx + 2 * j) / n);
-  const my = valueAt(m, at.sy) / n;
-  const sxx = (j: number, k: number) => valueAt(m, at.sxx + 2 * (j <= k ? tri(p, j, k) : tri(p, k, j)));
-  // Centred cross-products: Σ(x_j − x̄_j)(x_k − x̄_k) = Σx_j·x_k − n·x̄_j·x̄_k, and so on.
-  const a = features.map((_, j) => features.map((_, k) => sxx(j, k) - n * mx[j]! * mx[k]!));
-  const b = features.map((_, j) => valueAt(m, at.sxy + 2 * j) - n * mx[j]! * my);
-  const syy = valueAt(m, at.syy) - n * my * my;
-  // A constant feature: no spread left beside rounding of its raw second moment.
+  const mean = (j: number) => m[PIVOT + j]! + m[PIVOT + q + j]!;
+  const co = (j: number, k: number) => m[PIVOT + 2 * q + (j <= k ? tri(q, j, k) : tri(q, k, j))]!;
+  // Centred cross-products: A = Σ(x − x̄)(x − x̄)ᵀ, b = Σ(x − x̄)(y − ȳ), syy = Σ(y − ȳ)².
+  const a = features.map((_, j) => features.map((_, k) => co(j, k)));
+  const b = features.map((_, j) => co(j, p));
+  const syy = co(p, p);
+  const my = mean(p);
+  // A constant feature: no spread beyond the rounding of its values (4 ulps of its mean per row).
   const scale = features.map((f, j) => {
     const ajj = a[j]![j]!;
-    if (!(ajj > 1e-12 * sxx(j, j)))
+    if (!(ajj > n * (4 * Number.EPSILON * mean(j)) ** 2))
       throw new RangeError(
         `linear-regression cannot solve: feature "${f}" is constant over the rows used. Drop it from --param features.`,
       );
@@ -141,7 +157,7 @@ export function solve(m: Moments, features: string[]): LinearModel {
   for (let j = 0; j < p; j++) explained += beta[j]! * b[j]!;
   const sse = Math.max(0, syy - explained);
   return {
-    intercept: my - beta.reduce((s, bj, j) => s + bj * mx[j]!, 0),
+    intercept: my - beta.reduce((s, bj, j) => s + bj * mean(j), 0),
     coefficients: Object.fromEntries(features.map((f, j) => [f, beta[j]!])),
     n,
     dropped: m[1]!,

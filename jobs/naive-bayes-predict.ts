@@ -12,7 +12,7 @@
  *
  *   streaming run jobs/naive-bayes-predict.ts --input test.jsonl --output predictions/ --param model=model/
  */
-import { defineJob, type TaskContext, termCounts } from 'streaming';
+import { defineJob, InvalidJobError, type TaskContext, termCounts } from 'streaming';
 import { boolParam, documentOf } from './lib/documents.js';
 
 interface Model {
@@ -35,7 +35,7 @@ function parseModel(text: string, uri: string): Model {
     else if (key[0] === 'term') terms.push([key[1], value as Record<string, number>]);
   }
   if (priors.size === 0)
-    throw new TypeError(
+    throw new InvalidJobError(
       `${uri} holds no Naive Bayes model: give the output of jobs/naive-bayes-train.ts as --param model.`,
     );
   const classes = [...priors.keys()].sort();
@@ -43,14 +43,14 @@ function parseModel(text: string, uri: string): Model {
   for (const [term, logp] of terms)
     likelihoods.set(
       term,
-      Float64Array.from(classes, (c) => logp[c]!),
+      Float64Array.from(classes, (c) => (Object.hasOwn(logp, c) ? logp[c]! : Number.NaN)),
     );
   return { classes, priors: classes.map((c) => priors.get(c)!), likelihoods };
 }
 
 async function modelOf(ctx: TaskContext): Promise<Model> {
   const uri = ctx.params.model;
-  if (!uri) throw new TypeError('Give the model: --param model=<output location of jobs/naive-bayes-train.ts>.');
+  if (!uri) throw new InvalidJobError('Give the model: --param model=<output location of jobs/naive-bayes-train.ts>.');
   const text = await ctx.sideInput(uri);
   if (cached?.text !== text) cached = { text, model: parseModel(text, uri) };
   return cached.model;

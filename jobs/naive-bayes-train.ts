@@ -18,7 +18,7 @@
  *
  *   streaming run jobs/naive-bayes-train.ts --input train.jsonl --output model/
  */
-import { defineJob, definePipeline, type TaskContext, termCounts } from 'streaming';
+import { defineJob, definePipeline, InvalidJobError, type TaskContext, termCounts } from 'streaming';
 import { documentOf } from './lib/documents.js';
 
 /** ['class', label] → [documents, tokens]; ['term', token] → {label: count}. */
@@ -34,12 +34,14 @@ function addCounts(key: CountKey, values: Iterable<Counts>): Counts {
     }
     return sum;
   }
+  // Class names are data: counted in an object without a prototype, where "constructor" or
+  // "__proto__" are keys like any other (on {} they would read or set Object.prototype's).
   let out: Record<string, number> | undefined;
   for (const v of values as Iterable<Record<string, number>>) {
-    if (out === undefined) out = v;
-    else for (const c in v) out[c] = (out[c] ?? 0) + v[c]!;
+    if (out === undefined) out = Object.getPrototypeOf(v) === null ? v : Object.assign(Object.create(null), v);
+    else for (const c of Object.keys(v)) out![c] = (out![c] ?? 0) + v[c]!;
   }
-  return out ?? {};
+  return out ?? Object.create(null);
 }
 
 export const countTerms = defineJob({
@@ -51,7 +53,9 @@ export const countTerms = defineJob({
     const counts = termCounts(doc.text);
     let total = 0;
     for (const [term, n] of counts) {
-      emit(['term', term], { [label]: n });
+      const counts: Record<string, number> = Object.create(null);
+      counts[label] = n;
+      emit(['term', term], counts);
       total += n;
     }
     emit(['class', label], [1, total]);
@@ -71,10 +75,12 @@ export const countTerms = defineJob({
 function totals(ctx: TaskContext): { documents: number; vocabulary: number; alpha: number; classes: string[] } {
   const p = ctx.params;
   const alpha = p.alpha === undefined ? 1 : Number(p.alpha);
-  if (!(alpha > 0)) throw new TypeError(`--param alpha must be a number > 0 (got "${p.alpha}").`);
+  if (!(alpha > 0)) throw new InvalidJobError(`--param alpha must be a number > 0 (got "${p.alpha}").`);
   const documents = Number(p['counters.documents']);
   if (!(documents >= 1))
-    throw new TypeError('naive-bayes-model needs the counts of step 1: run it as a step of jobs/naive-bayes-train.ts.');
+    throw new InvalidJobError(
+      'naive-bayes-model needs the counts of step 1: run it as a step of jobs/naive-bayes-train.ts.',
+    );
   const classes = Object.keys(p)
     .filter((k) => k.startsWith('counters.documents:'))
     .map((k) => k.slice('counters.documents:'.length))
@@ -94,10 +100,11 @@ export const model = defineJob({
       return;
     }
     const counts = value as Record<string, number>;
-    const logp: Record<string, number> = {};
+    const logp: Record<string, number> = Object.create(null);
     for (const c of classes) {
       const classTokens = Number(ctx.params[`counters.tokens:${c}`]);
-      logp[c] = Math.log(((counts[c] ?? 0) + alpha) / (classTokens + alpha * vocabulary));
+      const count = Object.hasOwn(counts, c) ? counts[c]! : 0;
+      logp[c] = Math.log((count + alpha) / (classTokens + alpha * vocabulary));
     }
     emit(key, logp);
   },

@@ -17,7 +17,15 @@
  *
  *   streaming run jobs/tfidf.ts --input docs.jsonl --output tfidf/
  */
-import { defineJob, definePipeline, distinctTokens, forEachToken, sum, type TaskContext } from 'streaming';
+import {
+  defineJob,
+  definePipeline,
+  distinctTokens,
+  forEachToken,
+  InvalidJobError,
+  sum,
+  type TaskContext,
+} from 'streaming';
 import { documentOf } from './lib/documents.js';
 
 export const documentFrequencies = defineJob({
@@ -55,9 +63,10 @@ let vocabulary: { key: string; loading: Promise<Map<string, Term>>; table?: Map<
  */
 function vocabularyOf(ctx: TaskContext): Map<string, Term> | Promise<Map<string, Term>> {
   const uri = ctx.params['previous.output'];
-  if (!uri) throw new TypeError('tfidf-weights needs the df table: run it as a step of jobs/tfidf.ts.');
+  if (!uri) throw new InvalidJobError('tfidf-weights needs the df table: run it as a step of jobs/tfidf.ts.');
   const n = Number(ctx.params['counters.documents']);
-  if (!(n >= 1)) throw new TypeError('tfidf-weights needs the document count: run it as a step of jobs/tfidf.ts.');
+  if (!(n >= 1))
+    throw new InvalidJobError('tfidf-weights needs the document count: run it as a step of jobs/tfidf.ts.');
   const key = `${n} ${uri}`;
   if (vocabulary?.key === key) return vocabulary.table ?? vocabulary.loading;
   const entry: NonNullable<typeof vocabulary> = {

@@ -187,6 +187,24 @@ describe('column-stats', () => {
     expect(got.get('single')).toMatchObject({ type: 'numeric', count: 1, missing: 599, std: null, min: 7.5 });
     expect(got.get('empty')).toMatchObject({ type: 'categorical', count: 0, missing: 600, distinct: 0 });
   });
+
+  it('reads a column named __proto__ or constructor like any other', async () => {
+    const csv = path.join(dir, 'proto-columns.csv');
+    fs.writeFileSync(
+      csv,
+      `__proto__,constructor,x\n${Array.from({ length: 40 }, (_, i) => `${i},c${i % 3},${i * 2}`).join('\n')}\n`,
+    );
+    await runLocal(job('column-stats'), { input: csv, output: path.join(dir, 'proto-stats'), ...OPTS, splitSize: 64 });
+    const got = outputLines(path.join(dir, 'proto-stats')).map((l) => JSON.parse(l) as { key: string; value: Stats });
+    expect(got.map((r) => r.key).sort()).toEqual(['__proto__', 'constructor', 'x']);
+    expect(got.find((r) => r.key === '__proto__')!.value).toMatchObject({
+      type: 'numeric',
+      count: 40,
+      sum: 780,
+      max: 39,
+    });
+    expect(got.find((r) => r.key === 'constructor')!.value).toMatchObject({ type: 'categorical', distinct: 3 });
+  });
 });
 
 /** Least squares by modified Gram–Schmidt QR of the centred design matrix and back substitution. */
@@ -294,6 +312,59 @@ describe('linear-regression', () => {
     expectClose(model.intercept, intercept);
   });
 
+  it('keeps its precision when a feature’s mean is large beside its spread (Seattle’s weather shifted by 1e6 and 1e7)', async () => {
+    // Prepare: temp_max on temp_min, precipitation and wind, as published and with temp_min
+    // and wind moved by +1e6 and +1e7 (as decimal text, the way such data arrives). A shift
+    // moves only the intercept: the coefficients stay those of the data as published.
+    const weather = readCsv(path.join(VEGA, 'seattle-weather.csv'));
+    const features = ['temp_min', 'precipitation', 'wind'];
+    const regress = async (shift: number) => {
+      const shifted = weather.map((r) => ({
+        temp_max: r.temp_max,
+        temp_min: shift === 0 ? r.temp_min : (Number(r.temp_min) + shift).toFixed(1),
+        precipitation: r.precipitation,
+        wind: shift === 0 ? r.wind : (Number(r.wind) + shift).toFixed(1),
+      }));
+      const csv = writeCsv(path.join(dir, `weather-${shift}.csv`), shifted);
+      const out = path.join(dir, `weather-${shift}-model`);
+      // Act
+      await runLocal(job('linear-regression'), {
+        input: csv,
+        output: out,
+        params: { target: 'temp_max', features: features.join(',') },
+        ...OPTS,
+      });
+      const rows = readCsv(csv).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])));
+      return { model: byKey<Model>(out).get('model')!, qr: olsByQr(rows, 'temp_max', features) };
+    };
+    // Assess: each fit equals the independent QR solve of its own rows; the coefficients of
+    // every shift equal the unshifted ones (the QR of the centred data is exact to ~1e-14 here).
+    const base = await regress(0);
+    for (const shift of [0, 1e6, 1e7]) {
+      const { model, qr } = shift === 0 ? base : await regress(shift);
+      features.forEach((f, j) => {
+        expectClose(model.coefficients[f]!, qr.beta[j]!, 1e-9);
+        expectClose(model.coefficients[f]!, base.qr.beta[j]!, 1e-9);
+      });
+      expectClose(model.intercept, qr.intercept, 1e-9);
+      expectClose(model.r2, 1 - qr.sse / qr.sst, 1e-9);
+    }
+  });
+
+  it('names a column missing from the header and lists the header (InvalidJobError, not retried)', async () => {
+    const csv = path.join(VEGA, 'seattle-weather.csv');
+    const failure = await runLocal(job('linear-regression'), {
+      input: csv,
+      output: path.join(dir, 'misspelled-model'),
+      params: { target: 'temp_max', features: 'temp_min,wnid' },
+      ...OPTS,
+    }).then(undefined, (e: unknown) => e as { errorType: string; message: string });
+    expect(failure).toMatchObject({ errorType: 'InvalidJobError' });
+    expect((failure as { message: string }).message).toMatch(
+      /column "wnid" \(did you mean "wind"\?\) is not in the header of .*seattle-weather\.csv, which has: "date", "precipitation", "temp_max", "temp_min", "wind", "weather"/,
+    );
+  });
+
   it('names a collinear feature (weight in kilograms beside weight in pounds)', async () => {
     const cars = JSON.parse(fs.readFileSync(path.join(VEGA, 'cars.json'), 'utf8')) as Record<string, unknown>[];
     const csv = writeCsv(
@@ -345,6 +416,28 @@ describe('kmeans', () => {
     expect(() => parseCentroids([line(0, [1, 2]), line(2, [3, 4])].join('\n'), 'out/')).toThrow(/holds no centroids/);
     expect(() => parseCentroids([line(0, [1, 2]), line(0, [3, 4])].join('\n'), 'out/')).toThrow(/once/);
     expect(() => parseCentroids('[[1, 2], [3]]', 'a.json')).toThrow(/one dimension/);
+  });
+
+  it('names a misspelled feature instead of skipping every row', async () => {
+    const csv = writeCsv(
+      path.join(dir, 'iris-misspelled.csv'),
+      getNumbers().map((r) => ({ sepal_length: r[0], sepal_width: r[1], petal_length: r[2], petal_width: r[3] })),
+    );
+    const centroids = path.join(dir, 'two-centroids.json');
+    fs.writeFileSync(centroids, '[[5, 3], [6, 3]]');
+    const failure = await runLocal(job('kmeans'), {
+      input: csv,
+      output: path.join(dir, 'kmeans-misspelled'),
+      params: { features: 'sepal_length,sepal_widht', centroids },
+      ...OPTS,
+    }).then(undefined, (e: unknown) => e as { errorType: string; message: string });
+    expect(failure).toMatchObject({ errorType: 'InvalidJobError' });
+    expect((failure as { message: string }).message).toContain(
+      'column "sepal_widht" (did you mean "sepal_width"?) is not in the header',
+    );
+    expect((failure as { message: string }).message).toContain(
+      '"sepal_length", "sepal_width", "petal_length", "petal_width"',
+    );
   });
 
   /** One Lloyd iteration in memory: nearest centroid (ties to the lowest index), means, empty clusters kept. */

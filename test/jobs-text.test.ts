@@ -168,6 +168,48 @@ describe('hashing-vectorizer', () => {
   }
 });
 
+/** MultinomialNB over CountVectorizer's counts, in memory with Maps (class names are data). */
+function naiveBayesInMemory(train: Doc[], alpha: number) {
+  const docs = new Map<string, number>();
+  const tokens = new Map<string, number>();
+  const counts = new Map<string, Map<string, number>>();
+  for (const d of train) {
+    docs.set(d.label!, (docs.get(d.label!) ?? 0) + 1);
+    for (const t of tokensOf(d.text)) {
+      tokens.set(d.label!, (tokens.get(d.label!) ?? 0) + 1);
+      let c = counts.get(t);
+      if (!c) counts.set(t, (c = new Map()));
+      c.set(d.label!, (c.get(d.label!) ?? 0) + 1);
+    }
+  }
+  const classes = [...docs.keys()].sort();
+  const V = counts.size;
+  const prior = (c: string) => Math.log(docs.get(c)! / train.length);
+  const logp = (t: string, c: string) =>
+    Math.log(((counts.get(t)?.get(c) ?? 0) + alpha) / (tokens.get(c)! + alpha * V));
+  const scores = (text: string) =>
+    classes.map((c) => {
+      let s = prior(c);
+      for (const [t, n] of countsOf(text)) if (counts.has(t)) s += n * logp(t, c);
+      return s;
+    });
+  const predict = (text: string) => {
+    const s = scores(text);
+    return classes[s.indexOf(Math.max(...s))]!;
+  };
+  return { classes, V, prior, logp, scores, predict };
+}
+
+/** Prediction lines `<id><TAB>{"label", "scores"}` by id. */
+function predictionsById(out: string) {
+  return new Map(
+    outputLines(out).map((l) => {
+      const tab = l.indexOf('\t');
+      return [l.slice(0, tab), JSON.parse(l.slice(tab + 1)) as { label: string; scores: Record<string, number> }];
+    }),
+  );
+}
+
 describe('naive-bayes', () => {
   it('trains MultinomialNB on SpamAssassin and predicts the held-out fifth like an in-memory model', async () => {
     const { train, test } = spamAssassin();
@@ -190,48 +232,23 @@ describe('naive-bayes', () => {
       workers: 2,
     });
 
-    // The same model, in memory.
-    const classes = ['ham', 'spam'];
-    const docs = new Map<string, number>();
-    const tokens = new Map<string, number>();
-    const counts = new Map<string, Map<string, number>>();
-    for (const d of train) {
-      docs.set(d.label!, (docs.get(d.label!) ?? 0) + 1);
-      for (const t of tokensOf(d.text)) {
-        tokens.set(d.label!, (tokens.get(d.label!) ?? 0) + 1);
-        let c = counts.get(t);
-        if (!c) counts.set(t, (c = new Map()));
-        c.set(d.label!, (c.get(d.label!) ?? 0) + 1);
-      }
-    }
-    const V = counts.size;
-    expect(trained.steps![0]!.manifest.counters.vocabulary).toBe(V);
+    const nb = naiveBayesInMemory(train, alpha);
+    expect(nb.classes).toEqual(['ham', 'spam']);
+    expect(trained.steps![0]!.manifest.counters.vocabulary).toBe(nb.V);
     const model = jsonlByKey<number | Record<string, number>>(modelDir);
-    expect(model.size).toBe(V + classes.length);
-    for (const c of classes)
-      expectClose(model.get(JSON.stringify(['prior', c])) as number, Math.log(docs.get(c)! / train.length));
-    const logp = (t: string, c: string) =>
-      Math.log(((counts.get(t)?.get(c) ?? 0) + alpha) / (tokens.get(c)! + alpha * V));
+    expect(model.size).toBe(nb.V + nb.classes.length);
+    for (const c of nb.classes) expectClose(model.get(JSON.stringify(['prior', c])) as number, nb.prior(c));
     for (const t of ['money', 'click', 'linux', 'the']) {
       const row = model.get(JSON.stringify(['term', t])) as Record<string, number>;
-      for (const c of classes) expectClose(row[c]!, logp(t, c));
+      for (const c of nb.classes) expectClose(row[c]!, nb.logp(t, c));
     }
 
     let correct = 0;
-    const byId = new Map(
-      outputLines(path.join(dir, 'nb-predictions')).map((l) => {
-        const tab = l.indexOf('\t');
-        return [l.slice(0, tab), JSON.parse(l.slice(tab + 1)) as { label: string; scores: Record<string, number> }];
-      }),
-    );
+    const byId = predictionsById(path.join(dir, 'nb-predictions'));
     expect(byId.size).toBe(test.length);
     for (const d of test) {
-      const scores = classes.map((c) => {
-        let s = Math.log(docs.get(c)! / train.length);
-        for (const [t, n] of countsOf(d.text)) if (counts.has(t)) s += n * logp(t, c);
-        return s;
-      });
-      const label = scores[1]! > scores[0]! ? 'spam' : 'ham';
+      const scores = nb.scores(d.text);
+      const label = nb.predict(d.text);
       const got = byId.get(d.id)!;
       expect(got.label).toBe(label);
       expectClose(got.scores.ham!, scores[0]!);
@@ -243,5 +260,56 @@ describe('naive-bayes', () => {
     expect(predicted.manifest.counters.wrong).toBe(test.length - correct);
     process.stdout.write(`naive-bayes: ${test.length} held-out messages, accuracy ${(accuracy * 100).toFixed(2)}%\n`);
     expect(accuracy).toBeGreaterThan(0.9);
+  });
+
+  it('takes class names that are Object.prototype’s (constructor, __proto__, toString) as any other', async () => {
+    // Prepare: SpamAssassin's groups renamed: ham is "__proto__", spam-1 "constructor", spam-2
+    // "toString"; a quarter of the messages, so the run is quick.
+    const rename = (d: Doc): Doc => ({
+      ...d,
+      label: d.id.startsWith('spam-2') ? 'toString' : d.id.startsWith('spam') ? 'constructor' : '__proto__',
+    });
+    const { train: all, test: allTest } = spamAssassin();
+    const train = all.filter((_, i) => i % 4 === 0).map(rename);
+    const test = allTest.filter((_, i) => i % 4 === 0).map(rename);
+    const modelDir = path.join(dir, 'nb-proto-model');
+    // Act
+    await runLocal(job('naive-bayes-train'), {
+      input: writeJsonl(dir, 'proto-train', train),
+      output: modelDir,
+      ...OPTS,
+      splitSize: 1 << 20,
+    });
+    await runLocal(job('naive-bayes-predict'), {
+      input: writeJsonl(dir, 'proto-test', test),
+      output: path.join(dir, 'nb-proto-predictions'),
+      params: { model: modelDir, scores: 'true' },
+      splitSize: 1 << 20,
+      workers: 2,
+    });
+    // Assess
+    const nb = naiveBayesInMemory(train, 1);
+    expect(nb.classes).toEqual(['__proto__', 'constructor', 'toString']);
+    const lines = outputLines(modelDir).map((l) => JSON.parse(l) as { key: [string, string]; value: unknown });
+    const priors = lines.filter((l) => l.key[0] === 'prior').map((l) => [l.key[1], l.value] as [string, number]);
+    expect(priors.map(([c]) => c).sort()).toEqual(nb.classes);
+    for (const [c, v] of priors) expectClose(v, nb.prior(c));
+    for (const { key, value } of lines.filter(
+      (l) => l.key[0] === 'term' && ['money', 'the', 'linux'].includes(l.key[1]),
+    ))
+      for (const c of nb.classes) {
+        const entry = Object.entries(value as Record<string, number>).find(([k]) => k === c);
+        expectClose(entry![1], nb.logp(key[1], c));
+      }
+    const byId = predictionsById(path.join(dir, 'nb-proto-predictions'));
+    expect(byId.size).toBe(test.length);
+    for (const d of test) {
+      const got = byId.get(d.id)!;
+      expect(got.label).toBe(nb.predict(d.text));
+      const scores = nb.scores(d.text);
+      nb.classes.forEach((c, i) => {
+        expectClose(Object.entries(got.scores).find(([k]) => k === c)![1], scores[i]!);
+      });
+    }
   });
 });

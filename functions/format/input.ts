@@ -68,6 +68,8 @@ export async function readRecords(
 
 async function readCsv(storage: Storage, chunk: Chunk, sink: RecordSink, options: ReadOptions): Promise<number> {
   let header: string[] | undefined;
+  /** Where the header has a column named "__proto__" (-1: none), once the header is read. */
+  let protoAt: number | undefined;
   if (chunk.start > 0 && !chunk.gzip) {
     await readLines(
       storage,
@@ -103,6 +105,15 @@ async function readCsv(storage: Storage, chunk: Chunk, sink: RecordSink, options
         );
       const record: Record<string, string> = {};
       for (let i = 0; i < header.length; i++) record[header[i]!] = fields[i] ?? '';
+      // Assigning "__proto__" would set the prototype and drop the field: define it as data.
+      if (protoAt === undefined) protoAt = header.indexOf('__proto__');
+      if (protoAt >= 0)
+        Object.defineProperty(record, '__proto__', {
+          value: fields[protoAt] ?? '',
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return sink(record);
     },
     options,

@@ -1,8 +1,8 @@
-import { UserCodeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { encodeText, KEY_JSON, sortUtf8, VALUE_JSON } from '../format/records.js';
 import type { RunWriter } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
+import { userError } from './context.js';
 
 /**
  * Sum of numbers: `sum(values)`. It is also a combine function as it is, `combine: sum`
@@ -132,7 +132,7 @@ export class CombineTable implements MapSideTable {
     try {
       slot.acc = this.combine(slot.key, pair);
     } catch (e) {
-      throw new UserCodeError('combine', this.task, e);
+      throw userError('combine', this.task, e);
     }
   }
 

@@ -1,4 +1,4 @@
-import { SideInputNotFoundError, UserCodeError } from '../errors.js';
+import { SideInputNotFoundError, StreamingError, UserCodeError } from '../errors.js';
 import type { TaskContext } from '../job.js';
 import { layout, PART_FILE, type RunContext } from '../spec.js';
 import type { StorageRouter } from '../storage/index.js';
@@ -69,12 +69,22 @@ async function readSideInput(router: StorageRouter, uri: string): Promise<string
 export const isThenable = (x: unknown): x is PromiseLike<unknown> =>
   x !== undefined && x !== null && typeof (x as PromiseLike<unknown>).then === 'function';
 
-/** Runs user code; what it throws becomes a UserCodeError carrying the user's message and stack. */
+/**
+ * What user code's error becomes: a UserCodeError carrying the user's message and stack; but a
+ * non-retryable StreamingError a job throws on purpose (an InvalidJobError for a column its
+ * params name and the input lacks) stays itself, so no retry repeats it and callers see its class.
+ */
+export function userError(phase: string, task: number, e: unknown): Error {
+  if (e instanceof StreamingError && !e.retryable) return e;
+  return new UserCodeError(phase, task, e);
+}
+
+/** Runs user code; what it throws becomes what `userError` makes of it. */
 export function userCall<T>(phase: string, task: number, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    throw new UserCodeError(phase, task, e);
+    throw userError(phase, task, e);
   }
 }
 
@@ -82,6 +92,6 @@ export async function userAwait(phase: string, task: number, p: PromiseLike<unkn
   try {
     await p;
   } catch (e) {
-    throw new UserCodeError(phase, task, e);
+    throw userError(phase, task, e);
   }
 }

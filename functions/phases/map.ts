@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserCodeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
 import { readLineBlocks } from '../format/lines.js';
@@ -12,7 +11,7 @@ import type { AnyJob } from '../job.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { CombineTable, type MapSideTable } from './combine-table.js';
-import { isThenable, taskContext, userAwait, userCall } from './context.js';
+import { isThenable, taskContext, userAwait, userCall, userError } from './context.js';
 import { type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
 import type { Split } from './plan.js';
 import { runStreamProgram, splitKeyValue } from './stream.js';
@@ -119,7 +118,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
           try {
             r = map(record as never, emit, ctx);
           } catch (e) {
-            throw new UserCodeError('map', task, e);
+            throw userError('map', task, e);
           }
           if (isThenable(r))
             return userAwait('map', task, r).then(() => (collector.full ? collector.spill() : undefined));

@@ -1,5 +1,5 @@
 /** The document records of the built-in text jobs: JSON lines `{"id": …, "text": "…"}` (and `"label"` to train). */
-import type { TaskContext } from 'streaming';
+import { InvalidJobError, type TaskContext } from 'streaming';
 
 export type DocId = string | number;
 
@@ -42,7 +42,8 @@ export function intParam(ctx: TaskContext, name: string, fallback: number): numb
   const raw = ctx.params[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`--param ${name} must be a whole number >= 1 (got "${raw}").`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidJobError(`--param ${name} must be a whole number >= 1 (got "${raw}").`);
   return n;
 }
 
@@ -52,5 +53,5 @@ export function boolParam(ctx: TaskContext, name: string, fallback: boolean): bo
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'true' || raw === '1') return true;
   if (raw === 'false' || raw === '0') return false;
-  throw new TypeError(`--param ${name} must be true or false (got "${raw}").`);
+  throw new InvalidJobError(`--param ${name} must be true or false (got "${raw}").`);
 }
