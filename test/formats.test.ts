@@ -124,8 +124,9 @@ describe('input formats', () => {
       retryDelayMs: 0,
       params: { stopwords: path.join(dir, 'nope.txt') },
     });
+    // The side input's own error, not wrapped as the user code's, and not retried.
     await expect(missing).rejects.toMatchObject({
-      errorType: 'UserCodeError',
+      errorType: 'SideInputNotFoundError',
       message: expect.stringMatching(/Side input not found: .*nope\.txt.*completed job/),
     });
   });
