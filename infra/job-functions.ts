@@ -72,6 +72,8 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
         format: nodejs.OutputFormat.ESM,
         target: 'node20',
         minify: true,
+        // Error classes keep their names: `name` is what Retry/Catch match, _FAILED and the CLI show.
+        keepNames: true,
         sourceMap: true,
         // Bundle everything, the AWS SDK included: the version tested is the version run.
         externalModules: [],

@@ -53,10 +53,9 @@ interface Collector {
   readonly emit: (key: unknown, value: unknown) => void;
   /** Records emitted so far. */
   readonly records: number;
-  /** True when the collector wants `spill()` before more records (buffer full). */
+  /** True when the collector wants `relieve()` before more records (buffer full). */
   readonly full: boolean;
-  /** Writes the buffer out: a sorted spill to local disk, or (map-only) a flush to the output part. */
-  spill(): Promise<void>;
+  relieve(): Promise<void>;
   finish(stats: MapStats): Promise<Partial<MapIndex>>;
   abort(): Promise<void>;
 }
@@ -81,7 +80,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         ctx.inputUri = chunk.uri;
         stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
           stats.inputRecords += words.countBlock(block);
-          return collector.full ? collector.spill() : undefined;
+          return collector.full ? collector.relieve() : undefined;
         });
       }
     } else if (job.mapper) {
@@ -105,7 +104,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         (line) => {
           const [k, v] = splitKeyValue(line);
           emit(k, v);
-          return collector.full ? collector.spill() : undefined;
+          return collector.full ? collector.relieve() : undefined;
         },
       );
     } else {
@@ -121,8 +120,8 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
             throw userError('map', task, e);
           }
           if (isThenable(r))
-            return userAwait('map', task, r).then(() => (collector.full ? collector.spill() : undefined));
-          return collector.full ? collector.spill() : undefined;
+            return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
+          return collector.full ? collector.relieve() : undefined;
         });
       }
     }
@@ -166,7 +165,7 @@ class DirectOutput implements Collector {
     return this.out.full;
   }
 
-  spill(): Promise<void> {
+  relieve(): Promise<void> {
     return this.out.flush();
   }
 
@@ -303,7 +302,7 @@ class ShuffleOutput implements Collector {
     return out;
   }
 
-  async spill(): Promise<void> {
+  async relieve(): Promise<void> {
     const file = path.join(
       this.env.tmpDir,
       `streaming-${this.run.jobId}-m${this.task}-${this.env.attempt}-${this.spills.length}.spill`,
@@ -324,7 +323,7 @@ class ShuffleOutput implements Collector {
       if (this.spills.length === 0) {
         await this.writeBuffer(out);
       } else {
-        if (this.bytes > 0 || (this.table?.size ?? 0) > 0) await this.spill();
+        if (this.bytes > 0 || (this.table?.size ?? 0) > 0) await this.relieve();
         await this.mergeSpills(out);
       }
       stats.shuffleBytes = await out.finish();

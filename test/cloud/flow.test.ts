@@ -1,0 +1,168 @@
+/**
+ * The deployed word count (the demo stack, as `cdk deploy` deploys it) run by the cloud
+ * harness: its state machine from the template, its bundled handlers in emulated Lambda
+ * environments, S3 through each role's IAM policy. The output must equal the local engine's
+ * byte for byte; faults are retried by the definition's own Retry.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import type { JobManifest } from '../../functions/phases/commit.js';
+import type { MapIndex } from '../../functions/phases/map.js';
+import { runLocal } from '../../sdk/local/engine.js';
+import { MOBY, partFiles, ROOT, tempDir } from '../helpers.js';
+import { type DeployedJob, type Faults, JOBS } from './harness.js';
+import { admin, keys, text, upload, useCloud } from './support.js';
+
+const cloud = useCloud();
+let job: DeployedJob;
+let localParts: [string, string][];
+const files = [
+  'data.txt',
+  ...fs
+    .readdirSync(MOBY)
+    .filter((f) => /^chapter_\d+\.txt$/.test(f))
+    .slice(0, 30),
+];
+const OPTIONS = { reducers: 3, splitSize: 250_000 };
+
+beforeAll(async () => {
+  job = await cloud.harness.job(JOBS.wordCount);
+  for (const f of files) await upload(cloud.server, job.bucket, `input/moby/${f}`, fs.readFileSync(path.join(MOBY, f)));
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'in'));
+  for (const f of files) fs.copyFileSync(path.join(MOBY, f), path.join(dir, 'in', f));
+  await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
+    input: path.join(dir, 'in'),
+    output: path.join(dir, 'out'),
+    workers: 2,
+    ...OPTIONS,
+  });
+  localParts = partFiles(path.join(dir, 'out')).map((p) => [path.basename(p), fs.readFileSync(p, 'utf8')]);
+}, 300_000);
+
+const out = (name: string) => `s3://${job.bucket}/output/${name}`;
+const run = (name: string, faults?: Faults) =>
+  job.execute({ input: [`s3://${job.bucket}/input/moby/`], output: out(name), ...OPTIONS }, faults);
+
+async function expectSameAsLocal(output: string): Promise<void> {
+  for (const [name, body] of localParts) expect(await text(`${output}/${name}`)).toBe(body);
+  expect(await text(`${output}/_SUCCESS`)).toBe('');
+}
+
+describe('the deployed word count, run from its bundles against S3', () => {
+  it('gives the local engine’s output byte for byte, every S3 request allowed by its role', async () => {
+    const { result } = await run('clean');
+    const summary = (await result) as { parts: number };
+    expect(summary.parts).toBe(3);
+    await expectSameAsLocal(out('clean'));
+    expect(cloud.harness.guard.denials()).toEqual([]);
+  });
+
+  it('retries tasks that fail once and Lambda throttling (Lambda.TooManyRequestsException), with identical output', async () => {
+    const failed = new Set<string>();
+    const before: Faults['before'] = (phase, input) => {
+      const id =
+        phase === 'map'
+          ? `map-${(input.split as { index: number }).index}`
+          : phase === 'reduce'
+            ? `reduce-${(input.reducer as { partition: number }).partition}`
+            : phase;
+      if (failed.has(id)) return;
+      failed.add(id);
+      if (phase === 'reduce' || phase === 'shuffle')
+        throw Object.assign(new Error('Rate exceeded'), { name: 'Lambda.TooManyRequestsException' });
+      if (phase !== 'abort') throw new Error(`injected failure of the first attempt of ${id}`);
+    };
+    const { result, attempts } = await run('faults', { before });
+    await result;
+    expect(failed.size).toBeGreaterThan(6);
+    expect(attempts.map).toBeGreaterThan(attempts.reduce!);
+    await expectSameAsLocal(out('faults'));
+  });
+
+  it('gives identical output when every map and reduce task runs twice at once, and when tasks fail after writing', async () => {
+    const failedAfter = new Set<string>();
+    const after: Faults['after'] = (phase, input) => {
+      const id = phase === 'map' ? `m${(input.split as { index: number }).index}` : phase;
+      // The first attempt of each map task, and of shuffle and commit, fails once its writes are done.
+      if (!['map', 'shuffle', 'commit'].includes(phase) || failedAfter.has(id)) return;
+      failedAfter.add(id);
+      throw new Error(`injected failure after the writes of ${id}`);
+    };
+    const { result, attempts } = await run('twice', { after, duplicate: ['map', 'reduce'] });
+    await result;
+    expect(failedAfter.size).toBeGreaterThan(4);
+    expect(attempts.commit).toBe(2);
+    await expectSameAsLocal(out('twice'));
+  });
+
+  /** Flips a byte inside every non-empty run of every map data object of the job; returns what undoes it. */
+  async function flipDataBytes(run: { scratch: string }): Promise<() => Promise<void>> {
+    const s3 = admin();
+    const saved: [string, Buffer][] = [];
+    for (const uri of await keys(`${run.scratch}/map/`)) {
+      if (!uri.endsWith('.index.json')) continue;
+      const index = JSON.parse((await s3.readAll(uri)).toString('utf8')) as MapIndex;
+      const body = await s3.readAll(index.data!);
+      saved.push([index.data!, Buffer.from(body)]);
+      for (const [offset, length] of index.runs!) if (length > 0) body[offset + (length >> 1)]! ^= 0x01;
+      await s3.write(index.data!, body);
+    }
+    expect(saved.length).toBeGreaterThan(0);
+    return async () => {
+      for (const [uri, body] of saved) await s3.write(uri, body);
+    };
+  }
+
+  it('a flipped byte in intermediate data: the checksum catches it, the retry after it heals gives identical output', async () => {
+    let restore: Promise<() => Promise<void>> | undefined;
+    let healed: Promise<void> | undefined;
+    let calls = 0;
+    const before: Faults['before'] = async (phase, input) => {
+      // Corrupted between map and reduce; healed for the reducers' retries (a bad read, a bad disk).
+      if (phase === 'shuffle') restore ??= flipDataBytes(input.job as { scratch: string });
+      if (phase === 'reduce' && ++calls > 3) await (healed ??= restore!.then((undo) => undo()));
+    };
+    const { result, attempts } = await run('flipped-once', { before });
+    await result;
+    expect(attempts.reduce).toBeGreaterThan(3); // every reducer failed on the checksum and was retried
+    await expectSameAsLocal(out('flipped-once'));
+    // Each failed attempt left its record in scratch (with the reduce role's grants), and Commit put them in the manifest.
+    const manifest = JSON.parse((await text(`${out('flipped-once')}/_manifest.json`))!) as JobManifest;
+    expect(manifest.failedAttempts.length).toBe(attempts.reduce! - 3);
+    for (const f of manifest.failedAttempts) {
+      expect(f.phase).toBe('reduce');
+      expect(f.error.name).toBe('ChecksumMismatchError');
+    }
+  });
+
+  it('a flipped byte that stays: every attempt fails on the checksum and the job fails loudly, no _SUCCESS', async () => {
+    let flipped = false;
+    const before: Faults['before'] = async (phase, input) => {
+      if (phase !== 'shuffle' || flipped) return;
+      flipped = true;
+      await flipDataBytes(input.job as { scratch: string });
+    };
+    const { result, attempts } = await run('flipped', { before });
+    await expect(result).rejects.toThrow();
+    expect(attempts.reduce).toBeGreaterThanOrEqual(3);
+    expect(await text(`${out('flipped')}/_SUCCESS`)).toBeUndefined();
+    const marker = JSON.parse((await text(`${out('flipped')}/_FAILED`))!);
+    expect(marker.error).toBe('ChecksumMismatchError');
+    expect(marker.message).toMatch(/\.data/);
+  });
+
+  it('fails the execution when a task always fails: _FAILED written, no _SUCCESS, no parts', async () => {
+    const before: Faults['before'] = (phase) => {
+      if (phase === 'reduce') throw new Error('this reducer never works');
+    };
+    const { result, attempts } = await run('broken', { before });
+    await expect(result).rejects.toThrow();
+    expect(attempts.reduce).toBeGreaterThanOrEqual(3);
+    expect(attempts.abort).toBe(1);
+    expect(await text(`${out('broken')}/_SUCCESS`)).toBeUndefined();
+    expect(JSON.parse((await text(`${out('broken')}/_FAILED`))!).message).toContain('this reducer never works');
+    expect(await keys(`${out('broken')}/`)).toEqual([`${out('broken')}/_FAILED`]);
+  });
+});
