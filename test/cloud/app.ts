@@ -31,6 +31,7 @@ export const APP_SOURCES = [
   'jobs',
   'test/fixtures',
   'test/cloud/app.ts',
+  'package.json',
   'package-lock.json',
 ];
 
