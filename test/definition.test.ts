@@ -5,6 +5,12 @@ import { PHASES } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
 import { bridgeDistributedMaps, ITEMS_PATH, READ_ITEMS_RESOURCE, taskStates } from '../sdk/local/bridge.js';
 
+/** The Amazon States Language's JSON schema and path checks (aws-local-stepfunctions' validator). */
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options: { checkPaths: boolean; checkArn: boolean },
+) => { isValid: boolean; errorsText: (separator: string) => string };
+
 const functions = Object.fromEntries(
   PHASES.map((p) => [p, `arn:aws:lambda:us-east-1:123456789012:function:${p}`]),
 ) as Record<(typeof PHASES)[number], string>;
@@ -74,10 +80,16 @@ describe('state machine definition', () => {
       ]);
   });
 
-  it('is plain JSON in JSONPath (no JSONata, no Assign)', () => {
-    const text = JSON.stringify(def);
-    expect(JSON.parse(text)).toEqual(def);
-    expect(text).not.toMatch(/QueryLanguage|Assign|\{%/);
+  it('is valid Amazon States Language by asl-validator, with every path and ARN checked, in JSONPath', () => {
+    for (const d of [def, buildDefinition({ functions, taskAttempts: 1 })]) {
+      // A copy: the validator writes its defaults (QueryLanguage) into what it is given.
+      const r = aslValidator(structuredClone(d), { checkPaths: true, checkArn: true });
+      expect(r.errorsText('\n')).toBe('');
+      expect(r.isValid).toBe(true);
+      // Only JSON values (no undefined, no class instances), and no JSONata or variables.
+      expect(JSON.parse(JSON.stringify(d))).toStrictEqual(d);
+      expect(JSON.stringify(d)).not.toMatch(/QueryLanguage|Assign|\{%/);
+    }
   });
 
   it('rejects out-of-range settings', () => {
@@ -91,10 +103,6 @@ describe('local bridge of Distributed Maps', () => {
   const local = bridgeDistributedMaps(def, { concurrency: 3 });
 
   it('is valid ASL as the local engine runs it (the engine skips the interpreter’s validation)', () => {
-    const aslValidator = createRequire(import.meta.url)('asl-validator') as (
-      definition: unknown,
-      options: { checkPaths: boolean; checkArn: boolean },
-    ) => { isValid: boolean; errorsText: (separator: string) => string };
     for (const taskAttempts of [1, 3]) {
       const d = bridgeDistributedMaps(buildDefinition({ functions, taskTimeoutSeconds: 900, taskAttempts }), {
         concurrency: 2,

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
 import { runLocal } from '../sdk/index.js';
 import { outputLines, tempDir } from './helpers.js';
+import { logS3Requests } from './s3-requests.js';
+import { startS3Server } from './s3-server.js';
 
 /** Writes a map-only job that echoes what `map` receives for an input format, as jsonl. */
 function echoJob(dir: string, format: string): string {
@@ -104,19 +107,35 @@ describe('input formats', () => {
     ]);
   });
 
-  it('params and side inputs: ctx.sideInput(uri) reads a small file once per worker', async () => {
+  it('params and side inputs: ctx.sideInput(uri) reads a small file once per worker, as the S3 server sees', async () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'stop.txt'), 'the\na\nand');
-    fs.writeFileSync(path.join(dir, 'in.txt'), 'The cat and the hat\nA cat\n');
+    // Many map tasks on 2 workers; the stop words on S3, where a counting proxy sees every GET of them.
+    const lines = Array.from({ length: 400 }, (_, i) => (i % 2 ? 'The cat and the hat' : 'A cat'));
+    fs.writeFileSync(path.join(dir, 'in.txt'), `${lines.join('\n')}\n`);
     const out = path.join(dir, 'out');
     const job = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'stopwords.ts');
-    await runLocal(job, {
-      input: path.join(dir, 'in.txt'),
-      output: out,
-      workers: 1,
-      params: { stopwords: path.join(dir, 'stop.txt') },
-    });
-    expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe('cat\t2\nhat\t1\n');
+    const server = await startS3Server();
+    const log = await logS3Requests(server.endpoint);
+    try {
+      await server.createBucket('side');
+      await server.client.send(new PutObjectCommand({ Bucket: 'side', Key: 'stop.txt', Body: 'the\na\nand' }));
+      process.env.AWS_ENDPOINT_URL_S3 = log.endpoint;
+      const r = await runLocal(job, {
+        input: path.join(dir, 'in.txt'),
+        output: out,
+        workers: 2,
+        splitSize: 500,
+        params: { stopwords: 's3://side/stop.txt' },
+      });
+      expect(fs.readFileSync(path.join(out, 'part-r-00000'), 'utf8')).toBe('cat\t400\nhat\t200\n');
+      expect(r.manifest.map.tasks).toBeGreaterThan(10);
+      const reads = log.requests.filter((q) => q.method === 'GET' && q.key === 'side/stop.txt');
+      expect(reads.length).toBeGreaterThanOrEqual(1);
+      expect(reads.length).toBeLessThanOrEqual(2);
+    } finally {
+      await log.stop();
+      await server.stop();
+    }
     const missing = runLocal(job, {
       input: path.join(dir, 'in.txt'),
       output: path.join(dir, 'o2'),

@@ -38,13 +38,24 @@ describe('runLocal() returns a handle shaped like startJob()’s', () => {
   it('cancel() stops the run: no _SUCCESS, and waiting ends with JobCancelledError', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), Array.from({ length: 200 }, (_, i) => `line ${i}`).join('\n'));
+    // Cancelled once map tasks are running (a progress event says so), not after a guessed delay.
+    let running!: () => void;
+    const mapRunning = new Promise<void>((resolve) => {
+      running = resolve;
+    });
     const job = runLocal(path.join(FIXTURES, 'slow.ts'), {
       input: path.join(dir, 'in.txt'),
       output: path.join(dir, 'out'),
       workers: 2,
       splitSize: 200,
+      onProgress: (p) => {
+        if (p.map.running > 0) running();
+      },
     });
-    await new Promise((r) => setTimeout(r, 800));
+    await mapRunning;
+    const before = await job.status();
+    expect(before).toMatchObject({ state: 'RUNNING', phase: 'map' });
+    expect(before.map.done).toBeLessThan(before.map.total!);
     await job.cancel();
     await expect(job.wait()).rejects.toThrow(JobCancelledError);
     expect((await job.status()).state).toBe('CANCELLED');

@@ -35,27 +35,91 @@ describe('crc32c', () => {
   });
 });
 
+/**
+ * Published MurmurHash3 x86_32 vectors: Ian Boyd's (stackoverflow.com/a/31929528, the set the
+ * mmh3 and Bitcoin Core test suites carry) and scikit-learn's (sklearn/utils/tests/
+ * test_murmurhash.py: murmurhash3_32("foo") is -156908512), as [UTF-8 text, seed, hash].
+ */
+const MURMUR3_VECTORS: [string, number, number][] = [
+  ['', 0, 0],
+  ['', 1, 0x514e28b7],
+  ['', 0xffffffff, 0x81f16f39],
+  ['\0\0\0\0', 0, 0x2362f9de],
+  ['aaaa', 0x9747b28c, 0x5a97808a],
+  ['aaa', 0x9747b28c, 0x283e0130],
+  ['aa', 0x9747b28c, 0x5d211726],
+  ['a', 0x9747b28c, 0x7fa09ea6],
+  ['abcd', 0x9747b28c, 0xf0478627],
+  ['abc', 0x9747b28c, 0xc84a62dd],
+  ['ab', 0x9747b28c, 0x74875592],
+  ['Hello, world!', 0x9747b28c, 0x24884cba],
+  ['ππππππππ', 0x9747b28c, 0xd58063c1], // U+03C0, two UTF-8 bytes each
+  ['a'.repeat(256), 0x9747b28c, 0x37405bdc],
+  ['abc', 0, 0xb3dd93fa],
+  ['abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', 0, 0xee925b90],
+  ['The quick brown fox jumps over the lazy dog', 0x9747b28c, 0x2fa826cd],
+  ['foo', 0, -156908512 >>> 0],
+  ['foo', 42, -1322301282 >>> 0],
+];
+/** Byte strings that are not UTF-8 text (the Go x/tools vectors of the same set). */
+const MURMUR3_BYTE_VECTORS: [number[], number, number][] = [
+  [[0xff, 0xff, 0xff, 0xff], 0, 0x76293b50],
+  [[0x21, 0x43, 0x65, 0x87], 0, 0xf55b516b],
+  [[0x21, 0x43, 0x65, 0x87], 0x5082edee, 0x2362f9de],
+  [[0x21, 0x43, 0x65], 0, 0x7e4a8634],
+  [[0x21, 0x43], 0, 0xa0f7b07a],
+  [[0x21], 0, 0x72661cf4],
+  [[0, 0, 0], 0, 0x85f0b427],
+  [[0, 0], 0, 0x30f4c306],
+];
+
+/** Any UTF-16 code units, lone surrogates included (fast-check's own strings are well-formed). */
+const utf16 = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 24 }).map((u) => String.fromCharCode(...u));
+
 describe('murmur3 partitioner', () => {
-  it('gives the reference MurmurHash3 x86_32 values (UTF-8 bytes, seed 0)', () => {
-    expect(murmur3('')).toBe(0);
-    expect(murmur3('hello') >>> 0).toBe(0x248bfa47);
-    expect(murmur3('The quick brown fox jumps over the lazy dog') >>> 0).toBe(0x2e4ff723);
-    expect(murmur3('', 1) >>> 0).toBe(0x514e28b7);
+  it('gives the published MurmurHash3 x86_32 values, of strings and of bytes', () => {
+    for (const [text, seed, hash] of MURMUR3_VECTORS) {
+      expect(murmur3(text, seed) >>> 0).toBe(hash);
+      const bytes = Buffer.from(text, 'utf8');
+      expect(murmur3Bytes(bytes, 0, bytes.length, seed) >>> 0).toBe(hash);
+    }
+    for (const [bytes, seed, hash] of MURMUR3_BYTE_VECTORS)
+      expect(murmur3Bytes(Uint8Array.from(bytes), 0, bytes.length, seed) >>> 0).toBe(hash);
   });
 
-  it('hashes a string as its UTF-8 encoding, so every process and machine agrees', () => {
+  it('hashes a string as the bytes Node encodes it to (astral characters, lone surrogates as U+FFFD)', () => {
+    // murmur3Bytes is pinned by the published vectors above; Buffer.from is Node's UTF-8 encoder.
+    const sample = fc.oneof(utf16, fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }));
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => {
-        expect(murmur3(s)).toBe(murmur3(Buffer.from(s, 'utf8').toString('utf8')));
+      fc.property(sample, fc.integer(), (s, seed) => {
+        const bytes = Buffer.from(s, 'utf8');
+        expect(murmur3(s, seed)).toBe(murmur3Bytes(bytes, 0, bytes.length, seed));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const s of ['\ud800', 'a\udfff', '\ud83d\ude00', '\ude00\ud83d', 'x\ud800y\udc00z'])
+      expect(murmur3(s)).toBe(murmur3Bytes(Buffer.from(s), 0, Buffer.byteLength(s), 0));
+  });
+
+  it('partitions by the unsigned hash modulo R, as Hadoop-style partitioners of a published hash', () => {
+    // murmur3('abc') = 0xb3dd93fa and murmur3('abcdbcde...') = 0xee925b90 (published, seed 0):
+    // both have the top bit set, so a signed remainder would differ.
+    expect(partitionOf('abc', 1000)).toBe(0xb3dd93fa % 1000);
+    expect(partitionOf('abc', 7)).toBe(0xb3dd93fa % 7);
+    expect(partitionOf('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', 1000)).toBe(0xee925b90 % 1000);
+    expect(partitionOf('', 5)).toBe(0);
+    fc.assert(
+      fc.property(utf16, fc.integer({ min: 1, max: 10_000 }), (s, R) => {
+        const p = partitionOf(s, R);
+        expect(Number.isInteger(p) && p >= 0 && p < R).toBe(true);
       }),
     );
-    expect(partitionOf('word', 7)).toBe((murmur3('word') >>> 0) % 7);
   });
 
   it('gives the same hash and partition for the UTF-8 bytes as for the string, anywhere in a buffer', () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: 'binary' }),
+        fc.oneof(utf16, fc.string({ unit: 'binary' })),
         fc.nat(5),
         fc.nat(5),
         fc.integer({ min: 1, max: 64 }),
