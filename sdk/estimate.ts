@@ -91,9 +91,12 @@ export function estimateCost(o: EstimateOptions): Estimate {
   const perReduceIn = R > 0 ? shuffle / R : 0;
   const perPartOut = R > 0 ? output / R : output / M;
 
+  // LISTs are priced as writes; on S3 an existence check (`stat`) is a one-key LIST.
   const s3 = { writes: 0, reads: 0 };
-  // Plan: list the inputs, write spec, splits and plan.
-  s3.writes += Math.ceil(objects / 1000) + 3;
+  // Plan: check the output (its _SUCCESS, then a listing), list the inputs, write spec, splits and plan.
+  s3.writes += 2 + Math.ceil(objects / 1000) + 3;
+  // Each Distributed Map's ItemReader GETs its item list (splits; reducers).
+  s3.reads += R > 0 ? 2 : 1;
   // Map: a ranged GET of its split (plus one past its end to finish the last line), its data
   // object (or, map-only, its part) and its index.
   s3.reads += M * 2 + Math.max(0, objects - M);
@@ -106,9 +109,10 @@ export function estimateCost(o: EstimateOptions): Estimate {
     s3.reads += R * (2 + M);
     s3.writes += R * (upload(perPartOut) + 1);
   }
-  // Commit: spec, M indexes, R results; manifest and _SUCCESS; listing the scratch to delete it.
+  // Commit: spec, M indexes, R results; its own _SUCCESS check and the failed attempts' listing;
+  // manifest and _SUCCESS; listing the scratch to delete it (DeleteObjects is free, as DELETE is).
   s3.reads += 1 + M + R;
-  s3.writes += 2 + Math.ceil((3 * M + 2 * R + 5) / 1000);
+  s3.writes += 2 + 2 + Math.ceil((3 * M + 2 * R + 5) / 1000);
 
   const cpu = mem / 1769;
   const mapSeconds = splitSize / ((o.mapBytesPerSecond ?? 40e6) * cpu) + 0.5;

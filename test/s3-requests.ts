@@ -15,7 +15,9 @@ export interface S3Request {
   query: string[];
   /** Bytes of the request's body. */
   sent: number;
-  /** Bytes of the response's body. */
+  /** The Range header of a ranged GET. */
+  range: string | undefined;
+  /** Bytes of the response's body that reached the client (all of it, unless the client hung up). */
   received: number;
   status: number;
 }
@@ -37,6 +39,7 @@ export async function logS3Requests(target: string): Promise<S3RequestLog> {
       method: req.method ?? 'GET',
       key: decodeURIComponent(url.pathname.slice(1)),
       query: [...url.searchParams.keys()],
+      range: req.headers.range,
       sent: 0,
       received: 0,
       status: 0,
@@ -56,7 +59,8 @@ export async function logS3Requests(target: string): Promise<S3RequestLog> {
           entry.received += chunk.length;
         });
         answer.pipe(res);
-        answer.on('end', () => requests.push(entry));
+        // Recorded once the answer ends or the client stops reading it (a read cut short).
+        res.on('close', () => requests.push(entry));
       },
     );
     forward.on('error', (e) => res.destroy(e));

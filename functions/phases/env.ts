@@ -67,18 +67,28 @@ export async function mapLimit<T, R>(
 /**
  * Counts one task's storage requests and bytes: the router's totals now, subtracted later.
  * A worker thread or a Lambda container runs one task at a time, so the difference is the
- * task's own. `publishing` adds the one write still to come (the task's index or result).
+ * task's own. Given the record the task publishes last (its index or result), the count takes
+ * in that one write too and sets the record's `io`: the record carries the figures, so its size
+ * depends on them, and they are settled together (the digits change at most a couple of times).
  */
-export function ioMeter(storage: StorageRouter): (publishing?: string) => IoStats {
+export function ioMeter(storage: StorageRouter): (publishing?: { io?: IoStats }) => IoStats {
   const start = storage.stats();
   return (publishing) => {
     const now = storage.stats();
-    const extra = publishing === undefined ? 0 : Buffer.byteLength(publishing);
-    return {
+    const io: IoStats = {
       requests: now.requests - start.requests + (publishing === undefined ? 0 : 1),
       bytesRead: now.bytesRead - start.bytesRead,
-      bytesWritten: now.bytesWritten - start.bytesWritten + extra,
+      bytesWritten: now.bytesWritten - start.bytesWritten,
     };
+    if (publishing) {
+      const written = io.bytesWritten;
+      publishing.io = io;
+      for (let size = -1; size !== io.bytesWritten - written; ) {
+        size = io.bytesWritten - written;
+        io.bytesWritten = written + Buffer.byteLength(JSON.stringify(publishing));
+      }
+    }
+    return io;
   };
 }
 

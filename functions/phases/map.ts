@@ -140,7 +140,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
   // Publishing the index is what makes the attempt's output visible to the shuffle plan.
-  index.io = io(JSON.stringify(index));
+  io(index);
   await env.storage.for(run.scratch).write(layout.mapIndex(run, task), JSON.stringify(index));
   return index;
 }

@@ -121,7 +121,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
     counters: ctx.counters,
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
-  result.io = io(JSON.stringify(result));
+  io(result);
   await env.storage.for(run.scratch).write(layout.reduceResult(run, r), JSON.stringify(result));
   return result;
 }
