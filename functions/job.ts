@@ -48,10 +48,13 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
     /**
      * In a pipeline, what this step reads: the previous step's output (`'previous'`), or the
      * pipeline's own input (`'pipeline'`: a step that re-reads the source records and takes
-     * what the previous step computed as a side input, `ctx.params['previous.output']`).
+     * what the previous step computed as a side input, `ctx.params['previous.output']`), or
+     * the locations a param names, comma-separated (`{ param: 'apply' }`: a model fitted by
+     * the steps before on the pipeline's input, applied to other data in the same run), and
+     * the pipeline's input when that param is not given.
      * @default 'previous'
      */
-    from?: 'previous' | 'pipeline';
+    from?: 'previous' | 'pipeline' | { param: string };
   };
   /** Called once per record. May return a promise; the engine awaits it only then. Give `map` or `mapper`. */
   map?(record: RecordOf<F>, emit: Emit<K, V>, ctx: TaskContext): void | Promise<void>;
@@ -123,8 +126,13 @@ export function jobProblems(def: unknown): string[] {
   if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat))
     problems.push(`input.format must be one of ${INPUT_FORMATS.join(', ')}`);
   const from = (j.input as { from?: unknown } | undefined)?.from;
-  if (from !== undefined && from !== 'previous' && from !== 'pipeline')
-    problems.push(`input.from must be 'previous' or 'pipeline'`);
+  const fromParam =
+    from !== null &&
+    typeof from === 'object' &&
+    typeof (from as { param?: unknown }).param === 'string' &&
+    (from as { param: string }).param !== '';
+  if (from !== undefined && from !== 'previous' && from !== 'pipeline' && !fromParam)
+    problems.push(`input.from must be 'previous', 'pipeline' or { param: '<name>' }`);
   const out = (j.output as { format?: unknown } | undefined)?.format;
   if (out !== undefined && !OUTPUT_FORMATS.includes(out as OutputFormat))
     problems.push(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}`);
@@ -143,7 +151,7 @@ export const hasReduce = (job: AnyJob) => job.reduce !== undefined || job.reduce
  * A multi-step job: each step's output is the next step's input. A step writing `tsv` feeds a
  * step reading `text` (one `key<TAB>value` line per record); a step writing `jsonl` feeds a step
  * reading `jsonl` (`{key, value}` records). A step with `input.from: 'pipeline'` reads the
- * pipeline's input instead. Every step gets the job's params and, from the second step on, the
+ * pipeline's input instead, and one with `input.from: { param }` the locations that param names. Every step gets the job's params and, from the second step on, the
  * counters of the step before it as params `counters.<name>` and where it wrote as
  * `previous.output`.
  */
@@ -181,13 +189,16 @@ export function pipelineProblems(def: unknown): string[] {
     const next = p.steps[i] as AnyJob;
     const wrote = prev.output?.format ?? 'tsv';
     const reads = next.input?.format ?? 'text';
-    if (next.input?.from !== 'pipeline' && READS[wrote] !== reads)
+    if (readsPrevious(next) && READS[wrote] !== reads)
       problems.push(
         `step ${i + 1} (${next.name}) reads ${reads} but step ${i} (${prev.name}) writes ${wrote}: set its input.format to ${READS[wrote]}`,
       );
   }
   return problems;
 }
+
+/** Whether a pipeline step reads the previous step's output (not the pipeline's input or a param's locations). */
+export const readsPrevious = (step: AnyJob): boolean => (step.input?.from ?? 'previous') === 'previous';
 
 /** Checks a job module's default export: a job or a pipeline. */
 export function assertJobModule(def: unknown, where: string): asserts def is JobModule {

@@ -67,27 +67,6 @@ describe('inverted-index', () => {
   });
 });
 
-describe('tfidf', () => {
-  it('gives scikit-learn TfidfVectorizer’s vectors (smooth idf, L2 rows) for the State of the Union', async () => {
-    const r = await runLocal(job('tfidf'), { input: sotuInput, output: path.join(dir, 'tfidf'), ...OPTS });
-    expect(r.steps?.map((s) => s.manifest.job)).toEqual(['tfidf-df', 'tfidf-weights']);
-    const n = sotu.length;
-    const df = new Map<string, number>();
-    for (const d of sotu) for (const t of new Set(tokensOf(d.text))) df.set(t, (df.get(t) ?? 0) + 1);
-    const got = jsonlByKey<Record<string, number>>(path.join(dir, 'tfidf'));
-    expect(got.size).toBe(n);
-    for (const d of sotu) {
-      const w = new Map<string, number>();
-      for (const [t, tf] of countsOf(d.text)) w.set(t, tf * (Math.log((1 + n) / (1 + df.get(t)!)) + 1));
-      const norm = Math.hypot(...w.values());
-      for (const [t, v] of w) w.set(t, v / norm);
-      const row = got.get(d.id)!;
-      expectVector(row, w);
-    }
-    expect(got.get('empty')).toEqual({});
-  });
-});
-
 /** MurmurHash3 x86 32-bit (Austin Appleby's reference algorithm) over bytes, signed. */
 function murmur3Reference(bytes: Uint8Array, seed: number): number {
   const c1 = 0xcc9e2d51;

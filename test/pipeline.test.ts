@@ -63,7 +63,13 @@ describe('multi-step jobs (definePipeline)', () => {
     expect(definePipeline({ name: 'ac', steps: [a, c] }).steps).toHaveLength(2);
     expect(() =>
       defineJob({ name: 'd', input: { from: 'elsewhere' as 'pipeline' }, map: () => {}, reducers: 0 }),
-    ).toThrow(/input.from must be 'previous' or 'pipeline'/);
+    ).toThrow(/input.from must be 'previous', 'pipeline' or \{ param: '<name>' \}/);
+    // Nor is a step reading the locations a param names (tested in use by jobs-ml-text's tfidf apply).
+    const e = defineJob({ name: 'e', input: { from: { param: 'apply' } }, map: () => {}, reducers: 0 });
+    expect(definePipeline({ name: 'ae', steps: [a, e] }).steps).toHaveLength(2);
+    expect(() => defineJob({ name: 'f', input: { from: { param: '' } }, map: () => {}, reducers: 0 })).toThrow(
+      /input.from must be/,
+    );
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, '_SUCCESS'), '');
     await expect(

@@ -1,9 +1,10 @@
 /**
  * Hand-written TF-IDF, the yardstick of jobs/tfidf.ts: the same output (one jsonl line
- * {"key": id, "value": {term: weight, …}} per document, scikit-learn's TfidfVectorizer defaults:
- * raw tf, smooth idf, unit L2 norm), made as fast as plain Node allows, in bounded memory like
- * the job: two passes over the input, the first counting document frequencies, the second
- * weighting each document as it is read.
+ * {"key": id, "value": {"size": |V|, "indices": [i, …], "values": [w, …]}} per document, the
+ * vocabulary numbered in code point order; scikit-learn's TfidfVectorizer defaults: raw tf,
+ * smooth idf, unit L2 norm), made as fast as plain Node allows, in bounded memory like the job:
+ * two passes over the input, the first counting document frequencies, the second weighting
+ * each document as it is read.
  *
  * N workers: worker k takes the k-th of N contiguous line-aligned ranges of the input in both
  * passes and writes part-k (its documents in input order); between the passes the main thread
@@ -46,14 +47,13 @@ function countDocuments(segments) {
 }
 
 /**
- * Pass 2 over a range: each document's weights, written as a line in input order. One lookup
- * per token: the term's entry holds its idf and its count in the current document. The line is
- * JSON.stringify of a null-prototype object (faster than building the string by hand, and the
- * keys come out in JSON's order: integer-like keys first).
+ * Pass 2 over a range: each document's vector, written as a line in input order. One lookup
+ * per token: the term's entry holds its column, its idf and its count in the current document.
  */
 function weighRange(segments, vocabulary, file) {
   const out = new Output(file);
   const found = [];
+  const size = vocabulary.size;
   let doc = 0;
   forEachLine(segments, (line) => {
     const { id, text } = documentOf(line);
@@ -68,6 +68,7 @@ function weighRange(segments, vocabulary, file) {
         found.push(e);
       } else e.tf++;
     });
+    found.sort((a, b) => a.index - b.index);
     let sq = 0;
     for (const e of found) {
       const w = e.tf * e.idf;
@@ -75,20 +76,44 @@ function weighRange(segments, vocabulary, file) {
       sq += w * w;
     }
     const norm = Math.sqrt(sq);
-    const row = Object.create(null);
-    for (const e of found) row[e.term] = e.w / norm;
-    out.write(`${JSON.stringify({ key: id, value: row })}\n`);
+    const indices = new Array(found.length);
+    const values = new Array(found.length);
+    for (let i = 0; i < found.length; i++) {
+      indices[i] = found[i].index;
+      values[i] = found[i].w / norm;
+    }
+    out.write(`${JSON.stringify({ key: id, value: { size, indices, values } })}\n`);
   });
   out.close();
 }
 
-/** Each term's entry: its idf, ln((1 + n) / (1 + df)) + 1 as the job computes it. */
+/** Code point order (UTF-8's, the job's), where JavaScript's sort compares UTF-16 units. */
+function byCodePoint(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    return sx === sy ? x - y : sx ? 1 : -1;
+  }
+  return a.length - b.length;
+}
+
+/** The terms in column order with their df, from a term → df map. */
+function sortedTable(df) {
+  const terms = [...df.keys()].sort(byCodePoint);
+  return { terms, dfs: terms.map((t) => df.get(t)) };
+}
+
+/** Each term's entry: its column (rank in code point order) and idf, ln((1 + n) / (1 + df)) + 1 as the job computes it. */
 function vocabularyOf(terms, dfs, n) {
   const vocabulary = new Map();
-  terms.forEach((term, i) => {
+  terms.forEach((term, index) => {
     vocabulary.set(term, {
-      term,
-      idf: Math.log((1 + n) / (1 + dfs[i])) + 1,
+      index,
+      idf: Math.log((1 + n) / (1 + dfs[index])) + 1,
       doc: 0,
       tf: 0,
       w: 0,
@@ -104,7 +129,8 @@ if (isMainThread) {
   const ranges = lineRanges(inputFiles(input), workers);
   if (workers === 1) {
     const { documents, df } = countDocuments(ranges[0]);
-    weighRange(ranges[0], vocabularyOf([...df.keys()], [...df.values()], documents), partFile(output, 0));
+    const { terms, dfs } = sortedTable(df);
+    weighRange(ranges[0], vocabularyOf(terms, dfs, documents), partFile(output, 0));
   } else {
     const pool = ranges.map(
       (segments, k) => new Worker(new URL(import.meta.url), { workerData: { segments, k, output } }),
@@ -129,8 +155,9 @@ if (isMainThread) {
         df.set(term, (df.get(term) ?? 0) + c.dfs[i]);
       });
     }
-    const terms = [...df.keys()].join('\n');
-    const dfs = Int32Array.from(df.values());
+    const table = sortedTable(df);
+    const terms = table.terms.join('\n');
+    const dfs = Int32Array.from(table.dfs);
     const written = next();
     for (const w of pool) w.postMessage({ terms, dfs, documents });
     await written;

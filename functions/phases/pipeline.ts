@@ -3,7 +3,7 @@
  * Commit hands the state machine the spec of the next step, which loops back to Plan.
  */
 import { OutputExistsError } from '../errors.js';
-import { hasReduce, type Pipeline, stepCount, stepOf } from '../job.js';
+import { hasReduce, type Pipeline, readsPrevious, stepCount, stepOf } from '../job.js';
 import {
   counterParams,
   type JobSpec,
@@ -52,7 +52,8 @@ export async function startPipeline(router: StorageRouter, module: Pipeline, raw
 
 /**
  * The spec of step `step`: reading the previous step's output (or the pipeline's input, for the
- * first step and steps with `input.from: 'pipeline'`), with the previous step's counters and
+ * first step and steps with `input.from: 'pipeline'`; or the locations of the param a step's
+ * `input.from: { param }` names, when given), with the previous step's counters and
  * output location as params.
  */
 export function stepSpec(
@@ -65,7 +66,17 @@ export function stepSpec(
   const steps = stepCount(module);
   const job = stepOf(module, step);
   const { reducers, ...options } = p.options;
-  const input = previousOutput === undefined || job.input?.from === 'pipeline' ? p.input : [previousOutput];
+  const from = job.input?.from;
+  const named = typeof from === 'object' ? p.params[from.param] : undefined;
+  const input =
+    named !== undefined && named.trim() !== ''
+      ? named
+          .split(',')
+          .map((i) => i.trim())
+          .filter((i) => i !== '')
+      : previousOutput === undefined || !readsPrevious(job)
+        ? p.input
+        : [previousOutput];
   return {
     ...options,
     // The caller's reducers tune the steps that reduce; a map-only step stays map-only.
