@@ -58,6 +58,11 @@ export const DEFAULTS = {
   scratchExpirationDays: 7,
   /** Keep the job's scratch data after it ends (for debugging). */
   keepScratch: false,
+  /**
+   * Job bundles kept in the local engine's cache (`<os tmpdir>/streaming-bundles`), keyed by
+   * content; the least recently used go first. Each is ~3 MB (the job with the SDK and the AWS SDK).
+   */
+  bundleCacheEntries: 16,
 } as const;
 
 /** Parses "64MiB", "1.5 GB", "4096" into bytes. */

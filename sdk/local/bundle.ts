@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../../functions/config.js';
 import { InvalidJobError } from '../../functions/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,6 +25,7 @@ function sibling(rel: string): string {
 export async function bundleJob(
   jobPath: string,
   cacheRoot = path.join(os.tmpdir(), 'streaming-bundles'),
+  maxEntries: number = DEFAULTS.bundleCacheEntries,
 ): Promise<string> {
   const entry = path.resolve(jobPath);
   if (!existsSync(entry))
@@ -56,31 +58,35 @@ export async function bundleJob(
     },
     logLevel: 'silent' as const,
   };
-  // One cache entry per job and bundling options: reused while none of the files that went into it changed.
-  const key = createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16);
-  const outDir = path.join(cacheRoot, key);
-  const outfile = path.join(outDir, 'job.bundle.mjs');
-  const inputsFile = path.join(outDir, 'inputs.json');
-  if (await unchanged(inputsFile)) {
+  // The bundles are named by their content; a small record per job and bundling options names
+  // the bundle last built for them and the files that went into it, reused while none changed.
+  const ref = path.join(
+    cacheRoot,
+    'refs',
+    `${createHash('sha256').update(JSON.stringify(options)).digest('hex').slice(0, 16)}.json`,
+  );
+  const cached = await upToDate(cacheRoot, ref);
+  if (cached) {
     const now = new Date();
-    await fs.utimes(inputsFile, now, now).catch(() => {});
-    return outfile;
+    await fs.utimes(cached, now, now).catch(() => {});
+    return cached;
   }
-  await pruneCache(cacheRoot);
   // Named through a variable so that bundlers leave it out: this module is part of the SDK that
   // every job bundle and Lambda function carries, and only the engine's thread builds bundles.
   const esbuild = 'esbuild';
   const { build } = (await import(esbuild)) as typeof import('esbuild');
-  await fs.mkdir(outDir, { recursive: true });
-  // Built under temporary names and renamed into place, so concurrent runs never see half a bundle.
+  await fs.mkdir(path.join(cacheRoot, 'refs'), { recursive: true });
+  // Built under a temporary name and renamed into place, so concurrent runs never see half a bundle.
   const suffix = `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const built = path.join(cacheRoot, `build${suffix}`);
   let inputs: string[];
   try {
-    const result = await build({ ...options, outfile: outfile + suffix });
+    const result = await build({ ...options, outfile: built });
     inputs = Object.keys(result.metafile?.inputs ?? {})
       .map((f) => path.resolve(f))
       .filter((f) => existsSync(f));
   } catch (e) {
+    await fs.rm(built, { force: true });
     const errors =
       (e as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
     const first = errors[0];
@@ -91,47 +97,92 @@ export async function bundleJob(
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new InvalidJobError(`Cannot build job module ${jobPath}: ${first?.text ?? (e as Error).message}${where}`);
   }
-  const stamps = await Promise.all(inputs.map(async (f) => [f, await stamp(f)] as const));
-  await fs.rename(outfile + suffix, outfile);
-  await fs.writeFile(inputsFile + suffix, JSON.stringify(stamps));
-  await fs.rename(inputsFile + suffix, inputsFile);
-  return outfile;
+  const content = createHash('sha256')
+    .update(await fs.readFile(built))
+    .digest('hex')
+    .slice(0, 16);
+  const bundle = path.join(cacheRoot, `${content}.mjs`);
+  // The same content may be there already (another path to the same job, an edit undone).
+  await fs.rename(built, bundle);
+  const record: Ref = { bundle: path.basename(bundle), inputs: inputs.map((f) => [f, stampSync(f)]) };
+  await fs.writeFile(ref + suffix, JSON.stringify(record));
+  await fs.rename(ref + suffix, ref);
+  await pruneCache(cacheRoot, bundle, maxEntries);
+  return bundle;
 }
 
-const CACHE_DAYS = 7;
+/** What a job's record in refs/ holds: its bundle's name and a stamp of each file that went into it. */
+interface Ref {
+  bundle: string;
+  inputs: [string, string][];
+}
 
-/** Drops bundles no run has used for CACHE_DAYS (each use touches its inputs.json). */
-async function pruneCache(root: string): Promise<void> {
-  const cutoff = Date.now() - CACHE_DAYS * 86_400_000;
-  const entries = await fs.readdir(root).catch(() => [] as string[]);
-  for (const e of entries) {
-    // An entry without inputs.json may be another run's build in progress: leave it.
-    const used = await fs.stat(path.join(root, e, 'inputs.json')).then(
-      (st) => st.mtimeMs,
-      () => Number.POSITIVE_INFINITY,
-    );
-    if (used < cutoff) await fs.rm(path.join(root, e), { recursive: true, force: true });
+/** The bundle a record names, while it exists and none of its input files changed. */
+async function upToDate(root: string, ref: string): Promise<string | undefined> {
+  try {
+    const { bundle, inputs } = JSON.parse(await fs.readFile(ref, 'utf8')) as Ref;
+    // Synchronous stats: a bundle holds hundreds of files (the SDK and its dependencies), and one
+    // awaited stat each took a third of a second of every run's start-up.
+    for (const [file, was] of inputs) if (stampSync(file) !== was) return undefined;
+    const file = path.join(root, bundle);
+    return inputs.length > 0 && existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/** Size and modification time: what tells that a source file changed. */
-async function stamp(file: string): Promise<string> {
-  return stampSync(file);
+/**
+ * A bundle used this recently is never removed: a run that has just been given it is about to
+ * pin it (pinBundle) and load it.
+ */
+const IN_USE_MS = 60_000;
+
+/**
+ * The run's own link to its bundle, in the run's folder: the worker threads load it from there,
+ * so a worker started late in a long run (replacing one that died) finds it even after the cache
+ * pruned the bundle. A hard link where the cache and the folder share a file system, else a copy.
+ */
+export async function pinBundle(bundle: string, runDir: string): Promise<string> {
+  const pinned = path.join(runDir, 'job.bundle.mjs');
+  await fs.link(bundle, pinned).catch(() => fs.copyFile(bundle, pinned));
+  return pinned;
+}
+
+/**
+ * Keeps the `maxEntries` (DEFAULTS.bundleCacheEntries) most recently used bundles (each use touches its file)
+ * and the records that name them; removes the rest, builds abandoned for an hour, and entries
+ * of the cache's earlier layout (one folder per job).
+ */
+async function pruneCache(root: string, keep: string, maxEntries: number): Promise<void> {
+  const now = Date.now();
+  const names = await fs.readdir(root).catch(() => [] as string[]);
+  const bundles: { name: string; used: number }[] = [];
+  for (const name of names) {
+    const file = path.join(root, name);
+    const st = await fs.stat(file).catch(() => undefined);
+    if (!st || name === 'refs') continue;
+    if (name.endsWith('.mjs')) bundles.push({ name, used: st.mtimeMs });
+    else if (st.isDirectory() || (name.endsWith('.tmp') && now - st.mtimeMs > 3_600_000))
+      await fs.rm(file, { recursive: true, force: true });
+  }
+  bundles.sort((a, b) => b.used - a.used);
+  const kept = new Set<string>();
+  for (const [i, b] of bundles.entries()) {
+    if (i < maxEntries || now - b.used < IN_USE_MS || b.name === path.basename(keep)) kept.add(b.name);
+    else await fs.rm(path.join(root, b.name), { force: true });
+  }
+  const refs = path.join(root, 'refs');
+  for (const name of await fs.readdir(refs).catch(() => [] as string[])) {
+    if (name.endsWith('.tmp')) continue;
+    const bundle = await fs
+      .readFile(path.join(refs, name), 'utf8')
+      .then((t) => (JSON.parse(t) as Ref).bundle)
+      .catch(() => undefined);
+    if (!bundle || !kept.has(bundle)) await fs.rm(path.join(refs, name), { force: true });
+  }
 }
 
 function stampSync(file: string): string {
   const st = statSync(file);
   return `${st.size}:${st.mtimeMs}`;
-}
-
-async function unchanged(inputsFile: string): Promise<boolean> {
-  try {
-    const stamps = JSON.parse(await fs.readFile(inputsFile, 'utf8')) as [string, string][];
-    // Synchronous stats: a bundle holds hundreds of files (the SDK and its dependencies), and one
-    // awaited stat each took a third of a second of every run's start-up.
-    for (const [file, was] of stamps) if (stampSync(file) !== was) return false;
-    return stamps.length > 0;
-  } catch {
-    return false;
-  }
 }

@@ -14,9 +14,10 @@ import { StorageRouter } from '../../functions/storage/index.js';
 import { fromItemLocation, type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition } from '../../infra/definition.js';
 import { type JobHandle, type JobStatus, type OutputRecord, readResults } from '../client.js';
-import { bundleJob } from './bundle.js';
+import { bundleJob, pinBundle } from './bundle.js';
 import { executeDefinition } from './execute.js';
 import { type TaskEvent, WorkerPool } from './pool.js';
+import { makeRunTempDir, removeRunTempDir } from './temp.js';
 
 export interface LocalRunOptions {
   /** Input files, directories or globs. */
@@ -188,6 +189,7 @@ async function execute(
   onProgress: (p: Progress) => void,
 ): Promise<LocalJobResult> {
   let pool: WorkerPool | undefined;
+  let tmpDir: string | undefined;
   try {
     const workers = options.workers ?? os.availableParallelism();
     if (!Number.isInteger(workers) || workers < 1)
@@ -200,10 +202,11 @@ async function execute(
           `(sortBufferBytes, --sort-buffer: ${sortMiB} MiB) plus 64 MiB, i.e. ${Math.ceil(2 * sortMiB + 64)} MiB: raise it or lower the sort buffer.`,
       );
     const bundle = await bundleJob(jobPath);
+    tmpDir = await makeRunTempDir(options.scratch);
     const track = { progress: { phase: 'plan', step: 0, steps: 1, map: blank(), reduce: blank() } as Progress };
     const report = () => onProgress(structuredClone(track.progress));
     // The workers start loading the bundle now, while this thread loads it and the interpreter.
-    pool = new WorkerPool(bundle, workers, heapMiB, (e: TaskEvent) => {
+    pool = new WorkerPool(await pinBundle(bundle, tmpDir), workers, heapMiB, tmpDir, (e: TaskEvent) => {
       const progress = track.progress;
       progress.phase = e.phase;
       const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
@@ -228,7 +231,9 @@ async function execute(
     const input = Array.isArray(options.input) ? options.input : [options.input];
     return await runJob(pool, storage, options, { input, output, jobId: options.jobId }, track, report);
   } finally {
+    // Terminated workers ran no `finally`: whatever local files they left go with the folder.
     await pool?.close();
+    if (tmpDir) await removeRunTempDir(tmpDir);
   }
 }
 
@@ -314,7 +319,7 @@ async function runJob(
     if (cancelled) {
       await pool.close();
       if (run) {
-        const env = { storage, attempt: 'cancel', tmpDir: os.tmpdir() };
+        const env = { storage, attempt: 'cancel', tmpDir: pool.tmpDir };
         await abort(env, {
           job: run,
           error: {

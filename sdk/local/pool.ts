@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCause, WorkerDiedError } from '../../functions/errors.js';
 import type { Phase } from '../../functions/runtime.js';
-import type { TaskReply, TaskRequest } from './worker-main.js';
+import type { TaskReply, TaskRequest, WorkerData } from './worker-main.js';
 
 /** A task that failed in a worker, shaped as Step Functions sees a failed Lambda invocation. */
 export class TaskError extends Error {
@@ -47,11 +47,13 @@ export class WorkerPool {
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
    *   than a consequence of the input (a worker over it dies, and its task is retried)
+   * @param tmpDir the run's folder for the tasks' local files (see temp.ts)
    */
   constructor(
     private readonly bundle: string,
     readonly size: number,
     private readonly heapMiB: number,
+    readonly tmpDir: string,
     private readonly onEvent: (e: TaskEvent) => void = () => {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -64,7 +66,7 @@ export class WorkerPool {
     const worker = new Worker(boot, {
       eval: true,
       env: { ...process.env },
-      workerData: { streamingWorker: true },
+      workerData: { streamingWorker: true, tmpDir: this.tmpDir } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
     });
     const slot: Slot = { worker };

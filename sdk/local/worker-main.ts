@@ -16,20 +16,28 @@ export interface TaskRequest {
   attempt: string;
 }
 
+/** What the pool gives each worker thread. */
+export interface WorkerData {
+  streamingWorker: true;
+  /** The run's folder for local files (spills, fetched ranges), removed when the run ends. */
+  tmpDir: string;
+}
+
 export type TaskReply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ReturnType<typeof toErrorCause> };
 
 /** Starts serving tasks when this module runs inside a Streaming worker; does nothing elsewhere. */
 export function startWorker(job: JobModule): void {
-  if (isMainThread || !parentPort || !(workerData as { streamingWorker?: boolean } | undefined)?.streamingWorker)
-    return;
+  const data = workerData as Partial<WorkerData> | undefined;
+  if (isMainThread || !parentPort || !data?.streamingWorker) return;
   const port = parentPort;
+  const tmpDir = data.tmpDir ?? os.tmpdir();
   const storage = new StorageRouter();
   port.on('message', async (req: TaskRequest) => {
     let reply: TaskReply;
     try {
-      const result = await runPhase(req.phase, req.event, { storage, attempt: req.attempt, tmpDir: os.tmpdir() }, job);
+      const result = await runPhase(req.phase, req.event, { storage, attempt: req.attempt, tmpDir }, job);
       reply = { id: req.id, ok: true, result };
     } catch (e) {
       reply = { id: req.id, ok: false, error: toErrorCause(e) };

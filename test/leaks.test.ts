@@ -1,0 +1,118 @@
+/**
+ * A local run leaves nothing behind in the temp dir or in --scratch, however it ends: cancelled
+ * in the middle of the reduce phase (its workers terminated with a reducer's fetched input on
+ * disk), a worker thread that died, a task that threw. Each run's local files live in a folder
+ * of their own (sdk/local/temp.ts) that the engine removes when the run ends.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { JobCancelledError, JobFailedError, type LocalRunOptions, runLocal } from '../sdk/index.js';
+import { FIXTURES, MOBY, tempDir } from './helpers.js';
+
+/** Every file and folder under `dir`, relative to it. */
+function tree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+/** What this process has in the OS temp dir that a run makes: its run folders and its jobs' scratch. */
+function ours(jobId: string): string[] {
+  const tmp = os.tmpdir();
+  return [
+    ...fs.readdirSync(tmp).filter((f) => f.startsWith(`streaming-run-${process.pid}-`) || f.includes(jobId)),
+    ...tree(path.join(tmp, 'streaming-scratch')).filter((f) => f.includes(jobId)),
+  ];
+}
+
+/** Many distinct words on many lines: enough reduce work to be caught in the middle of it. */
+function input(dir: string): string {
+  const file = path.join(dir, 'in.txt');
+  const words = fs.readFileSync(path.join(MOBY, 'data.txt'), 'utf8').split(/\s+/).slice(0, 20_000);
+  fs.writeFileSync(file, words.join(' ').replace(/(\S+ \S+ \S+ \S+ \S+ \S+) /g, '$1\n'));
+  return file;
+}
+
+/**
+ * Runs the slow-reduce job and cancels it once a reducer is inside `reduce` (its fetched input
+ * on local disk): the fixture writes a marker then, and the test waits for it, not for a delay.
+ */
+async function cancelledMidReduce(options: Omit<LocalRunOptions, 'onProgress' | 'params'>): Promise<string> {
+  const markers = tempDir('streaming-markers-');
+  const watcher = fs.watch(markers);
+  const inReduce = new Promise<void>((resolve) => watcher.once('change', () => resolve()));
+  const handle = runLocal(path.join(FIXTURES, 'slow-reduce.ts'), { ...options, params: { markers } });
+  try {
+    await Promise.race([inReduce, handle.then(() => {})]);
+  } finally {
+    watcher.close();
+  }
+  expect((await handle.status()).phase).toBe('reduce');
+  await handle.cancel();
+  await expect(handle).rejects.toThrow(JobCancelledError);
+  fs.rmSync(markers, { recursive: true, force: true });
+  return handle.id;
+}
+
+describe('a local run leaves no files behind', () => {
+  it('when cancelled in the middle of the reduce phase, in the OS temp dir', async () => {
+    const dir = tempDir();
+    const id = await cancelledMidReduce({ input: input(dir), output: path.join(dir, 'out'), workers: 2 });
+    expect(ours(id)).toEqual([]);
+  });
+
+  it('when cancelled in the middle of the reduce phase, in --scratch (where its local files go too)', async () => {
+    const dir = tempDir();
+    const scratch = path.join(dir, 'scratch');
+    await cancelledMidReduce({ input: input(dir), output: path.join(dir, 'out'), workers: 2, scratch });
+    expect(tree(scratch)).toEqual([]);
+  });
+
+  it('puts the tasks’ local files under --scratch while it runs', async () => {
+    const dir = tempDir();
+    const scratch = path.join(dir, 'scratch');
+    const seen = new Set<string>();
+    await runLocal(path.join(FIXTURES, 'slow-reduce.ts'), {
+      input: input(dir),
+      output: path.join(dir, 'out'),
+      workers: 2,
+      scratch,
+      params: { ms: '1' },
+      onProgress: (p) => {
+        if (p.reduce.running > 0) for (const f of tree(scratch)) seen.add(f);
+      },
+    });
+    // A reducer's fetched input (`.in`) was on disk under scratch, in the run's folder.
+    expect([...seen].some((f) => /^streaming-run-\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
+    expect(tree(scratch)).toEqual([]);
+  });
+
+  it('when a worker thread dies and when a task throws', async () => {
+    const dir = tempDir();
+    const scratch = path.join(dir, 'scratch');
+    const markers = path.join(dir, 'markers');
+    fs.mkdirSync(markers);
+    const died = runLocal(path.join(FIXTURES, 'dies.ts'), {
+      input: input(dir),
+      output: path.join(dir, 'out-died'),
+      workers: 2,
+      scratch,
+      taskAttempts: 1,
+      params: { markers },
+    });
+    await expect(died).rejects.toThrow(JobFailedError);
+    expect(tree(scratch)).toEqual([]);
+
+    fs.writeFileSync(path.join(dir, 'boom.txt'), 'fine\nboom\nfine\n');
+    const threw = runLocal(path.join(FIXTURES, 'throws.ts'), {
+      input: path.join(dir, 'boom.txt'),
+      output: path.join(dir, 'out-threw'),
+      workers: 2,
+      taskAttempts: 2,
+      retryDelayMs: 0,
+    });
+    await expect(threw).rejects.toThrow(JobFailedError);
+    expect(ours(threw.id)).toEqual([]);
+  });
+});
