@@ -25,6 +25,14 @@ export const PRICES = {
   stateTransition: 0.025 / 1000,
 } as const;
 
+/** What the estimate assumes when not told (the memory sizes are the deployment's, in DEFAULTS). */
+export const ESTIMATE_DEFAULTS = {
+  shuffleRatio: 0.3,
+  outputRatio: 0.1,
+  mapBytesPerSecond: 40e6,
+  reduceBytesPerSecond: 40e6,
+} as const;
+
 /** The multipart part size of the S3 writer (functions/storage/s3.ts). */
 const PART_BYTES = 8 * 2 ** 20;
 
@@ -35,9 +43,9 @@ export interface EstimateOptions {
   splitSize?: number;
   /** @default DEFAULTS.reducers */
   reducers?: number;
-  /** Memory of the map and reduce functions, MiB. @default 1769 (one vCPU) */
+  /** Memory of the map and reduce functions, MiB. @default DEFAULTS.memoryMiB.map (one vCPU) */
   memoryMiB?: number;
-  /** Memory of plan, shuffle and commit, MiB. @default 512 */
+  /** Memory of plan, shuffle and commit, MiB. @default DEFAULTS.memoryMiB.control */
   controlMemoryMiB?: number;
   /** Input objects (listing pages, one GET each at least). @default one per split */
   objects?: number;
@@ -71,8 +79,8 @@ export interface Estimate {
 export function estimateCost(o: EstimateOptions): Estimate {
   const splitSize = o.splitSize ?? DEFAULTS.splitSize;
   const R = o.reducers ?? DEFAULTS.reducers;
-  const mem = o.memoryMiB ?? 1769;
-  const controlMem = o.controlMemoryMiB ?? 512;
+  const mem = o.memoryMiB ?? DEFAULTS.memoryMiB.map;
+  const controlMem = o.controlMemoryMiB ?? DEFAULTS.memoryMiB.control;
   const problems: string[] = [];
   if (!(o.inputBytes > 0)) problems.push('inputBytes must be > 0');
   if (!(splitSize > 0)) problems.push('splitSize must be > 0');
@@ -82,8 +90,8 @@ export function estimateCost(o: EstimateOptions): Estimate {
 
   const M = Math.ceil(o.inputBytes / splitSize);
   const objects = o.objects ?? M;
-  const shuffle = o.inputBytes * (o.shuffleRatio ?? 0.3);
-  const output = o.inputBytes * (o.outputRatio ?? 0.1);
+  const shuffle = o.inputBytes * (o.shuffleRatio ?? ESTIMATE_DEFAULTS.shuffleRatio);
+  const output = o.inputBytes * (o.outputRatio ?? ESTIMATE_DEFAULTS.outputRatio);
   const parts = (bytes: number) => Math.max(1, Math.ceil(bytes / PART_BYTES));
   // A multipart upload: create, parts, complete (one PUT when it fits one part).
   const upload = (bytes: number) => (parts(bytes) === 1 ? 1 : parts(bytes) + 2);
@@ -115,8 +123,9 @@ export function estimateCost(o: EstimateOptions): Estimate {
   s3.writes += 2 + 2 + Math.ceil((3 * M + 2 * R + 5) / 1000);
 
   const cpu = mem / 1769;
-  const mapSeconds = splitSize / ((o.mapBytesPerSecond ?? 40e6) * cpu) + 0.5;
-  const reduceSeconds = R > 0 ? perReduceIn / ((o.reduceBytesPerSecond ?? 40e6) * cpu) + 0.5 : 0;
+  const mapSeconds = splitSize / ((o.mapBytesPerSecond ?? ESTIMATE_DEFAULTS.mapBytesPerSecond) * cpu) + 0.5;
+  const reduceSeconds =
+    R > 0 ? perReduceIn / ((o.reduceBytesPerSecond ?? ESTIMATE_DEFAULTS.reduceBytesPerSecond) * cpu) + 0.5 : 0;
   const controlSeconds = 2 + M * 0.002 + R * 0.002; // plan, shuffle, commit: mostly S3 round trips
   const gbSeconds = (M * mapSeconds + R * reduceSeconds) * (mem / 1024) + 3 * controlSeconds * (controlMem / 1024);
   const invocations = M + R + (R > 0 ? 4 : 3);
@@ -159,7 +168,7 @@ export function formatEstimate(e: Estimate, o: EstimateOptions): string {
       `  ${l.item.padEnd(22)} ${n(l.quantity).padStart(14)} ${l.unit.padEnd(12)} $${l.dollars.toFixed(4).padStart(10)}`,
   );
   return [
-    `${(o.inputBytes / 1e9).toFixed(1)} GB in ${n(e.mapTasks)} map tasks of ${((o.splitSize ?? DEFAULTS.splitSize) / 2 ** 20).toFixed(0)} MiB, ${e.reducers} reducers, ${o.memoryMiB ?? 1769} MiB functions`,
+    `${(o.inputBytes / 1e9).toFixed(1)} GB in ${n(e.mapTasks)} map tasks of ${((o.splitSize ?? DEFAULTS.splitSize) / 2 ** 20).toFixed(0)} MiB, ${e.reducers} reducers, ${o.memoryMiB ?? DEFAULTS.memoryMiB.map} MiB functions`,
     `  map task ~${e.lambda.mapSeconds.toFixed(1)} s, reduce task ~${e.lambda.reduceSeconds.toFixed(1)} s (at the throughputs assumed)`,
     ...rows,
     `  ${'total'.padEnd(22)} ${''.padStart(14)} ${''.padEnd(12)} $${e.dollars.toFixed(4).padStart(10)}`,

@@ -45,6 +45,8 @@ export {
 } from './features.js';
 export type { IterateOptions, IterateResult } from './iterate.js';
 export { iterate } from './iterate.js';
-export type { LocalJobResult, LocalRunOptions, PhaseProgress, Progress } from './local/engine.js';
+export type { LocalJobResult, LocalRunOptions } from './local/engine.js';
 export { runLocal } from './local/engine.js';
+export type { LocalJobHandle } from './local/handle.js';
+export type { PhaseProgress, Progress } from './local/task-progress.js';
 export { concat, countWords, forEachWord, sum, words } from './text.js';

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { PhaseProgress, Progress } from './local/engine.js';
+import type { PhaseProgress, Progress } from './local/task-progress.js';
 
 export interface Reporter {
   update: (p: Progress) => void;

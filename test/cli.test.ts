@@ -106,6 +106,13 @@ describe('streaming run', () => {
       /--worker-memory 192 is 192 bytes: give it with a unit, e.g. --worker-memory 512MiB/,
     );
     expect(streaming('frobnicate').status).toBe(2);
+    const typo = streaming('run', 'jobs/wordcount.ts', '-i', 'x', '-o', 'y', '--reducer', '3');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toBe('streaming: unknown option --reducer (did you mean --reducers?)\n');
+    expect(streaming('estimate', '--input-size', '1GB', '--memroy', '512').stderr).toMatch(
+      /unknown option --memroy \(did you mean --memory\?\)/,
+    );
+    expect(streaming('rnu').stderr).toMatch(/unknown command "rnu" \(did you mean "run"\?\)/);
     expect(streaming('run', '--help').stdout).toMatch(/Usage: streaming run/);
   });
 

@@ -126,12 +126,12 @@ async function splitBlocks(
   let bpos = start; // absolute position of the current buffer's first byte
   let skipping = start > 0;
   let bomCheck = start === 0; // the first line of an object may begin with a byte-order mark
-  let carry: Uint8Array[] = []; // an unfinished line's pieces
-  let carryBytes = 0;
+  let partial: Uint8Array[] = []; // an unfinished line's pieces
+  let partialBytes = 0;
   let consumed = 0;
 
-  /** Hands over whole lines, `at` their position in the object. */
-  const give = (block: Buffer, at: number): unknown => {
+  /** Hands whole lines to the sink, `at` their position in the object. */
+  const deliver = (block: Buffer, at: number): unknown => {
     if (bomCheck) {
       bomCheck = false;
       if (block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf) {
@@ -172,41 +172,41 @@ async function splitBlocks(
       const lastNl = b.lastIndexOf(NL, cut - 1);
       if (lastNl < i) {
         if (cut > i) {
-          carry.push(b.subarray(i, cut));
-          carryBytes += cut - i;
+          partial.push(b.subarray(i, cut));
+          partialBytes += cut - i;
         }
       } else {
-        if (carryBytes > 0) {
-          // The carried line's end joins it as a block of its own; the rest goes on uncopied.
+        if (partialBytes > 0) {
+          // The partial line's end joins it as a block of its own; the rest goes on uncopied.
           const firstNl = b.indexOf(NL, i);
-          carry.push(b.subarray(i, firstNl + 1));
-          const head = Buffer.concat(carry, carryBytes + firstNl + 1 - i);
-          const r = give(head, here + i - carryBytes);
+          partial.push(b.subarray(i, firstNl + 1));
+          const head = Buffer.concat(partial, partialBytes + firstNl + 1 - i);
+          const r = deliver(head, here + i - partialBytes);
           if (isThenable(r)) await r;
           consumed += head.length;
-          carry = [];
-          carryBytes = 0;
+          partial = [];
+          partialBytes = 0;
           i = firstNl + 1;
         }
         if (lastNl + 1 > i) {
-          const r = give(toBuffer(b).subarray(i, lastNl + 1), here + i);
+          const r = deliver(toBuffer(b).subarray(i, lastNl + 1), here + i);
           if (isThenable(r)) await r;
           consumed += lastNl + 1 - i;
         }
         if (cut > lastNl + 1) {
           b = b.subarray(lastNl + 1, cut);
-          carry.push(b);
-          carryBytes += b.length;
+          partial.push(b);
+          partialBytes += b.length;
         }
       }
-      if (done) return consumed + carryBytes;
+      if (done) return consumed + partialBytes;
     }
   } finally {
     await iterator.return?.();
   }
-  if (carryBytes > 0 && !skipping) {
-    consumed += carryBytes;
-    const r = give(Buffer.concat(carry, carryBytes), bpos - carryBytes);
+  if (partialBytes > 0 && !skipping) {
+    consumed += partialBytes;
+    const r = deliver(Buffer.concat(partial, partialBytes), bpos - partialBytes);
     if (isThenable(r)) await r;
   }
   return consumed;

@@ -53,9 +53,10 @@ interface Collector {
   readonly emit: (key: unknown, value: unknown) => void;
   /** Records emitted so far. */
   readonly records: number;
-  /** True when the collector wants `relieve()` before more records (buffer full). */
+  /** True when the collector wants `spill()` before more records (buffer full). */
   readonly full: boolean;
-  relieve(): Promise<void>;
+  /** Writes the buffer out: a sorted spill to local disk, or (map-only) a flush to the output part. */
+  spill(): Promise<void>;
   finish(stats: MapStats): Promise<Partial<MapIndex>>;
   abort(): Promise<void>;
 }
@@ -80,7 +81,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         ctx.inputUri = chunk.uri;
         stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
           stats.inputRecords += words.countBlock(block);
-          return collector.full ? collector.relieve() : undefined;
+          return collector.full ? collector.spill() : undefined;
         });
       }
     } else if (job.mapper) {
@@ -104,7 +105,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         (line) => {
           const [k, v] = splitKeyValue(line);
           emit(k, v);
-          return collector.full ? collector.relieve() : undefined;
+          return collector.full ? collector.spill() : undefined;
         },
       );
     } else {
@@ -120,8 +121,8 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
             throw userError('map', task, e);
           }
           if (isThenable(r))
-            return userAwait('map', task, r).then(() => (collector.full ? collector.relieve() : undefined));
-          return collector.full ? collector.relieve() : undefined;
+            return userAwait('map', task, r).then(() => (collector.full ? collector.spill() : undefined));
+          return collector.full ? collector.spill() : undefined;
         });
       }
     }
@@ -165,7 +166,7 @@ class DirectOutput implements Collector {
     return this.out.full;
   }
 
-  relieve(): Promise<void> {
+  spill(): Promise<void> {
     return this.out.flush();
   }
 
@@ -302,7 +303,7 @@ class ShuffleOutput implements Collector {
     return out;
   }
 
-  async relieve(): Promise<void> {
+  async spill(): Promise<void> {
     const file = path.join(
       this.env.tmpDir,
       `streaming-${this.run.jobId}-m${this.task}-${this.env.attempt}-${this.spills.length}.spill`,
@@ -323,7 +324,7 @@ class ShuffleOutput implements Collector {
       if (this.spills.length === 0) {
         await this.writeBuffer(out);
       } else {
-        if (this.bytes > 0 || (this.table?.size ?? 0) > 0) await this.relieve();
+        if (this.bytes > 0 || (this.table?.size ?? 0) > 0) await this.spill();
         await this.mergeSpills(out);
       }
       stats.shuffleBytes = await out.finish();
