@@ -17,7 +17,10 @@ export interface DefinitionOptions {
   /** First retry delay of a failing task in seconds; doubles per attempt. @default DEFAULTS.retryIntervalSeconds */
   readonly retryIntervalSeconds?: number;
   /**
-   * Longest a task attempt may run before it fails with States.Timeout (and is retried).
+   * Longest a task attempt may run: the functions' own timeout (Lambda's Timeout). Each Task
+   * state waits that long plus STATE_TIMEOUT_MARGIN_SECONDS before it fails with States.Timeout,
+   * so the function's own timeout (Sandbox.Timedout, after the attempt stopped) reports first and
+   * a retry never overlaps an attempt still running.
    * @default DEFAULTS.taskTimeoutSeconds (900: the Lambda maximum)
    */
   readonly taskTimeoutSeconds?: number;
@@ -47,6 +50,12 @@ export const STATE = {
   abort: 'Abort',
   failed: 'Failed',
 } as const;
+
+/**
+ * What a Task state waits beyond its function's timeout: Lambda's initialisation (up to 10 s)
+ * and the invocation's own latency are not in the function's timeout.
+ */
+export const STATE_TIMEOUT_MARGIN_SECONDS = 60;
 
 /** Lambda's own transient failures: retried with backoff and jitter, whatever the task policy. */
 export const LAMBDA_SERVICE_ERRORS = [
@@ -79,7 +88,16 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
       JitterStrategy: 'FULL',
     },
     ...(attempts > 1
-      ? [{ ErrorEquals: ['States.ALL'], IntervalSeconds: interval, MaxAttempts: attempts - 1, BackoffRate: 2 }]
+      ? [
+          {
+            ErrorEquals: ['States.ALL'],
+            IntervalSeconds: interval,
+            MaxAttempts: attempts - 1,
+            BackoffRate: 2,
+            // Tasks failing together (a throttled S3 prefix, a service blip) retry spread out, not at once.
+            JitterStrategy: 'FULL',
+          },
+        ]
       : []),
   ];
   const toAbort = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.abort }];
@@ -87,7 +105,7 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
   const task = (resource: string, extra: State): State => ({
     Type: 'Task',
     Resource: resource,
-    TimeoutSeconds: timeout,
+    TimeoutSeconds: timeout + STATE_TIMEOUT_MARGIN_SECONDS,
     Retry: retry,
     ...extra,
   });

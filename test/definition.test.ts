@@ -3,7 +3,14 @@ import { describe, expect, it } from '@jest/globals';
 import { NON_RETRYABLE_ERRORS } from '../functions/errors.js';
 import { PHASES } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
-import { bridgeDistributedMaps, ITEMS_PATH, READ_ITEMS_RESOURCE, taskStates } from '../sdk/local/bridge.js';
+import {
+  bridgeDistributedMaps,
+  ITEMS_PATH,
+  MAP_RESULTS_RESOURCE,
+  READ_ITEMS_RESOURCE,
+  RESULTS_PATH,
+  taskStates,
+} from '../sdk/local/bridge.js';
 
 /** The Amazon States Language's JSON schema and path checks (aws-local-stepfunctions' validator). */
 const aslValidator = createRequire(import.meta.url)('asl-validator') as (
@@ -71,8 +78,16 @@ describe('state machine definition', () => {
         BackoffRate: 2,
         JitterStrategy: 'FULL',
       });
-      expect(retry[2]).toEqual({ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 });
-      expect(all[name]!.TimeoutSeconds).toBe(900);
+      expect(retry[2]).toMatchObject({
+        ErrorEquals: ['States.ALL'],
+        IntervalSeconds: 2,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+      });
+      // Every retrier that retries spreads its retries (tasks failing together must not retry together).
+      for (const r of retry) if (r.MaxAttempts > 0) expect(r.JitterStrategy).toBe('FULL');
+      // The state outwaits its function, whose own timeout reports first.
+      expect(all[name]!.TimeoutSeconds).toBeGreaterThan(900);
     }
     for (const name of [STATE.plan, STATE.mapPhase, STATE.shuffle, STATE.reducePhase, STATE.commit])
       expect(def.States[name]!.Catch).toEqual([
@@ -113,8 +128,9 @@ describe('local bridge of Distributed Maps', () => {
     }
   });
 
-  it('puts an item-reading Task under the Map’s name and runs the same ItemProcessor inline', () => {
+  it('puts an item-reading Task under the Map’s name, runs the same ItemProcessor inline, then places its result', () => {
     for (const name of [STATE.mapPhase, STATE.reducePhase]) {
+      const original = def.States[name]!;
       const reader = local.States[name]!;
       expect(reader).toMatchObject({
         Type: 'Task',
@@ -122,24 +138,45 @@ describe('local bridge of Distributed Maps', () => {
         ResultPath: ITEMS_PATH,
         Next: `${name} (items)`,
       });
-      expect(reader.Parameters).toEqual(def.States[name]!.ItemReader.Parameters);
-      expect(reader.Catch).toEqual(def.States[name]!.Catch);
+      expect(reader.Parameters).toEqual(original.ItemReader.Parameters);
+      expect(reader.Catch).toEqual(original.Catch);
       const map = local.States[`${name} (items)`]!;
+      expect(map).toMatchObject({
+        Type: 'Map',
+        ItemsPath: ITEMS_PATH,
+        ItemSelector: original.ItemSelector,
+        MaxConcurrency: 3,
+        ResultPath: RESULTS_PATH,
+        Catch: original.Catch,
+        Next: `${name} (results)`,
+      });
       expect(map.ItemReader).toBeUndefined();
-      expect(map.ItemsPath).toBe(ITEMS_PATH);
-      expect(map.MaxConcurrency).toBe(3);
       expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
       const { ProcessorConfig: _a, ...inner } = map.ItemProcessor;
-      const { ProcessorConfig: _b, ...original } = def.States[name]!.ItemProcessor;
-      expect(inner).toEqual(original);
-      expect({ ...map, ItemsPath: undefined, MaxConcurrency: undefined, ItemProcessor: undefined }).toEqual({
-        ...def.States[name],
-        ItemReader: undefined,
-        ItemsPath: undefined,
-        MaxConcurrency: undefined,
-        ItemProcessor: undefined,
+      const { ProcessorConfig: _b, ...states } = original.ItemProcessor;
+      expect(inner).toEqual(states);
+      // The results Task: the Map's own ResultWriter, ResultPath, Catch and next state.
+      expect(local.States[`${name} (results)`]).toEqual({
+        Type: 'Task',
+        Resource: MAP_RESULTS_RESOURCE,
+        Parameters: {
+          map: name,
+          'state.$': '$',
+          writer: original.ResultWriter?.Parameters ?? null,
+          ...('ResultPath' in original ? { resultPath: original.ResultPath } : {}),
+        },
+        Catch: original.Catch,
+        Next: original.Next,
       });
     }
+  });
+
+  it('with childFailures "aws" catches a failed child into the results Task, which fails the Map as Step Functions does', () => {
+    const aws = bridgeDistributedMaps(def, { concurrency: 3, childFailures: 'aws' });
+    for (const name of [STATE.mapPhase, STATE.reducePhase])
+      expect(aws.States[`${name} (items)`]!.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.__failure', Next: `${name} (results)` },
+      ]);
   });
 
   it('changes nothing else', () => {

@@ -19,8 +19,8 @@ export const JOBS = {
   mapOnly: 'CloudTest/MapOnly',
   /** Word count that counts its lines (test/fixtures/steps/count.ts): counters to sum. */
   counting: 'CloudTest/Counting',
-  /** Word count with its functions sized down: limits a test can reach in seconds (see the test's notes). */
-  small: 'CloudTest/Small',
+  /** test/fixtures/limits.ts with its functions sized down: limits a test reaches in seconds. */
+  limits: 'CloudTest/Limits',
 } as const;
 
 /** Files whose content decides the assembly (the harness re-synthesizes when one changes). */
@@ -53,9 +53,9 @@ export function buildTestApp(outdir: string): App {
   new StreamingJob(stack, 'TfIdf', { job: job('tfidf.ts') });
   new StreamingJob(stack, 'MapOnly', { job: path.join(FIXTURES, 'wordcount-maponly.ts') });
   new StreamingJob(stack, 'Counting', { job: path.join(FIXTURES, 'steps', 'count.ts') });
-  new StreamingJob(stack, 'Small', {
-    job: job('wordcount.ts'),
-    timeout: Duration.seconds(4),
+  new StreamingJob(stack, 'Limits', {
+    job: path.join(FIXTURES, 'limits.ts'),
+    timeout: Duration.seconds(5),
     memorySize: { map: 256, reduce: 256, control: 256 },
     ephemeralStorageSize: Size.mebibytes(512),
   });

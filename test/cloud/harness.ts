@@ -50,6 +50,19 @@ export interface HarnessOptions {
   printLogs?: boolean;
 }
 
+/** Step Functions' quota on a state's or task's input or output: 256 KiB of UTF-8 JSON. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
+/**
+ * A limit of the deployment scaled down for test speed, where the test stays honest: the
+ * functions see the scaled value everywhere they can look (statfs of /tmp, ENOSPC), and the
+ * test says so.
+ */
+export interface Scaled {
+  /** Every function's /tmp, instead of the template's EphemeralStorage. */
+  ephemeralBytes?: number;
+}
+
 /**
  * Failures the harness cannot make the functions produce themselves, injected where Lambda
  * would report them: `before` runs in place of a failed invocation (its throw is the function's
@@ -95,12 +108,16 @@ export class CloudHarness {
     return new CloudHarness(await cloudAssembly(), options);
   }
 
-  /** A deployed StreamingJob by construct path (JOBS); its bucket is created on the S3 server on first use. */
-  async job(jobPath: string): Promise<DeployedJob> {
-    let job = this.jobs.get(jobPath);
+  /**
+   * A deployed StreamingJob by construct path (JOBS); its bucket is created on the S3 server on
+   * first use. With `scaled`, a deployment of its own whose limits are scaled down (same bucket).
+   */
+  async job(jobPath: string, scaled: Scaled = {}): Promise<DeployedJob> {
+    const key = `${jobPath} ${JSON.stringify(scaled)}`;
+    let job = this.jobs.get(key);
     if (!job) {
-      job = await DeployedJob.deploy(this, jobPath);
-      this.jobs.set(jobPath, job);
+      job = await DeployedJob.deploy(this, jobPath, scaled);
+      this.jobs.set(key, job);
     }
     return job;
   }
@@ -146,6 +163,11 @@ export class DeployedJob {
     this.closed.catch(() => {});
   }
 
+  /** Each child of a Distributed Map that failed, with its own error (the Map reports States.ExceedToleratedFailureThreshold). */
+  readonly childFailures: { map: string; error: { Error: string; Cause?: string } }[] = [];
+  /** The largest payload seen per state (input or output, task payloads included), in bytes. */
+  readonly largestPayloads = new Map<string, number>();
+
   /** Invocations in flight (the tasks of stopped executions run on, as Lambda invocations do). */
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly executions = new Set<() => void>();
@@ -155,7 +177,7 @@ export class DeployedJob {
     this.close_ = reject;
   });
 
-  static async deploy(harness: CloudHarness, jobPath: string): Promise<DeployedJob> {
+  static async deploy(harness: CloudHarness, jobPath: string, scaled: Scaled): Promise<DeployedJob> {
     const [stackName] = jobPath.split('/') as [string];
     const stack = harness.assembly.stacks[stackName];
     if (!stack) throw new Error(`No stack ${stackName} in the cloud assembly`);
@@ -176,7 +198,10 @@ export class DeployedJob {
     const bucketIds = ids('AWS::S3::Bucket').filter(
       (id) => !constructPath(template.Resources[id]!, id).includes('AccessLogs'),
     );
-    for (const id of bucketIds) await harness.options.server.createBucket(resolve({ Ref: id }) as string);
+    for (const id of bucketIds)
+      await harness.options.server.createBucket(resolve({ Ref: id }) as string).catch((e: Error) => {
+        if (!/BucketAlready/.test(e.name)) throw e;
+      });
 
     const smProps = template.Resources[machineId]!.Properties!;
     const smRoleId = (smProps.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
@@ -203,7 +228,9 @@ export class DeployedJob {
       const arn = arnOf(spec.logicalId);
       const statements = resolvedRoleStatements(template, spec.roleId, physical);
       const door = await harness.guard.open({ name: `${jobPath}/${phase}`, statements });
-      functions[phase] = new EmulatedFunction(lambdaConfig(spec, arn, resolve, door), (line) => {
+      const config = lambdaConfig(spec, arn, resolve, door);
+      if (scaled.ephemeralBytes !== undefined) config.ephemeralBytes = scaled.ephemeralBytes;
+      functions[phase] = new EmulatedFunction(config, (line) => {
         logs.push({ phase, line });
         if (logs.length > 20_000) logs.splice(0, 10_000);
         if (print) process.stderr.write(`[${jobPath}/${phase}] ${line}\n`);
@@ -278,8 +305,14 @@ export class DeployedJob {
       invoke,
       readItems: async (location) =>
         JSON.parse((await this.itemStorage.readAll(fromItemLocation(location as ItemLocation))).toString('utf8')),
+      writeObject: (location, body) => this.itemStorage.write(fromItemLocation(location), body),
       concurrency: this.harness.options.concurrency ?? 4,
       retryDelayMs: this.harness.options.retryDelayMs ?? 5,
+      payloadLimitBytes: PAYLOAD_LIMIT_BYTES,
+      childFailures: 'aws',
+      onChildFailure: (map, error) => this.childFailures.push({ map, error }),
+      onPayload: (state, size) => this.largestPayloads.set(state, Math.max(size, this.largestPayloads.get(state) ?? 0)),
+      stateMachineArn: this.stateMachineArn,
     });
     const abort = () => execution.abort();
     this.executions.add(abort);

@@ -1,0 +1,111 @@
+/**
+ * AWS's limits, as the harness enforces them on a deployed job (CloudTest/Limits:
+ * test/fixtures/limits.ts, whose functions have 256 MiB, a 5 s timeout and 512 MiB of /tmp),
+ * and how a failure inside a Distributed Map surfaces on AWS. The payload quota itself is
+ * tested on the executor (test/execute.test.ts); here, what the functions meet.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { MOBY } from '../helpers.js';
+import { type DeployedJob, JOBS } from './harness.js';
+import { text, upload, useCloud } from './support.js';
+
+const cloud = useCloud();
+let job: DeployedJob;
+const MiB = 2 ** 20;
+
+beforeAll(async () => {
+  job = await cloud.harness.job(JOBS.limits);
+  for (const f of ['chapter_1.txt', 'chapter_2.txt', 'chapter_3.txt'])
+    await upload(cloud.server, job.bucket, `input/moby/${f}`, fs.readFileSync(path.join(MOBY, f)));
+}, 300_000);
+
+/** One map task over the three chapters (one split), with the job's params. */
+const spec = (on: DeployedJob, output: string, params: Record<string, string>) => ({
+  input: [`s3://${on.bucket}/input/moby/`],
+  output: `s3://${on.bucket}/output/${output}`,
+  params,
+});
+
+/** The errors of the failed map attempts, as each child of the Map reported it. */
+const childErrors = (on: DeployedJob, from: number) => on.childFailures.slice(from).map((f) => f.error);
+
+describe('a function’s timeout', () => {
+  it('kills an attempt that runs past it (Sandbox.Timedout, as Lambda reports it), before the state’s own timeout', async () => {
+    const before = job.childFailures.length;
+    // Each attempt of the one map task hangs 8 s at its first record; the function may run 5 s.
+    const { result, attempts } = await job.execute(spec(job, 'hung', { hangMs: '8000' }));
+    const failure = (await result.catch((e: Error & { cause?: Error }) => e.cause)) as Error | undefined;
+    expect(failure?.name).toBe('States.ExceedToleratedFailureThreshold');
+    expect(attempts.map).toBe(3); // retried by the definition's policy, each attempt killed
+    const [error] = childErrors(job, before);
+    expect(error?.Error).toBe('Sandbox.Timedout');
+    expect(JSON.parse(error!.Cause!).errorMessage).toMatch(/Task timed out after 5\.00 seconds/);
+  }, 60_000);
+});
+
+describe('a function’s memory', () => {
+  it('kills an attempt whose memory passes the configured 256 MiB (V8 heap limit, or resident size)', async () => {
+    const before = job.childFailures.length;
+    const { result } = await job.execute(spec(job, 'oom', { allocMiB: '400' }));
+    await expect(result).rejects.toThrow();
+    const [error] = childErrors(job, before);
+    expect(['Runtime.OutOfMemory', 'Runtime.ExitError']).toContain(error?.Error);
+    expect(JSON.parse(error!.Cause!).errorMessage).toMatch(/Runtime exited with error: signal: (killed|aborted)/);
+  });
+
+  it('runs an attempt that stays within it', async () => {
+    const { result } = await job.execute(spec(job, 'in-memory', { allocMiB: '60' }));
+    await expect(result).resolves.toMatchObject({ parts: 2 });
+  });
+});
+
+describe('a function’s ephemeral storage', () => {
+  // Scaled down for speed: the functions' /tmp is 8 MiB instead of the template's 512 MiB. Honest:
+  // the functions see 8 MiB everywhere they can look (statfs of /tmp, ENOSPC past it). The job
+  // leaves its file in /tmp, which a warm environment keeps, as Lambda's does: so in this order.
+  let small: DeployedJob;
+  beforeAll(async () => {
+    small = await cloud.harness.job(JOBS.limits, { ephemeralBytes: 8 * MiB });
+  });
+
+  it('lets a task use /tmp up to its size', async () => {
+    const { result } = await small.execute(spec(small, 'tmp-fits', { tmpMiB: '5' }));
+    await expect(result).resolves.toMatchObject({ parts: 2 });
+    expect(small.functions.map.stats.maxTmpBytes).toBeGreaterThanOrEqual(5 * MiB);
+  });
+
+  it('fails a write that would take /tmp past its size with ENOSPC', async () => {
+    const before = small.childFailures.length;
+    const { result } = await small.execute(spec(small, 'tmp-full', { tmpMiB: '12' }));
+    await expect(result).rejects.toThrow();
+    const [error] = childErrors(small, before);
+    expect(JSON.parse(error!.Cause!).errorMessage).toMatch(/ENOSPC: no space left on device/);
+  });
+});
+
+describe('a failed task inside a Distributed Map, as AWS surfaces it', () => {
+  const fail = { fail: 'the real error of the map task' };
+
+  it('fails the Map with States.ExceedToleratedFailureThreshold; the task’s own error is not in its Cause', async () => {
+    const before = job.childFailures.length;
+    const { result } = await job.execute(spec(job, 'child-failed', fail));
+    const failure = (await result.catch((e: Error & { cause?: Error }) => e.cause)) as Error | undefined;
+    expect(failure?.name).toBe('States.ExceedToleratedFailureThreshold');
+    expect(failure?.message).not.toMatch(/real error|UserCodeError/);
+    expect(childErrors(job, before)[0]).toMatchObject({ Error: 'UserCodeError' });
+    // Catch still runs Abort: the output is marked failed.
+    expect(await text(`s3://${job.bucket}/output/child-failed/_FAILED`)).toBeDefined();
+  });
+
+  // Issue 14 item 7 (Abort keeps the first real error, read from the failed-attempt records before
+  // scratch is deleted): fails until Abort does; then make it an `it`.
+  it.failing('_FAILED names the map task’s real error, not the Map’s', async () => {
+    const { result } = await job.execute(spec(job, 'child-failed-marker', fail));
+    await result.catch(() => {});
+    const marker = JSON.parse((await text(`s3://${job.bucket}/output/child-failed-marker/_FAILED`))!);
+    expect(marker.error).toBe('UserCodeError');
+    expect(marker.message).toContain('the real error of the map task');
+  });
+});
