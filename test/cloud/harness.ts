@@ -134,6 +134,11 @@ export class CloudHarness {
     return name;
   }
 
+  /** Resolves once no invocation of any job is in flight (the tasks a failed Map left running included). */
+  async idle(): Promise<void> {
+    for (const job of this.jobs.values()) await job.idle();
+  }
+
   async close(): Promise<void> {
     for (const job of this.jobs.values()) job.close();
     await this.guard.close();

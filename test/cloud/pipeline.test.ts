@@ -6,12 +6,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { JobCancelledError } from '../../functions/errors.js';
+import tfidf from '../../jobs/tfidf.js';
 import { startJob } from '../../sdk/client.js';
 import { runLocal } from '../../sdk/local/engine.js';
 import { stateOfTheUnion, writeJsonl } from '../datasets.js';
 import { outputLines, partFiles, ROOT, tempDir } from '../helpers.js';
 import { type DeployedJob, type Faults, JOBS } from './harness.js';
 import { keys, signal, text, upload, useCloud } from './support.js';
+
+/** The job as deployed (jobs/tfidf.ts): a pipeline of several steps, the last one's output the result. */
+const STEPS = tfidf.steps.length;
+const LAST = tfidf.steps.at(-1)!;
 
 const cloud = useCloud();
 let job: DeployedJob;
@@ -29,7 +34,7 @@ beforeAll(async () => {
 const out = (name: string) => `s3://${job.bucket}/output/${name}`;
 const scratchLeft = () => keys(`s3://${job.bucket}/scratch/`);
 
-/** Holds the map tasks of step 2 (step index 1) until released; `reached` resolves when the first one arrives. */
+/** Holds the map tasks of the second step (index 1) until released; `reached` resolves when the first one arrives. */
 function holdStepTwo() {
   const reached = signal();
   const released = signal();
@@ -53,7 +58,7 @@ describe('a multi-step job in the deployed state machine', () => {
       expect(await text(`${out('tfidf')}/${path.basename(part)}`)).toBe(fs.readFileSync(part, 'utf8'));
     expect(outputLines(path.join(dir, 'out'))).toHaveLength(40);
     const manifest = JSON.parse((await text(`${out('tfidf')}/_manifest.json`))!);
-    expect([manifest.job, manifest.step, manifest.steps]).toEqual(['tfidf-weights', 1, 2]);
+    expect([manifest.job, manifest.step, manifest.steps]).toEqual([LAST.name, STEPS - 1, STEPS]);
     expect(await scratchLeft()).toEqual([]);
   });
 
@@ -67,10 +72,10 @@ describe('a multi-step job in the deployed state machine', () => {
       registry: job.registryLookup,
     });
     await hold.reached;
-    expect(await handle.status()).toMatchObject({ state: 'RUNNING', phase: 'map', step: { index: 1, of: 2 } });
+    expect(await handle.status()).toMatchObject({ state: 'RUNNING', phase: 'map', step: { index: 1, of: STEPS } });
     hold.release();
     const manifest = await handle.wait({ intervalMs: 10 });
-    expect(manifest.job).toBe('tfidf-weights');
+    expect(manifest.job).toBe(LAST.name);
     let records = 0;
     for await (const r of handle.results()) {
       expect(typeof r.value).toBe('object');

@@ -1,6 +1,6 @@
 /** What the cloud test files share: one S3 server and one harness per file, and S3 helpers. */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { S3Storage, s3ClientFromEnvironment } from '../../functions/storage/s3.js';
 import { type S3Server, startS3Server } from '../s3-server.js';
 import { CloudHarness, type HarnessOptions } from './harness.js';
@@ -22,6 +22,8 @@ export function useCloud(options: Omit<HarnessOptions, 'server'> = {}): Cloud {
     // The first file to need the assembly bundles it (~1 min on 2 busy cores); later ones reuse it.
     cloud.harness = await CloudHarness.start({ server: cloud.server, ...options });
   }, 300_000);
+  // Tasks a failed or stopped execution left running finish before the next test (on AWS they run on too).
+  afterEach(() => cloud.harness?.idle());
   afterAll(async () => {
     await cloud.harness?.close();
     await cloud.server?.stop();
