@@ -32,6 +32,8 @@ export interface TaskContext {
    * container and shared by its tasks: `const vocab = await ctx.sideInput(ctx.params.vocab)`.
    */
   sideInput(uri: string): Promise<string>;
+  /** The text of an object (UTF-8), read now and not kept: for inputs a task reads by name. */
+  readText(uri: string): Promise<string>;
   /** Adds `n` (default 1) to a named counter; counters are summed into the job summary. */
   count(name: string, n?: number): void;
   /** Where the current record comes from (the input object's URI). Empty in reduce. */

@@ -34,6 +34,8 @@ export type { StepFunctionsApi } from './cloud/stepfunctions.js';
 export { defineJob, definePipeline } from './define.js';
 export type { CostLine, Estimate, EstimateOptions } from './estimate.js';
 export { estimateCost, PRICES } from './estimate.js';
+export type { Executor, ExecutorOptions, Future, ObjectInput, Objects } from './executor.js';
+export { executor, isMain } from './executor.js';
 export {
   distinctTokens,
   forEachToken,

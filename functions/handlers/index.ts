@@ -1,9 +1,15 @@
 /**
  * The Lambda entry point. `streaming-job` is the user's job module: the CDK construct bundles
  * this file with esbuild and aliases `streaming-job` to the job's path, so each deployed
- * function carries exactly one job. Each phase is a named export (the function's `handler`).
+ * function carries exactly one job module. Each phase is a named export (the function's `handler`).
  */
-import job from 'streaming-job';
+// First: the job's module is evaluated after it, knowing it runs inside a task.
+import './in-task-mark.js';
+import * as jobModule from 'streaming-job';
+import { jobOfModule } from '../executor.js';
 import { createHandlers } from './lambda.js';
 
-export const { plan, map, shuffle, reduce, commit, abort } = createHandlers(job);
+// A job module's default export; or, for a module of executor functions, the executor job over its exports.
+export const { plan, map, shuffle, reduce, commit, abort } = createHandlers(
+  jobOfModule(jobModule, 'the module bundled into this function'),
+);

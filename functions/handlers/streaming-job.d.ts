@@ -1,7 +1,8 @@
-/** Resolved at bundle time to the user's job module (see index.ts). */
+/**
+ * Resolved at bundle time to the user's module (see index.ts): a job module (its default export
+ * is defineJob(...) or definePipeline(...)) or a module of executor functions.
+ */
 declare module 'streaming-job' {
-  import type { JobModule } from '../job.js';
-
-  const job: JobModule;
-  export default job;
+  const exports: Record<string, unknown>;
+  export = exports;
 }

@@ -43,6 +43,10 @@ export function taskContext(
       }
       return text;
     },
+    async readText(uri: string) {
+      const key = normalizeUri(uri);
+      return (await storage.for(key).readAll(key)).toString('utf8');
+    },
     counters,
     inputUri: '',
     task: { phase, index, attempt },

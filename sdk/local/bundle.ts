@@ -16,6 +16,15 @@ function sibling(rel: string): string {
 }
 
 /**
+ * What a run's workers load: a job module (its default export), a job exported by a module
+ * (handed to runLocal() by value: found by its name), or a module's exported functions (executor
+ * calls). Code never travels at run time: the module is bundled, and the run names an export.
+ */
+export type JobSource = string | { module: string; job: string } | { module: string; executor: true };
+
+export const sourceModule = (source: JobSource) => (typeof source === 'string' ? source : source.module);
+
+/**
  * Bundles a job module (TypeScript or JavaScript, no build step) with the worker runtime into
  * one ES module, the way the Lambda functions are bundled: esbuild, everything inlined but
  * Node's built-ins. The bundle's default export is the job; inside a Streaming worker thread
@@ -23,16 +32,28 @@ function sibling(rel: string): string {
  * engine share one copy of it.
  */
 export async function bundleJob(
-  jobPath: string,
+  source: JobSource,
   cacheRoot = path.join(os.tmpdir(), 'streaming-bundles'),
   maxEntries: number = DEFAULTS.bundleCacheEntries,
 ): Promise<string> {
+  const jobPath = sourceModule(source);
   const entry = path.resolve(jobPath);
   if (!existsSync(entry))
     throw new InvalidJobError(`Job module not found: ${jobPath}. Give the path of a .ts or .js file.`);
+  const q = JSON.stringify;
+  const select =
+    typeof source === 'string'
+      ? [`import job from ${q(entry)};`]
+      : [
+          `import * as exports from ${q(entry)};`,
+          `import { executorJob, exportedJob } from ${q(sibling('../../functions/executor'))};`,
+          'job' in source
+            ? `const job = exportedJob(exports, ${q(source.job)}, ${q(jobPath)});`
+            : `const job = executorJob(exports, ${q(jobPath)});`,
+        ];
   const contents = [
-    `import job from ${JSON.stringify(entry)};`,
-    `import { startWorker } from ${JSON.stringify(sibling('worker-main'))};`,
+    ...select,
+    `import { startWorker } from ${q(sibling('worker-main'))};`,
     'startWorker(job);',
     'export default job;',
   ].join('\n');

@@ -2,8 +2,12 @@
  * The local engine's entry point: `runLocal()` runs a job on this machine (DESIGN §3 "Local").
  * The run itself is orchestrate.ts; its handle is handle.ts.
  */
-import type { Params } from '../../functions/job.js';
+import { InvalidJobError } from '../../functions/errors.js';
+import { inStreamingTask } from '../../functions/in-task.js';
+import { assertJobModule, type JobModule, type Params } from '../../functions/job.js';
 import type { JobManifest } from '../../functions/phases/commit.js';
+import { definedIn } from '../define.js';
+import type { JobSource } from './bundle.js';
 import { LocalJobHandle } from './handle.js';
 import type { Progress } from './task-progress.js';
 
@@ -64,6 +68,26 @@ export interface LocalJobResult {
  * Returns at once a handle of the same shape as `startJob()`'s (status, wait, results, summary,
  * cancel). The handle is also a promise of the run's result: `await runLocal(...)` waits for it.
  */
-export function runLocal(jobPath: string, options: LocalRunOptions): LocalJobHandle {
-  return new LocalJobHandle(jobPath, options);
+export function runLocal(job: string | JobModule, options: LocalRunOptions): LocalJobHandle {
+  if (inStreamingTask())
+    throw new InvalidJobError(
+      'runLocal() was called inside a Streaming task: the module that defines a job handed over by value (or executor functions) is loaded in every worker, top-level code included. Run the driver only in the main module: if (isMain(import.meta)) { ... }.',
+    );
+  if (typeof job === 'string') return new LocalJobHandle({ source: job }, options);
+  assertJobModule(job, `job "${(job as { name?: unknown })?.name ?? '(no name)'}" given to runLocal()`);
+  const module = definedIn(job);
+  if (!module)
+    throw new InvalidJobError(
+      `runLocal() cannot tell which module defined job "${job.name}": give the path of its module instead.`,
+    );
+  return new LocalJobHandle({ source: { module, job: job.name }, job }, options);
+}
+
+/**
+ * What a local run executes: a job module's path, or a module and the export to run (runLocal()
+ * of a job object, executor calls), with the job at hand (the main thread then loads no copy).
+ */
+export interface LocalRunSource {
+  source: JobSource;
+  job?: JobModule;
 }

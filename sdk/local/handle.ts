@@ -6,7 +6,8 @@ import { newJobId } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 import { normalizeUri } from '../../functions/storage/uri.js';
 import { type JobHandle, type JobStatus, type OutputRecord, readResults } from '../client.js';
-import type { LocalJobResult, LocalRunOptions } from './engine.js';
+import { sourceModule } from './bundle.js';
+import type { LocalJobResult, LocalRunOptions, LocalRunSource } from './engine.js';
 import { executeJob } from './orchestrate.js';
 import { type Progress, progressAtStart } from './task-progress.js';
 
@@ -25,11 +26,12 @@ export class LocalJobHandle implements JobHandle, PromiseLike<LocalJobResult> {
   private state: LocalState = 'RUNNING';
   private readonly listeners = new Set<(p: Progress) => void>();
 
-  constructor(jobPath: string, options: LocalRunOptions) {
-    this.id = options.jobId ?? newJobId(path.basename(jobPath).replace(/\.[cm]?[jt]s$/, '') || 'job');
+  constructor(run: LocalRunSource, options: LocalRunOptions) {
+    const name = run.job?.name ?? path.basename(sourceModule(run.source)).replace(/\.[cm]?[jt]s$/, '');
+    this.id = options.jobId ?? newJobId(name || 'job');
     this.output = normalizeUri(options.output);
     options.signal?.addEventListener('abort', () => this.controller.abort(), { once: true });
-    this.done = executeJob(jobPath, { ...options, jobId: this.id, signal: this.controller.signal }, (p) => {
+    this.done = executeJob(run, { ...options, jobId: this.id, signal: this.controller.signal }, (p) => {
       this.progress = p;
       options.onProgress?.(p);
       for (const l of this.listeners) l(p);

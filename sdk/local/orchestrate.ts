@@ -18,8 +18,8 @@ import { type JobSpec, layout, type RunContext } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
 import { type ItemLocation, normalizeUri } from '../../functions/storage/uri.js';
 import { buildDefinition } from '../../infra/definition.js';
-import { bundleJob, pinBundle } from './bundle.js';
-import type { LocalJobResult, LocalRunOptions } from './engine.js';
+import { bundleJob, pinBundle, sourceModule } from './bundle.js';
+import type { LocalJobResult, LocalRunOptions, LocalRunSource } from './engine.js';
 import { executeDefinition } from './execute.js';
 import { readItems } from './items.js';
 import { WorkerPool } from './pool.js';
@@ -31,9 +31,9 @@ export function localFunctionArn(phase: Phase): string {
   return `arn:aws:lambda:local:000000000000:function:streaming-${phase}`;
 }
 
-/** Runs the job at `jobPath` to its end: its result, or the error that ended it. */
+/** Runs the job to its end: its result, or the error that ended it. */
 export async function executeJob(
-  jobPath: string,
+  run: LocalRunSource,
   options: LocalRunOptions & { jobId: string },
   onProgress: (p: Progress) => void,
 ): Promise<LocalJobResult> {
@@ -50,12 +50,15 @@ export async function executeJob(
         `The worker heap (workerHeapMiB, --worker-memory) is ${heapMiB} MiB; it must be at least twice the sort buffer ` +
           `(sortBufferBytes, --sort-buffer: ${sortMiB} MiB) plus 64 MiB, i.e. ${Math.ceil(2 * sortMiB + 64)} MiB: raise it or lower the sort buffer.`,
       );
-    const bundle = await bundleJob(jobPath);
+    const bundle = await bundleJob(run.source);
+    const jobPath = sourceModule(run.source);
     tmpDir = await makeRunTempDir(options.scratch);
     const progress = new ProgressTracker(onProgress);
     // The workers start loading the bundle now, while this thread loads it and the interpreter.
     pool = new WorkerPool(await pinBundle(bundle, tmpDir), workers, heapMiB, tmpDir, progress.onTaskEvent);
-    const module = (await import(pathToFileURL(bundle).href)).default as unknown;
+    // A job module is loaded here too, to check it before any task runs; a job handed over by
+    // value is at hand (loading its module again would run the caller's code a second time).
+    const module = run.job ?? ((await import(pathToFileURL(bundle).href)).default as unknown);
     assertJobModule(
       module,
       `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,

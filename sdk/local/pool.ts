@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type ErrorCause, WorkerDiedError } from '../../functions/errors.js';
+import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functions/errors.js';
 import type { Phase } from '../../functions/runtime.js';
 import type { TaskReply, TaskRequest, WorkerData } from './worker-main.js';
 
@@ -20,6 +20,10 @@ export interface TaskEvent {
   /** Set on 'end' when the attempt failed. */
   error?: ErrorCause;
   type: 'start' | 'end';
+}
+
+interface BootError {
+  bootError: { name: string; message: string; stack: string };
 }
 
 interface Pending {
@@ -43,6 +47,7 @@ export class WorkerPool {
   private readonly queue: Pending[] = [];
   private nextId = 0;
   private closed = false;
+  private broken: ErrorCause | undefined;
 
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
@@ -61,7 +66,11 @@ export class WorkerPool {
 
   private spawn(): Slot {
     // Source maps must be on before the bundle loads, so that stacks name the user's .ts lines.
-    const boot = `process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(this.bundle).href)});`;
+    // A bundle that fails to load (its module threw at the top level) is reported, not retried.
+    const boot = `process.setSourceMapsEnabled(true);
+import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
+  require('node:worker_threads').parentPort.postMessage({ bootError: { name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: String(e?.stack ?? '') } });
+});`;
     // The environment as it is now (AWS settings made after start-up included).
     const worker = new Worker(boot, {
       eval: true,
@@ -71,7 +80,11 @@ export class WorkerPool {
     });
     const slot: Slot = { worker };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
-    worker.on('message', (m: TaskReply) => {
+    worker.on('message', (m: TaskReply | BootError) => {
+      if ('bootError' in m) {
+        this.fail(m.bootError);
+        return;
+      }
       const p = slot.busy;
       if (!p || p.req.id !== m.id) return;
       slot.busy = undefined;
@@ -84,7 +97,7 @@ export class WorkerPool {
       const p = slot.busy;
       slot.busy = undefined;
       const i = this.slots.indexOf(slot);
-      if (this.closed || i < 0) return;
+      if (this.closed || this.broken || i < 0) return;
       this.slots[i] = this.spawn();
       if (p) {
         const err = new WorkerDiedError(`A worker thread died while running a ${p.req.phase} task (${why}).`);
@@ -103,9 +116,30 @@ export class WorkerPool {
     this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'end', ...(error ? { error } : {}) });
   }
 
+  /**
+   * The job's code cannot load in a worker: every task, queued, running or to come, fails with
+   * a non-retryable InvalidJobError naming the cause, and no worker is started again.
+   */
+  private fail(e: BootError['bootError']): void {
+    if (this.broken) return;
+    const err = new InvalidJobError(`The job's module failed to load in a worker thread: ${e.name}: ${e.message}`);
+    this.broken = { errorType: err.name, errorMessage: err.message, stackTrace: e.stack.split('\n'), retryable: false };
+    for (const s of this.slots) {
+      const p = s.busy;
+      s.busy = undefined;
+      if (p) {
+        this.finish(p, this.broken);
+        p.reject(new TaskError(this.broken));
+      }
+      void s.worker.terminate();
+    }
+    for (const p of this.queue.splice(0)) p.reject(new TaskError(this.broken));
+  }
+
   /** Runs one task; each call is a new attempt with its own id. */
   run(phase: Phase, event: unknown): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('The worker pool is closed.'));
+    if (this.broken) return Promise.reject(new TaskError(this.broken));
     return new Promise((resolve, reject) => {
       const req: TaskRequest = { id: this.nextId++, phase, event, attempt: randomBytes(6).toString('hex') };
       this.queue.push({ req, resolve, reject });
