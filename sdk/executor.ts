@@ -25,7 +25,8 @@ import { normalizeUri } from '../functions/storage/uri.js';
 import { type JobHandle, type JobStatus, readResults, type StartJobOptions, startJob } from './client.js';
 import { ssmRegistry } from './cloud/registry.js';
 import { callerFile } from './define.js';
-import { LocalJobHandle, type LocalRunOptions } from './local/engine.js';
+import type { LocalRunOptions } from './local/engine.js';
+import { LocalJobHandle } from './local/handle.js';
 import { tempBase } from './local/temp.js';
 
 export interface ExecutorOptions
