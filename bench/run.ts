@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every local benchmark in one invocation, each beside its baselines, on
  * corpora of real text from the dataset packages (bench/corpus.ts):
- *   - word count (bench/wordcount.ts): the reference ../shared/reference/wordcount-baseline.mjs
- *     and the Unix pipeline;
+ *   - word count (bench/wordcount.ts): the project's hand-written bench/baselines/wordcount.mjs,
+ *     the shared reference ../shared/reference/wordcount-baseline.mjs where it exists, and the
+ *     Unix pipeline;
  *   - inverted index and tf-idf (bench/documents.ts): hand-written Node programs
  *     (bench/baselines/).
  * Every program is timed the same way: wall clock of the whole child process, spawn to exit, so
@@ -198,7 +199,7 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
   if (r.corpus === 'tiny') ratio = 'median wall clock, see the note';
   else if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
   else if (r.program === 'streaming') {
-    const base = same('reference', r.workers) ?? same('hand-written', r.workers);
+    const base = same('hand-written', r.workers) ?? same('reference', r.workers);
     if (base) ratio = `${(r.mbPerSec / base.mbPerSec).toFixed(2)}× the ${base.program}`;
   } else if (r.program === 'unix pipeline') {
     const fastest = same('streaming', cores);

@@ -3,10 +3,12 @@
  * same text corpus in one invocation:
  *   - Streaming's local engine with 1 worker and one per core, and with one per core again on a
  *     corpus half the size (does memory follow the input?),
- *   - the hand-written reference `../shared/reference/wordcount-baseline.mjs` (1 worker, one per
- *     core), whose output is also the yardstick for Streaming's,
+ *   - the project's hand-written baseline `bench/baselines/wordcount.mjs` (1 worker, one per
+ *     core), whose output is also the yardstick for the others',
+ *   - where `../shared` exists (the repository's development setup), the shared reference
+ *     `../shared/reference/wordcount-baseline.mjs` too, same flags, both rows printed,
  *   - the Unix pipeline `cat | tr -cs | tr | sort | uniq -c`, all under LC_ALL=C.
- * Streaming and the reference run in A-B-B-A order, so that drift in the machine's speed touches
+ * Streaming and the hand-written ones run in A-B-B-A order, so that drift in the machine's speed touches
  * both alike; the whole round is repeated and each row is the median of its repetitions.
  */
 import fs from 'node:fs';
@@ -29,6 +31,9 @@ import {
 
 const BENCH = 'word count';
 const JOB = 'jobs/wordcount.ts';
+/** The project's own hand-written word count: always there, the yardstick and the outputs' check. */
+const BASELINE = path.join(ROOT, 'bench', 'baselines', 'wordcount.mjs');
+/** The shared reference, beside the repository where it was developed; a user's clone has none. */
 const REFERENCE = path.resolve(ROOT, '../shared/reference/wordcount-baseline.mjs');
 
 /** Runs the word count benchmark; `half` is the first half of `big`'s files. */
@@ -43,7 +48,7 @@ export function benchWordCount(
   const haveReference = fs.existsSync(REFERENCE);
   const notes: string[] = [];
   if (!haveReference) {
-    notes.push(`the reference ${REFERENCE} is absent (a user's clone, without ../shared): its rows are skipped`);
+    notes.push(`the shared reference ${REFERENCE} is absent (a user's clone, without ../shared): its rows are skipped`);
     log(notes[0]!);
   }
   // Warm-up, not measured: the job's bundle into Streaming's bundle cache (where a user's second
@@ -58,39 +63,41 @@ export function benchWordCount(
     alternate(
       counts,
       (w) => streaming(big, 'big', `wc-streaming-${w}`, w),
-      (w) => haveReference && repetitions.push(reference(runner, big, out(`wc-reference-${w}.tsv`), w)),
+      (w) => {
+        repetitions.push(handWritten(runner, 'hand-written', BASELINE, big, out(`wc-baseline-${w}.tsv`), w));
+        if (haveReference)
+          repetitions.push(handWritten(runner, 'reference', REFERENCE, big, out(`wc-reference-${w}.tsv`), w));
+      },
     );
     streaming(half, 'half', 'wc-streaming-half', cores);
     repetitions.push(unixPipeline(runner, big));
   }
   const runs = medians(repetitions);
 
-  // Every Streaming output on the big corpus, and the reference's at 1 worker, against the
-  // reference's at one per core; without the reference, Streaming's two against each other.
+  // Every output on the big corpus against the project's baseline at one worker per core.
   const checks: Check[] = [];
-  const expected = haveReference
-    ? readCounts([out(`wc-reference-${cores}.tsv`)]).counts
-    : cores > 1
-      ? readCounts(partFiles(out(`wc-streaming-${cores}`))).counts
-      : undefined;
-  const against = `${haveReference ? 'reference' : 'streaming'} (${plural(cores, 'worker')})`;
-  if (expected) {
+  const expected = readCounts([out(`wc-baseline-${cores}.tsv`)]).counts;
+  const against = `hand-written (${plural(cores, 'worker')})`;
+  for (const w of counts)
+    checks.push(
+      compare(`streaming (${plural(w, 'worker')}) vs ${against}`, expected, partFiles(out(`wc-streaming-${w}`))),
+    );
+  if (cores > 1) checks.push(compare(`hand-written (1 worker) vs ${against}`, expected, [out('wc-baseline-1.tsv')]));
+  if (haveReference)
     for (const w of counts)
-      if (haveReference || w !== cores)
-        checks.push(
-          compare(`streaming (${plural(w, 'worker')}) vs ${against}`, expected, partFiles(out(`wc-streaming-${w}`))),
-        );
-    if (haveReference && cores > 1)
-      checks.push(compare(`reference (1 worker) vs ${against}`, expected, [out('wc-reference-1.tsv')]));
-  }
+      checks.push(
+        compare(`reference (${plural(w, 'worker')}) vs ${against}`, expected, [out(`wc-reference-${w}.tsv`)]),
+      );
 
   const find = (program: string, workers: number | null) =>
     runs.find((r) => r.program === program && r.workers === workers && r.corpus === 'big');
   const ratios: Record<string, number> = {};
   for (const w of counts) {
     const s = find('streaming', w);
-    const r = find('reference', w);
-    if (s && r) ratios[`streaming/reference, ${plural(w, 'worker')}`] = s.mbPerSec / r.mbPerSec;
+    for (const yardstick of ['hand-written', 'reference']) {
+      const r = find(yardstick, w);
+      if (s && r) ratios[`streaming/${yardstick}, ${plural(w, 'worker')}`] = s.mbPerSec / r.mbPerSec;
+    }
   }
   const fastest = find('streaming', cores);
   const pipeline = find('unix pipeline', null);
@@ -99,10 +106,18 @@ export function benchWordCount(
   return { bench: BENCH, runs, checks, ratios, notes };
 }
 
-function reference(runner: Runner, corpus: Corpus, out: string, workers: number): Run {
+/** A hand-written word count (the project's baseline, or the shared reference): same flags, same output. */
+function handWritten(
+  runner: Runner,
+  program: string,
+  script: string,
+  corpus: Corpus,
+  out: string,
+  workers: number,
+): Run {
   // It writes its output, as Streaming does, so that both pay for it (and the check can use it).
   const e = runner.exec(process.execPath, [
-    REFERENCE,
+    script,
     '--workers',
     String(workers),
     '--json',
@@ -111,7 +126,7 @@ function reference(runner: Runner, corpus: Corpus, out: string, workers: number)
     corpus.dir,
   ]);
   const self = JSON.parse(e.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  return row(BENCH, 'reference', workers, 'big', corpus.bytes, e, e.timeRssMiB, self);
+  return row(BENCH, program, workers, 'big', corpus.bytes, e, e.timeRssMiB, self);
 }
 
 function unixPipeline(runner: Runner, corpus: Corpus): Run {

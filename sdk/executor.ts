@@ -142,6 +142,8 @@ class Call<T> implements Future<T> {
   /** The handle kept in an object: a local handle is itself awaitable, and await would unwrap it. */
   private readonly started: Promise<{ handle: JobHandle }>;
   private readonly done: Promise<T>;
+  /** Kept: the output it is read from is deleted once the results are read. */
+  private manifest: JobManifest | undefined;
 
   constructor(
     options: ExecutorOptions,
@@ -158,6 +160,7 @@ class Call<T> implements Future<T> {
     this.done = run.then(async (r) => {
       try {
         const manifest = await r.handle.wait();
+        this.manifest = manifest;
         return (await collect(r.storage, manifest, reduceFn !== undefined)) as T;
       } finally {
         await r.cleanup();
@@ -168,7 +171,7 @@ class Call<T> implements Future<T> {
 
   async summary(): Promise<JobManifest> {
     await this.done;
-    return (await this.started).handle.summary();
+    return this.manifest!;
   }
 
   async status(): Promise<JobStatus> {

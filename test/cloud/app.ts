@@ -21,6 +21,8 @@ export const JOBS = {
   counting: 'CloudTest/Counting',
   /** test/fixtures/limits.ts with its functions sized down: limits a test reaches in seconds. */
   limits: 'CloudTest/Limits',
+  /** A module of executor functions (docs/examples/parameter-sweep.mjs), for executor({ deployed }). */
+  sweep: 'CloudTest/Sweep',
 } as const;
 
 /** Files whose content decides the assembly (the harness re-synthesizes when one changes). */
@@ -31,6 +33,7 @@ export const APP_SOURCES = [
   'jobs',
   'test/fixtures',
   'test/cloud/app.ts',
+  'docs/examples',
   'package.json',
   'package-lock.json',
 ];
@@ -53,6 +56,7 @@ export function buildTestApp(outdir: string): App {
   new StreamingJob(stack, 'TfIdf', { job: job('tfidf.ts') });
   new StreamingJob(stack, 'MapOnly', { job: path.join(FIXTURES, 'wordcount-maponly.ts') });
   new StreamingJob(stack, 'Counting', { job: path.join(FIXTURES, 'steps', 'count.ts') });
+  new StreamingJob(stack, 'Sweep', { job: path.join(ROOT, 'docs', 'examples', 'parameter-sweep.mjs') });
   new StreamingJob(stack, 'Limits', {
     job: path.join(FIXTURES, 'limits.ts'),
     timeout: Duration.seconds(5),
