@@ -81,10 +81,13 @@ export async function planAtScale(
   objects = 1_000_000,
   splitSize = 64 * MiB,
   sizes: (i: number) => number = objectSize,
+  /** Put before each object's name (to plan over long keys). */
+  keyPrefix = '',
 ): Promise<{ figures: PlanFigures; splits: Split[]; sizes: (i: number) => number }> {
   const input = 's3://bench/input/';
   const listing = function* (): Iterable<ObjectInfo> {
-    for (let i = 0; i < objects; i++) yield { uri: `${input}part-${String(i).padStart(7, '0')}.txt`, size: sizes(i) };
+    for (let i = 0; i < objects; i++)
+      yield { uri: `${input}${keyPrefix}part-${String(i).padStart(7, '0')}.txt`, size: sizes(i) };
   };
   const storage = new MemoryStorage({ [input]: listing, 's3://bench/output/plan': () => [] });
   const env = { storage: new StorageRouter(() => storage), attempt: 'plan', tmpDir: os.tmpdir() };

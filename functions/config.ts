@@ -15,11 +15,14 @@ export const DEFAULTS = {
    * index on 32 MB). Inputs over parallelism × splitSize get more splits anyway.
    */
   splitsPerWorker: 1,
-  /**
-   * Most objects packed into one split. A split is a Distributed Map item (at most 256 KiB of
-   * JSON, ~120 bytes per object); a thousand keeps it under 64 KiB with long keys.
-   */
+  /** Most objects packed into one split (each is a range a map task reads: they cost requests). */
   maxObjectsPerSplit: 1000,
+  /**
+   * Step Functions' quota on a state's or a task's input or output: bytes of UTF-8 JSON. A map
+   * task's input is its split with the job's context, so Plan caps each split's JSON to what
+   * the context leaves of it.
+   */
+  statePayloadBytes: 256 * 1024,
   /** A file's last split may be up to this factor of splitSize, so no tiny tail split is made. */
   splitSlop: 1.1,
   /** Reduce partitions when neither the job nor the call sets them. */

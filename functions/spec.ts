@@ -208,6 +208,8 @@ export function scratchBase(scratch?: string): string {
 export const layout = {
   spec: (run: RunContext) => joinUri(run.scratch, 'spec.json'),
   splits: (run: RunContext) => joinUri(run.scratch, 'splits.json'),
+  /** Where the Distributed Maps' ResultWriter writes the children's results (one folder per Map Run). */
+  mapRuns: (run: RunContext) => joinUri(run.scratch, 'map-runs'),
   plan: (run: Pick<RunContext, 'scratch'>) => joinUri(run.scratch, 'plan.json'),
   mapIndexes: (run: RunContext) => joinUri(run.scratch, 'map'),
   reduceResults: (run: RunContext) => joinUri(run.scratch, 'reduce'),

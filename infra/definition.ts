@@ -123,6 +123,13 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
       States: { [taskName]: task(resource, { End: true }) },
     },
     MaxConcurrency: maxConcurrency,
+    // The children's results go to scratch, not into the state: a Distributed Map's collected
+    // result counts against the 256 KiB payload quota (past ~8,500 `{task, records}` results),
+    // and States.DataLimitExceeded is terminal (no Catch, no Abort, no _FAILED).
+    ResultWriter: {
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { 'Bucket.$': '$.plan.mapRuns.Bucket', 'Prefix.$': '$.plan.mapRuns.Key' },
+    },
     ResultPath: null,
     Catch: toAbort,
     Next: next,

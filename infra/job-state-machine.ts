@@ -51,7 +51,11 @@ export function jobStateMachine(
   const mapPolicy = new iam.Policy(scope, 'StateMachineMapPolicy', {
     roles: [role],
     statements: [
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${scratchPrefix}*`)] }),
+      // ItemReader reads the items; ResultWriter writes the children's results (multipart for large ones).
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [bucket.arnForObjects(`${scratchPrefix}*`)],
+      }),
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachine.stateMachineArn] }),
       new iam.PolicyStatement({
         actions: ['states:DescribeExecution', 'states:StopExecution'],

@@ -40,6 +40,14 @@ describe('cloud scale (generated listings, in memory)', () => {
     expect(figures.maxMapItemBytes).toBeLessThan(STATE_PAYLOAD_LIMIT / 2);
   }, 60_000);
 
+  it('caps a split by its JSON size: 1,000 objects with 200-character keys still make task inputs within the quota', async () => {
+    const keyPrefix = `${'d'.repeat(49)}/`.repeat(4); // 200 characters of folders
+    const { figures, splits } = await planAtScale(1_000, 64 * 2 ** 20, () => 100, keyPrefix);
+    expect(figures.maxMapItemBytes).toBeLessThan(STATE_PAYLOAD_LIMIT);
+    expect(splits.length).toBeGreaterThan(1); // by JSON, not by bytes (100 KB) nor count (1,000)
+    expect(splits.flatMap((s) => s.chunks).length).toBe(1_000);
+  });
+
   it('plans the shuffle of 10,000 map tasks × 1,000 reducers: every reducer’s ranges, in map task order', async () => {
     const M = 10_000;
     const R = 1_000;

@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
-import { InputNotFoundError, OutputExistsError } from '../errors.js';
+import { InputNotFoundError, InvalidJobError, OutputExistsError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
 import { type InputFormat, isPipeline, type JobModule, stepCount, stepOf } from '../job.js';
@@ -35,6 +35,8 @@ export interface PlanResult {
     inputBytes: number;
     /** Where the map manifest (the splits) is, for the Distributed Map's ItemReader. */
     splits: ItemLocation;
+    /** Where both Distributed Maps' ResultWriter writes their children's results. */
+    mapRuns: ItemLocation;
   };
 }
 
@@ -60,7 +62,7 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
   const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
-  const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat);
+  const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat, splitJsonRoom(run));
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
@@ -79,6 +81,7 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
       inputObjects: objects.length,
       inputBytes: objects.reduce((n, o) => n + o.size, 0),
       splits: toItemLocation(layout.splits(run)),
+      mapRuns: toItemLocation(layout.mapRuns(run)),
     },
   };
 }
@@ -151,6 +154,22 @@ async function isDirectory(uri: string): Promise<boolean> {
   );
 }
 
+/** Room a map task's input leaves for its split's chunks: the quota, less the job's context and a margin. */
+export function splitJsonRoom(run: RunContext): number {
+  const MARGIN = 1024; // Step Functions' own wrapping of an item, rounding
+  const MIN_ROOM = 16 * 1024;
+  const frame = Buffer.byteLength(
+    JSON.stringify({ job: run, split: { index: 9_999_999, chunks: [], bytes: Number.MAX_SAFE_INTEGER } }),
+  );
+  const room = DEFAULTS.statePayloadBytes - frame - MARGIN;
+  if (room < MIN_ROOM)
+    throw new InvalidJobError(
+      `The job's context takes ${(frame / 1024).toFixed(1)} KiB of the ${DEFAULTS.statePayloadBytes / 1024} KiB a task's input may hold ` +
+        "(Step Functions); its params (and a multi-step job's input list) are the large part. Pass large values as a side input (ctx.sideInput) instead.",
+    );
+  return room;
+}
+
 /**
  * The split size to use: `splitSize`, made smaller when a parallelism is known and the input
  * would otherwise give some workers nothing to do (but not below minSplitSize, unless
@@ -172,19 +191,30 @@ export function effectiveSplitSize(spec: ResolvedSpec, objects: ObjectInfo[]): n
  * is never cut: it is a split of its own, or packed whole when it is smaller than splitSize
  * (`whole`). Empty objects are skipped: they hold no records.
  */
-export function makeSplits(objects: ObjectInfo[], splitSize: number, format: InputFormat): Split[] {
+export function makeSplits(
+  objects: ObjectInfo[],
+  splitSize: number,
+  format: InputFormat,
+  /** Most bytes of JSON a split's chunks may take (it travels in a task's input). */
+  maxChunksJson: number = DEFAULTS.statePayloadBytes,
+): Split[] {
   const splits: Split[] = [];
   let pack: Chunk[] = [];
   let packBytes = 0;
+  let packJson = 2; // `[]`
   const flush = () => {
     if (pack.length > 0) splits.push({ index: splits.length, chunks: pack, bytes: packBytes });
     pack = [];
     packBytes = 0;
+    packJson = 2;
   };
   const add = (chunk: Chunk) => {
+    // A split is also a state payload (Step Functions' 256 KiB): its ranges are capped by their JSON.
+    const json = Buffer.byteLength(JSON.stringify(chunk)) + 1;
+    if (pack.length > 0 && packJson + json > maxChunksJson) flush();
     pack.push(chunk);
     packBytes += chunk.end - chunk.start;
-    // A split is also a state payload (Step Functions' 256 KiB), so its ranges are capped.
+    packJson += json;
     if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
   };
   const slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));

@@ -150,7 +150,7 @@ export async function executeDefinition(
     const results = state.__results as unknown[];
     let result: unknown = results;
     if (writer) result = await writeMapResults(map, writer, state.__items as unknown[], results);
-    else check(map, `The result of the Map state '${map}'`, results, false);
+    else check(`${map} (collected result)`, `The result of the Map state '${map}'`, results, false);
     // The Map's own ResultPath and OutputPath, applied by the interpreter itself to the Map's input.
     const place = new StateMachine(
       {

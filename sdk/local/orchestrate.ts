@@ -21,7 +21,7 @@ import { buildDefinition } from '../../infra/definition.js';
 import { bundleJob, pinBundle, sourceModule } from './bundle.js';
 import type { LocalJobResult, LocalRunOptions, LocalRunSource } from './engine.js';
 import { executeDefinition } from './execute.js';
-import { readItems } from './items.js';
+import { readItems, writeObject } from './items.js';
 import { WorkerPool } from './pool.js';
 import { type Progress, ProgressTracker } from './task-progress.js';
 import { makeRunTempDir, removeRunTempDir } from './temp.js';
@@ -137,6 +137,7 @@ async function runDefinition(
   const execution = await executeDefinition(definition, spec, {
     invoke,
     readItems: (loc) => readItems(storage, loc as ItemLocation),
+    writeObject: (loc, body) => writeObject(storage, loc, body),
     concurrency: workers,
     retryDelayMs: options.retryDelayMs ?? 100,
   });

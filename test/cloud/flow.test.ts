@@ -59,6 +59,21 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(cloud.harness.guard.denials()).toEqual([]);
   });
 
+  it('keeps every state’s payload the same size whatever the number of map tasks (the Maps’ results go to S3)', async () => {
+    const few = await job.execute({ input: [`s3://${job.bucket}/input/moby/`], output: out('few-tasks'), reducers: 3 });
+    await few.result;
+    const many = await job.execute({
+      input: [`s3://${job.bucket}/input/moby/`],
+      output: out('many-tasks'),
+      reducers: 3,
+      splitSize: 25_000,
+    });
+    await many.result;
+    expect(many.attempts.map! / few.attempts.map!).toBeGreaterThan(20);
+    const grown = [...many.payloads].filter(([state, bytes]) => bytes > (few.payloads.get(state) ?? 0) + 64);
+    expect(grown).toEqual([]);
+  });
+
   it('retries tasks that fail once and Lambda throttling (Lambda.TooManyRequestsException), with identical output', async () => {
     const failed = new Set<string>();
     const before: Faults['before'] = (phase, input) => {

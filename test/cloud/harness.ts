@@ -82,6 +82,8 @@ export interface HarnessExecution {
   abort(): void;
   /** Invocations per phase so far. */
   attempts: Partial<Record<Phase, number>>;
+  /** The largest payload (input or output, task payloads and a Map's collected result included) of each state so far, in bytes. */
+  payloads: Map<string, number>;
 }
 
 /** A failed task as Step Functions sees it: `name` is `Error` (the Lambda errorType), `message` is `Cause`. */
@@ -269,6 +271,7 @@ export class DeployedJob {
   /** Starts an execution of the job's state machine on `input` (a job spec, or a trigger's event). */
   async execute(input: unknown, faults: Faults = {}): Promise<HarnessExecution> {
     const attempts: Partial<Record<Phase, number>> = {};
+    const payloads = new Map<string, number>();
     const task = async (resource: string, event: unknown) => {
       const phase = this.byArn.get(resource);
       if (!phase) throw new Error(`No function of ${this.path} has the ARN ${resource}`);
@@ -316,14 +319,17 @@ export class DeployedJob {
       payloadLimitBytes: PAYLOAD_LIMIT_BYTES,
       childFailures: 'aws',
       onChildFailure: (map, error) => this.childFailures.push({ map, error }),
-      onPayload: (state, size) => this.largestPayloads.set(state, Math.max(size, this.largestPayloads.get(state) ?? 0)),
+      onPayload: (state, size) => {
+        for (const largest of [payloads, this.largestPayloads])
+          largest.set(state, Math.max(size, largest.get(state) ?? 0));
+      },
       stateMachineArn: this.stateMachineArn,
     });
     const abort = () => execution.abort();
     this.executions.add(abort);
     const result = execution.result.finally(() => this.executions.delete(abort));
     result.catch(() => {});
-    return { result, abort, attempts };
+    return { result, abort, attempts, payloads };
   }
 
   /** Resolves once no invocation of this job is in flight (stopped executions' tasks included). */
