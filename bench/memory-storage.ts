@@ -3,8 +3,20 @@
  * generated listings and objects (millions that exist only when read), and writes that may be
  * counted without being kept. Counts requests as S3 would bill them.
  */
+
+import { createHash } from 'node:crypto';
 import { ObjectNotFoundError } from '../functions/errors.js';
-import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from '../functions/storage/types.js';
+import type {
+  ByteRange,
+  IoStats,
+  ObjectInfo,
+  ObjectWriter,
+  Storage,
+  VersionedObject,
+  WriteCondition,
+} from '../functions/storage/types.js';
+
+const versionOf = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
 export class MemoryStorage implements Storage {
   readonly stats: IoStats = { requests: 0, bytesRead: 0, bytesWritten: 0 };
@@ -91,5 +103,30 @@ export class MemoryStorage implements Storage {
     for (const k of [...this.objects.keys()]) if (k.startsWith(prefix) && this.objects.delete(k)) n++;
     this.stats.requests += Math.ceil(n / 1000);
     return n;
+  }
+
+  async readVersioned(uri: string): Promise<VersionedObject | undefined> {
+    this.stats.requests++;
+    const b = this.objects.get(uri);
+    return b ? { body: b, version: versionOf(b) } : undefined;
+  }
+
+  async writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition): Promise<boolean> {
+    const b = this.objects.get(uri);
+    const holds = 'ifAbsent' in condition ? !b : b !== undefined && versionOf(b) === condition.ifVersion;
+    if (!holds) {
+      this.stats.requests++;
+      return false;
+    }
+    await this.write(uri, body);
+    return true;
+  }
+
+  async deleteIf(uri: string, version: string): Promise<boolean> {
+    this.stats.requests++;
+    const b = this.objects.get(uri);
+    if (!b || versionOf(b) !== version) return false;
+    this.objects.delete(uri);
+    return true;
   }
 }

@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { claimOutput, claimOwner } from '../functions/phases/claim.js';
 import { commit } from '../functions/phases/commit.js';
 import type { MapIndex } from '../functions/phases/map.js';
 import { type PlanResult, plan, type Split } from '../functions/phases/plan.js';
@@ -220,6 +221,7 @@ export async function shuffleAtScale(
       maxManifest = Math.max(maxManifest, n);
       totalManifest += n;
     }
+  await claimOutput(router, claimOwner(run)); // as Plan would have: Commit publishes only under the run's claim
   const committed = await measured(() =>
     commit(env, run, { job: run, plan: { mapTasks: M, inputObjects: M, inputBytes: M } }),
   );

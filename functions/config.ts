@@ -59,6 +59,12 @@ export const DEFAULTS = {
   prefixes: { input: 'input/', output: 'output/', scratch: 'scratch/' },
   /** Days before scratch objects left behind (a stopped job) expire, on a bucket the construct makes. */
   scratchExpirationDays: 7,
+  /**
+   * How long a run's claim on its output (`_CLAIM`) stays valid without renewal. Tasks renew it
+   * as they start (after a third of it has passed); a claim not renewed for this long belongs to
+   * a run that died and is taken over. Longer than any one task may run (15 min in the cloud).
+   */
+  claimLeaseSeconds: 30 * 60,
   /** Keep the job's scratch data after it ends (for debugging). */
   keepScratch: false,
   /**

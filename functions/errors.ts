@@ -50,6 +50,65 @@ export class OutputExistsError extends StreamingError {
   }
 }
 
+/** What a run's claim on its output (`_CLAIM`) says of the run holding it. */
+export interface ClaimHolder {
+  jobId: string;
+  /** The Step Functions execution running it, when known. */
+  execution?: string;
+  claimed: string;
+  renewed: string;
+  leaseSeconds: number;
+  /** A local process (host and pid), or a Lambda function. */
+  holder: { host: string; pid: number } | { lambda: string };
+}
+
+function describeHolder(c: ClaimHolder): { where: string; how: string } {
+  if ('pid' in c.holder)
+    return {
+      where: `process ${c.holder.pid} on ${c.holder.host}, since ${c.claimed}`,
+      how: `press Ctrl-C in its terminal or \`kill ${c.holder.pid}\``,
+    };
+  const exec = c.execution ?? '(its execution is named after the run id when started by startJob or streaming start)';
+  return {
+    where: `execution ${exec}, since ${c.claimed}, last renewed ${c.renewed}`,
+    how: c.execution ? `\`streaming cancel ${c.execution}\`` : `\`streaming cancel <execution ARN>\``,
+  };
+}
+
+/**
+ * The output belongs to another run that is still running (its claim, `_CLAIM`, is live). Two
+ * runs never write one output; `--overwrite` replaces a completed output, never a running one.
+ */
+export class OutputClaimedError extends StreamingError {
+  static override readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly claim: ClaimHolder,
+  ) {
+    const { where, how } = describeHolder(claim);
+    super(
+      `Output ${uri} is being written by run ${claim.jobId} (${where}). Wait for it to finish, or cancel it (${how}), ` +
+        'then start again; or choose another output. --overwrite replaces a completed output, never one a run is writing. ' +
+        `A run that died leaves a claim that is taken over: at once when its local process has exited, ${claim.leaseSeconds / 60} min after its last renewal otherwise.`,
+    );
+  }
+}
+
+/** A run no longer holds its output: its claim lapsed and another run took the output over. Nothing was published. */
+export class ClaimLostError extends StreamingError {
+  static override readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly jobId: string,
+    readonly claim: ClaimHolder | undefined,
+  ) {
+    super(
+      `Run ${jobId} no longer holds its output ${uri}: ${claim ? `run ${claim.jobId} holds it now` : 'its claim is gone'} ` +
+        '(a claim not renewed in time is taken over as a dead run’s). Nothing of this run was published; start it again.',
+    );
+  }
+}
+
 /** An object that should exist does not (e.g. an index read by the shuffle plan). */
 export class ObjectNotFoundError extends StreamingError {
   constructor(readonly uri: string) {
@@ -156,6 +215,8 @@ const ERROR_CLASSES: readonly { readonly name: string; readonly retryable: boole
   InvalidJobError,
   InputNotFoundError,
   OutputExistsError,
+  OutputClaimedError,
+  ClaimLostError,
   SideInputNotFoundError,
   ObjectNotFoundError,
   ChecksumMismatchError,

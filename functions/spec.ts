@@ -98,6 +98,8 @@ export interface RunContext {
   steps: number;
   /** While a multi-step job runs its steps in order. */
   pipeline?: PipelineContext;
+  /** The Step Functions execution running the job (`$$.Execution.Id`), when the definition passes it to Plan. */
+  execution?: string;
 }
 
 export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step' | 'pipeline'>> {
@@ -226,6 +228,8 @@ export const layout = {
     joinUri(run.scratch, 'failed-attempts', `${phase}-${pad(task)}-${attempt}.json`),
   reducePart: (run: RunContext, r: number) => joinUri(run.output, `part-r-${pad(r)}`),
   mapPart: (run: RunContext, task: number) => joinUri(run.output, `part-m-${pad(task)}`),
+  /** The run that owns the output while it runs (functions/phases/claim.ts). */
+  claim: (output: string) => joinUri(output, '_CLAIM'),
   success: (output: string) => joinUri(output, '_SUCCESS'),
   manifest: (output: string) => joinUri(output, '_manifest.json'),
   failed: (output: string) => joinUri(output, '_FAILED'),

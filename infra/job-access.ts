@@ -20,19 +20,27 @@ export interface JobPrefixes {
 /** read: GetObject; write: PutObject (+ AbortMultipartUpload); delete: DeleteObject; list: ListBucket under the prefix. */
 export type Access = 'read' | 'write' | 'delete' | 'list';
 
+// Every phase but shuffle touches the output's claim (`_CLAIM`, functions/phases/claim.ts): Plan
+// creates it (a conditional PUT), map, reduce and Commit read and renew it, Commit and Abort
+// release it (a delete conditional on its ETag, which S3 allows only with s3:GetObject too).
 export const PHASE_ACCESS: Readonly<Record<Phase, Readonly<Partial<Record<keyof JobPrefixes, readonly Access[]>>>>> = {
   // Plan clears what an earlier run left in the output; scratch also holds the outputs between
   // the steps of a multi-step job, which Plan lists and map reads.
-  plan: { input: ['read', 'list'], output: ['read', 'delete', 'list'], scratch: ['read', 'write', 'delete', 'list'] },
+  plan: {
+    input: ['read', 'list'],
+    output: ['read', 'write', 'delete', 'list'],
+    scratch: ['read', 'write', 'delete', 'list'],
+  },
   // Map lists scratch for a pipeline step's side input (an earlier step's output, read part by
   // part); it writes the output's parts in a map-only job (or last step), as reduce does.
-  map: { input: ['read', 'list'], scratch: ['read', 'write', 'list'], output: ['write'] },
+  map: { input: ['read', 'list'], scratch: ['read', 'write', 'list'], output: ['read', 'write'] },
   shuffle: { scratch: ['read', 'write', 'list'] },
   // Fetched ranges in, its published result out; parts to the output.
-  reduce: { scratch: ['read', 'write', 'list'], output: ['write'] },
+  reduce: { scratch: ['read', 'write', 'list'], output: ['read', 'write'] },
   // Commit reads back its own manifest: a retried Commit whose first attempt completed redoes nothing.
-  commit: { scratch: ['read', 'write', 'delete', 'list'], output: ['read', 'write', 'list'] },
-  abort: { output: ['write', 'delete', 'list'], scratch: ['delete', 'list'] },
+  commit: { scratch: ['read', 'write', 'delete', 'list'], output: ['read', 'write', 'delete', 'list'] },
+  // Abort reads the failed-attempt records (the real error) before it deletes scratch.
+  abort: { output: ['read', 'write', 'delete', 'list'], scratch: ['read', 'delete', 'list'] },
 };
 
 const ACTIONS: Record<Exclude<Access, 'list'>, string[]> = {

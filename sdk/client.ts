@@ -5,7 +5,8 @@
 
 import { DEFAULTS } from '../functions/config.js';
 import { JobCancelledError, JobFailedError, ObjectNotFoundError, StreamingError } from '../functions/errors.js';
-import { abort, type FailedMarker, type JobManifest } from '../functions/phases/commit.js';
+import { abort, type FailedMarker } from '../functions/phases/abort.js';
+import type { JobManifest } from '../functions/phases/commit.js';
 import { addCounters, type Counters, mapLimit } from '../functions/phases/env.js';
 import { layout, newJobId, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';

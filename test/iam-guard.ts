@@ -4,7 +4,7 @@
  * would with AccessDenied. Run under it, the deployed flow proves its IAM is enough, and the
  * template tests prove it is no more than the job's prefixes.
  */
-import type { ByteRange, ObjectInfo, ObjectWriter, Storage } from '../functions/storage/types.js';
+import type { ByteRange, ObjectInfo, ObjectWriter, Storage, WriteCondition } from '../functions/storage/types.js';
 import { parseUri } from '../functions/storage/uri.js';
 
 type Json = Record<string, unknown>;
@@ -107,5 +107,19 @@ export class GuardedStorage implements Storage {
     this.check('s3:ListBucket', prefix);
     this.check('s3:DeleteObject', prefix);
     return this.inner.deletePrefix(prefix);
+  }
+  readVersioned(uri: string) {
+    this.check('s3:GetObject', uri);
+    return this.inner.readVersioned(uri);
+  }
+  writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition) {
+    this.check('s3:PutObject', uri);
+    return this.inner.writeIf(uri, body, condition);
+  }
+  deleteIf(uri: string, version: string) {
+    // S3 needs s3:GetObject as well for a delete conditional on an ETag.
+    this.check('s3:GetObject', uri);
+    this.check('s3:DeleteObject', uri);
+    return this.inner.deleteIf(uri, version);
   }
 }

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { toErrorCause } from '../errors.js';
+import { InvalidJobError, StreamingError, toErrorCause } from '../errors.js';
 import { assertJobModule, type JobModule } from '../job.js';
 import { PHASES, type Phase, runPhase } from '../runtime.js';
 import { StorageRouter } from '../storage/index.js';
@@ -22,10 +22,36 @@ function taskOf(phase: Phase, event: Record<string, unknown>): number | undefine
   return undefined;
 }
 
-/** The six phase handlers for one job module; storage is shared across invocations of a container. */
-export function createHandlers(job: JobModule, storage = new StorageRouter()): Record<Phase, PhaseHandler> {
-  assertJobModule(job, 'job module bundled into this function');
-  const logger = new Logger({ serviceName: 'streaming', persistentKeys: { jobName: job.name } });
+/**
+ * The six phase handlers for one job module, or for a loader of it (`() => import(...)`), which
+ * runs when a phase first needs the module: a module that throws while loading fails that task
+ * with InvalidJobError (not the container's start, which would fail every handler), and Abort,
+ * which never loads it, still writes `_FAILED`. Storage is shared across invocations of a container.
+ */
+export function createHandlers(
+  job: JobModule | (() => Promise<unknown>),
+  storage = new StorageRouter(),
+): Record<Phase, PhaseHandler> {
+  const logger = new Logger({ serviceName: 'streaming' });
+  let loaded: Promise<JobModule> | undefined;
+  const loadJob = () =>
+    (loaded ??= (async () => {
+      let module: unknown;
+      try {
+        module = typeof job === 'function' ? await job() : job;
+      } catch (e) {
+        if (e instanceof StreamingError) throw e; // the module's own check (defineJob's), already explained
+        const err = e instanceof Error ? e : new Error(String(e));
+        throw new InvalidJobError(
+          `The job module threw while loading: ${err.message}. A job module must import without throwing: fix its top-level code.`,
+          { cause: err },
+        );
+      }
+      assertJobModule(module, 'job module bundled into this function');
+      logger.appendKeys({ jobName: module.name });
+      return module;
+    })());
+  if (typeof job !== 'function') void loadJob().catch(() => {}); // checked now; a bad module fails each task
   const handlers = {} as Record<Phase, PhaseHandler>;
   for (const phase of PHASES) {
     handlers[phase] = async (event, context) => {
@@ -39,11 +65,12 @@ export function createHandlers(job: JobModule, storage = new StorageRouter()): R
       const started = Date.now();
       log.info('task started', phase === 'plan' ? { spec: redact(e) } : {});
       try {
+        const module = phase === 'abort' ? undefined : await loadJob();
         const result = await runPhase(
           phase,
           event,
           { storage, attempt: context.awsRequestId, tmpDir: os.tmpdir() },
-          job,
+          module,
         );
         log.info('task finished', { ms: Date.now() - started });
         return result;

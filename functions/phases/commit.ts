@@ -1,8 +1,9 @@
 import { DEFAULTS } from '../config.js';
-import { type ErrorCause, InvalidJobError, ObjectNotFoundError } from '../errors.js';
+import { InvalidJobError, ObjectNotFoundError } from '../errors.js';
 import { isPipeline, type JobModule, stepOf } from '../job.js';
-import { type JobSpec, layout, OUTPUT_FILE, type RunContext, stepOutput } from '../spec.js';
+import { type JobSpec, layout, type RunContext, stepOutput } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
+import { claimOwner, holdClaim, releaseClaim } from './claim.js';
 import {
   addCounters,
   addIo,
@@ -13,6 +14,7 @@ import {
   type TaskEnv,
   type TaskTiming,
 } from './env.js';
+import { readFailedAttempts } from './failed-attempts.js';
 import { emptyMapStats, type MapStats } from './map.js';
 import { stepSpec } from './pipeline.js';
 import type { ReduceResult } from './reduce.js';
@@ -79,7 +81,9 @@ export interface CommitEvent {
 
 /**
  * Commit (DESIGN §2): check every task published its result, write `_manifest.json`, then
- * `_SUCCESS` last, and delete the job's scratch unless asked to keep it.
+ * `_SUCCESS` last, and delete the job's scratch unless asked to keep it. It publishes only while
+ * the run holds its output's claim (claim.ts), and releases the claim once the output is
+ * complete (a multi-step job's, after its last step).
  */
 export async function commit(
   env: TaskEnv,
@@ -90,9 +94,11 @@ export async function commit(
   const { mapTasks } = event.plan;
   const storage = env.storage.for(run.scratch);
   const io = ioMeter(env.storage);
+  const owner = claimOwner(run);
   // A retried Commit whose first attempt finished (and removed the scratch it reads) redoes nothing.
   const done = await committed(env, run);
   if (done) return finish(env, run, module, done);
+  await holdClaim(env.storage, owner);
   const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
   // Only what the manifest needs of each index (not its runs: M × R entries in all).
   const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing, io }) => ({
@@ -168,26 +174,12 @@ export async function commit(
   manifest.io.commit = { ...own, requests: own.requests + 2 };
   for (const part of [manifest.io.map, manifest.io.reduce, manifest.io.commit]) addIo(manifest.io.total, part);
   const out = env.storage.for(run.output);
+  // Reading the indexes can take a while at scale: the claim is checked again right before publishing.
+  await holdClaim(env.storage, owner);
   await out.write(layout.manifest(run.output), JSON.stringify(manifest, null, 2));
   await out.write(layout.success(run.output), '');
   if (!run.keepScratch) await storage.deletePrefix(run.scratch);
   return finish(env, run, module, manifest);
-}
-
-/** The records failed attempts left in scratch, in time order. */
-async function readFailedAttempts(env: TaskEnv, run: RunContext): Promise<FailedAttempt[]> {
-  const uris: string[] = [];
-  const prefix = layout.failedAttempts(run);
-  for await (const o of env.storage.for(prefix).list(prefix)) uris.push(o.uri);
-  const records = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (uri) => {
-    try {
-      return await env.storage.readJson<FailedAttempt>(uri);
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) return undefined; // removed under us: nothing to draw
-      throw e;
-    }
-  });
-  return records.filter((r): r is FailedAttempt => r !== undefined).sort((a, b) => a.start - b.start);
 }
 
 /** This job's manifest when its output is already committed (by an earlier attempt of Commit). */
@@ -220,6 +212,7 @@ async function finish(
     counters,
   };
   const p = run.pipeline;
+  if (!p || run.step === run.steps - 1) await releaseClaim(env.storage, claimOwner(run));
   if (!p) return result;
   if (!module || !isPipeline(module))
     throw new InvalidJobError(`Job "${run.name}" is a step of a multi-step job, but this function holds a single job.`);
@@ -237,59 +230,6 @@ async function finish(
 
 function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number, bytes: number) {
   return { phase, task, start: t.start, end: t.end, attempt: t.attempt, records, bytes };
-}
-
-/** What the state machine's Catch puts at `$.error`. */
-export interface CaughtError {
-  Error: string;
-  Cause?: string;
-}
-
-export interface FailedMarker {
-  jobId?: string;
-  error: string;
-  message: string;
-  stack?: string[];
-  time: string;
-}
-
-/** Parses a Step Functions error Cause (Lambda's JSON, or plain text). */
-export function parseCause(caught: CaughtError): FailedMarker {
-  let cause: Partial<ErrorCause> = {};
-  try {
-    cause = JSON.parse(caught.Cause ?? '{}') as ErrorCause;
-  } catch {
-    cause = { errorMessage: caught.Cause ?? '' };
-  }
-  const marker: FailedMarker = {
-    error: cause.errorType ?? caught.Error,
-    message: cause.errorMessage ?? caught.Cause ?? caught.Error,
-    time: new Date().toISOString(),
-  };
-  if (cause.stackTrace) marker.stack = cause.stackTrace;
-  return marker;
-}
-
-/**
- * Abort (DESIGN §2): write `_FAILED` with the cause; remove parts, so nothing half-written
- * looks complete; delete scratch unless kept.
- */
-export async function abort(env: TaskEnv, state: { job?: RunContext; error?: CaughtError }): Promise<FailedMarker> {
-  const marker = parseCause(state.error ?? { Error: 'Unknown' });
-  const run = state.job;
-  // Plan failed: the output was never prepared and may hold an earlier, completed job: leave it be.
-  if (!run) return marker;
-  // A multi-step job fails as a whole: the marker goes where its last step would write.
-  const output = run.pipeline?.output ?? run.output;
-  marker.jobId = run.pipeline?.jobId ?? run.jobId;
-  const out = env.storage.for(output);
-  for await (const o of out.list(output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
-  await out.write(layout.failed(output), JSON.stringify(marker, null, 2));
-  if (!run.keepScratch) {
-    await env.storage.for(run.scratch).deletePrefix(run.scratch);
-    if (run.pipeline) await env.storage.for(run.pipeline.scratch).deletePrefix(run.pipeline.scratch);
-  }
-  return marker;
 }
 
 const zeroIo = (): IoStats => ({ requests: 0, bytesRead: 0, bytesWritten: 0 });

@@ -24,7 +24,8 @@ export interface FailedAttempt {
   attempt: string;
   start: number;
   end: number;
-  error: { name: string; message: string };
+  /** The error's class name, message (up to 500 characters) and the first lines of its stack. */
+  error: { name: string; message: string; stack?: string[] };
 }
 
 export type Counters = Record<string, number>;

@@ -1,13 +1,14 @@
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
-import { InputNotFoundError, InvalidJobError, OutputExistsError } from '../errors.js';
+import { InputNotFoundError, InvalidJobError, OutputExistsError, StreamingError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
 import { type InputFormat, isPipeline, type JobModule, stepCount, stepOf } from '../job.js';
 import {
   type JobSpec,
   layout,
+  newJobId,
   OUTPUT_FILE,
   type ResolvedSpec,
   type RunContext,
@@ -16,6 +17,7 @@ import {
 } from '../spec.js';
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
 import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
+import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import type { TaskEnv } from './env.js';
 import { startPipeline } from './pipeline.js';
 
@@ -41,30 +43,55 @@ export interface PlanResult {
 }
 
 /**
- * Plan (DESIGN §2): normalise the trigger's event into a spec and resolve it, list the inputs, cut them into splits and write the map
- * manifest. Refuses an output that holds a completed job unless `overwrite`, and clears what an
- * earlier run left in it, so parts of two runs never mix.
+ * Plan (DESIGN §2): normalise the trigger's event into a spec and resolve it, claim the output
+ * (claim.ts: a live run's output is refused), list the inputs, cut them into splits and write
+ * the map manifest. Refuses an output that holds a completed job unless `overwrite`, and clears
+ * what an earlier run left in it, so parts of two runs never mix.
  */
 export async function plan(env: TaskEnv, module: JobModule, event: unknown): Promise<PlanResult> {
   let raw = (specFromEvent(event) ?? {}) as JobSpec;
-  // A multi-step job started as a whole (not one step by hand) begins with its first step.
-  if (
-    isPipeline(module) &&
-    module.steps.length > 1 &&
-    raw.step === undefined &&
-    !raw.pipeline &&
-    typeof raw.output === 'string'
-  )
-    raw = await startPipeline(env.storage, module, raw);
-  const step = raw.step ?? 0;
-  const job = stepOf(module, step);
-  const spec = resolveSpec(raw, job);
-  const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
+  let owner: ClaimOwner | undefined;
+  let created = false;
+  const claim = async (o: ClaimOwner) => {
+    owner = o;
+    if ((await claimOutput(env.storage, o)) === 'created') created = true;
+  };
+  try {
+    // A multi-step job started as a whole (not one step by hand) begins with its first step;
+    // its final output is claimed before anything else, for the whole run.
+    if (
+      isPipeline(module) &&
+      module.steps.length > 1 &&
+      raw.step === undefined &&
+      !raw.pipeline &&
+      typeof raw.output === 'string'
+    ) {
+      const jobId = raw.jobId ?? newJobId(module.name);
+      await claim({ output: normalizeUri(raw.output), jobId });
+      raw = await startPipeline(env.storage, module, { ...raw, jobId });
+    }
+    const step = raw.step ?? 0;
+    const job = stepOf(module, step);
+    const spec = resolveSpec(raw, job);
+    const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
+    // Before anything is written: the output becomes this run's, or the run stops here.
+    await claim(claimOwner(run));
+    return await planRun(env, spec, run, job.name);
+  } catch (e) {
+    // A retry claims again; a run that ends here leaves the output free.
+    const ends = e instanceof StreamingError && !e.retryable;
+    if (owner && (created || ends)) await releaseClaim(env.storage, owner).catch(() => {});
+    throw e;
+  }
+}
+
+/** Plan's work once the output is the run's: clear it, list and split the inputs, write the manifests. */
+async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, jobName: string): Promise<PlanResult> {
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
   const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat, splitJsonRoom(run));
   const storage = env.storage.for(run.scratch);
-  await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
+  await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: jobName, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
   // Small, for clients following progress (the splits file can be megabytes).
   const progress = { mapTasks: splits.length, reducers: run.reducers };

@@ -1,8 +1,16 @@
 import { LocalStorage } from './local.js';
-import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
+import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage, WriteCondition } from './types.js';
 import { parseUri } from './uri.js';
 
-export type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
+export type {
+  ByteRange,
+  IoStats,
+  ObjectInfo,
+  ObjectWriter,
+  Storage,
+  VersionedObject,
+  WriteCondition,
+} from './types.js';
 
 /** Makes the S3 storage on first use: jobs that never touch S3 never load the AWS SDK (memory, start-up). */
 async function defaultS3(): Promise<Storage> {
@@ -85,5 +93,14 @@ class LazyStorage implements Storage {
   }
   async deletePrefix(prefix: string) {
     return (await this.get()).deletePrefix(prefix);
+  }
+  async readVersioned(uri: string) {
+    return (await this.get()).readVersioned(uri);
+  }
+  async writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition) {
+    return (await this.get()).writeIf(uri, body, condition);
+  }
+  async deleteIf(uri: string, version: string) {
+    return (await this.get()).deleteIf(uri, version);
   }
 }

@@ -1,10 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectNotFoundError } from '../errors.js';
-import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
+import type {
+  ByteRange,
+  IoStats,
+  ObjectInfo,
+  ObjectWriter,
+  Storage,
+  VersionedObject,
+  WriteCondition,
+} from './types.js';
 import { parseUri } from './uri.js';
 
 function localPath(uri: string): string {
@@ -14,6 +22,9 @@ function localPath(uri: string): string {
 }
 
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+const versionOf = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+/** A conditional write's lock older than this was left by a process that died holding it. */
+const STALE_LOCK_MS = 10_000;
 
 /** The local file system. Writes go to a unique temporary name and are renamed into place. */
 export class LocalStorage implements Storage {
@@ -77,8 +88,7 @@ export class LocalStorage implements Storage {
 
   createWriter(uri: string): ObjectWriter {
     const final = localPath(uri);
-    // Hidden (dot) name, so listings of the directory never mistake it for data.
-    const temp = path.join(path.dirname(final), `.${path.basename(final)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = tempName(final);
     const stats = this.stats;
     let fd: number | undefined;
     let bytes = 0;
@@ -141,6 +151,97 @@ export class LocalStorage implements Storage {
     await fsp.rm(localPath(prefix), { recursive: true, force: true });
     return n;
   }
+
+  async readVersioned(uri: string): Promise<VersionedObject | undefined> {
+    try {
+      const body = await this.readAll(uri);
+      return { body, version: versionOf(body) };
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * `ifAbsent`: the bytes go to a temporary file that is hard-linked to the name, which fails if
+   * the name exists (an exclusive create that never shows a half-written file). `ifVersion`:
+   * compare and replace under a lock directory (mkdir is atomic); a racing conditional write
+   * finds the lock taken and answers false, as S3 answers 409.
+   */
+  async writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition): Promise<boolean> {
+    const final = localPath(uri);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if ('ifAbsent' in condition) {
+      this.stats.requests++;
+      await fsp.mkdir(path.dirname(final), { recursive: true });
+      const temp = tempName(final);
+      await fsp.writeFile(temp, bytes);
+      try {
+        await fsp.link(temp, final).catch(async (e: NodeJS.ErrnoException) => {
+          // A file system without hard links: an exclusive create (briefly visible half-written).
+          if (e.code === 'EPERM' || e.code === 'ENOTSUP') await fsp.writeFile(final, bytes, { flag: 'wx' });
+          else throw e;
+        });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      } finally {
+        await fsp.rm(temp, { force: true });
+      }
+      this.stats.bytesWritten += bytes.length;
+      return true;
+    }
+    return this.locked(final, async () => {
+      const current = await this.readVersioned(uri);
+      if (current?.version !== condition.ifVersion) return false;
+      await this.write(uri, bytes);
+      return true;
+    });
+  }
+
+  async deleteIf(uri: string, version: string): Promise<boolean> {
+    const final = localPath(uri);
+    return this.locked(final, async () => {
+      const current = await this.readVersioned(uri);
+      if (current?.version !== version) return false;
+      await this.delete(uri);
+      return true;
+    });
+  }
+
+  /** Runs `fn` holding the lock of `file`; false when another holds it. */
+  private async locked(file: string, fn: () => Promise<boolean>): Promise<boolean> {
+    const lock = path.join(path.dirname(file), `.${path.basename(file)}.lock`);
+    const take = async (): Promise<boolean> => {
+      try {
+        await fsp.mkdir(lock);
+        return true;
+      } catch (e) {
+        // EEXIST: another holds it; ENOENT: no such directory, so no object to compare with.
+        if (!['EEXIST', 'ENOENT'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        return false;
+      }
+    };
+    if (!(await take())) {
+      const age = await fsp.stat(lock).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age < STALE_LOCK_MS) return false;
+      await fsp.rm(lock, { recursive: true, force: true });
+      if (!(await take())) return false;
+    }
+    try {
+      return await fn();
+    } finally {
+      await fsp.rm(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A hidden (dot) name beside `final`, unique to this write, so listings never mistake it for data. */
+function tempName(final: string): string {
+  return path.join(path.dirname(final), `.${path.basename(final)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 async function* walk(dir: string): AsyncIterable<ObjectInfo> {

@@ -11,7 +11,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ObjectNotFoundError } from '../errors.js';
-import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage } from './types.js';
+import type {
+  ByteRange,
+  IoStats,
+  ObjectInfo,
+  ObjectWriter,
+  Storage,
+  VersionedObject,
+  WriteCondition,
+} from './types.js';
 import { parseUri } from './uri.js';
 
 /** Bytes per multipart part, and parts uploaded at once, of a streaming write. */
@@ -24,6 +32,18 @@ function location(uri: string): { Bucket: string; Key: string } {
   if (loc.kind !== 's3') throw new Error(`S3Storage cannot reach ${uri}`);
   return { Bucket: loc.bucket, Key: loc.key };
 }
+
+/** A conditional request that did not apply: 412 PreconditionFailed, 409 ConditionalRequestConflict (a racing conditional write), or 404 for If-Match on a missing key. */
+const conditionFailed = (e: unknown) => {
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err.$metadata?.httpStatusCode;
+  return (
+    status === 412 ||
+    status === 409 ||
+    status === 404 ||
+    ['PreconditionFailed', 'ConditionalRequestConflict', 'NoSuchKey'].includes(err.name ?? '')
+  );
+};
 
 const notFound = (e: unknown) => {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -186,5 +206,53 @@ export class S3Storage implements Storage {
     }
     await flush();
     return n;
+  }
+
+  async readVersioned(uri: string): Promise<VersionedObject | undefined> {
+    const { Bucket, Key } = location(uri);
+    this.stats.requests++;
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket, Key }));
+      const body = Buffer.from(await res.Body!.transformToByteArray());
+      this.stats.bytesRead += body.length;
+      return { body, version: res.ETag ?? '' };
+    } catch (e) {
+      if (notFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** A PutObject with `If-None-Match: *` or `If-Match: <ETag>` (S3 conditional writes). */
+  async writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition): Promise<boolean> {
+    const { Bucket, Key } = location(uri);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    this.stats.requests++;
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket,
+          Key,
+          Body: bytes,
+          ...('ifAbsent' in condition ? { IfNoneMatch: '*' } : { IfMatch: condition.ifVersion }),
+        }),
+      );
+    } catch (e) {
+      if (conditionFailed(e)) return false;
+      throw e;
+    }
+    this.stats.bytesWritten += bytes.length;
+    return true;
+  }
+
+  /** A DeleteObject with `If-Match: <ETag>` (S3 conditional deletes). */
+  async deleteIf(uri: string, version: string): Promise<boolean> {
+    this.stats.requests++;
+    try {
+      await this.client.send(new DeleteObjectCommand({ ...location(uri), IfMatch: version }));
+      return true;
+    } catch (e) {
+      if (conditionFailed(e)) return false;
+      throw e;
+    }
   }
 }

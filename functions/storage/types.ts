@@ -32,6 +32,18 @@ export interface IoStats {
   bytesWritten: number;
 }
 
+/** A small object with its version (S3: its ETag; locally: a hash of its bytes), for conditional writes. */
+export interface VersionedObject {
+  readonly body: Buffer;
+  readonly version: string;
+}
+
+/**
+ * When a conditional write applies: `{ ifAbsent: true }` only if no object is at the key (S3's
+ * `If-None-Match: *`), `{ ifVersion }` only if the object is at that version (`If-Match`).
+ */
+export type WriteCondition = { readonly ifAbsent: true } | { readonly ifVersion: string };
+
 export interface Storage {
   readonly stats: IoStats;
   /** The object's size, or undefined when there is no object at `uri`. */
@@ -50,4 +62,16 @@ export interface Storage {
   delete(uri: string): Promise<void>;
   /** Deletes every object under a prefix; returns how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
+  /** Reads a small object whole with its version, or undefined when absent. */
+  readVersioned(uri: string): Promise<VersionedObject | undefined>;
+  /**
+   * Writes a small object whole, atomically, only if `condition` holds. Resolves false when it
+   * did not (S3's 412 PreconditionFailed), or when another conditional write to the key raced
+   * it (409 ConditionalRequestConflict): read the object again and decide. A write whose
+   * response was lost and retried can also answer false though it applied: callers check what
+   * the object holds.
+   */
+  writeIf(uri: string, body: string | Uint8Array, condition: WriteCondition): Promise<boolean>;
+  /** Deletes the object only if it is at `version`; false when it is not, or is absent. */
+  deleteIf(uri: string, version: string): Promise<boolean>;
 }
