@@ -176,7 +176,7 @@ export class JobFailedError extends StreamingError {
     readonly errorType: string,
     readonly output: string,
     readonly causeStack?: string,
-    /** Whether Abort wrote `_FAILED` (it does not when Plan fails before the output is touched). */
+    /** Whether Abort wrote `_FAILED` (it does not over an output another run holds or completed). */
     readonly markedFailed = false,
   ) {
     super(message);

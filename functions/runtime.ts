@@ -1,5 +1,5 @@
 import { assertJobModule, type JobModule, stepOf } from './job.js';
-import { abort, type CaughtError } from './phases/abort.js';
+import { type AbortState, abort } from './phases/abort.js';
 import { claimOwner, holdClaim } from './phases/claim.js';
 import { type CommitEvent, commit } from './phases/commit.js';
 import type { TaskEnv } from './phases/env.js';
@@ -28,7 +28,7 @@ export async function runPhase(
   module: JobModule | undefined,
 ): Promise<unknown> {
   const e = (event ?? {}) as AnyEvent;
-  if (phase === 'abort') return abort(env, e as { job?: RunContext; error?: CaughtError });
+  if (phase === 'abort') return abort(env, e as AbortState);
   assertJobModule(module, 'job module');
   const run = () => {
     if (!e.job)

@@ -24,19 +24,28 @@ export interface StreamingJobSchedule {
 
 /**
  * EventBridge rules that start the state machine with AWS's own events; Plan turns them into
- * job specs (functions/events.ts) from the settings given to its function here.
+ * job specs (functions/events.ts) from the settings given here to the functions that read
+ * events: Plan, and Abort (which marks where a run whose Plan failed was to write).
  */
 export function addTriggers(
   scope: Construct,
-  job: { plan: lambda.Function; stateMachine: sfn.IStateMachine; bucket: s3.IBucket; prefixes: JobPrefixes },
+  job: {
+    readers: readonly lambda.Function[];
+    stateMachine: sfn.IStateMachine;
+    bucket: s3.IBucket;
+    prefixes: JobPrefixes;
+  },
   triggers: { onUpload?: StreamingJobUploadTrigger | undefined; schedule?: StreamingJobSchedule | undefined },
 ): void {
-  const { plan, stateMachine, bucket, prefixes } = job;
+  const { readers, stateMachine, bucket, prefixes } = job;
   const at = (prefix: string) => bucket.s3UrlForObject(prefix);
-  plan.addEnvironment('STREAMING_PROTECTED', [at(prefixes.output), at(prefixes.scratch)].join(','));
+  const setting = (name: string, value: string) => {
+    for (const fn of readers) fn.addEnvironment(name, value);
+  };
+  setting('STREAMING_PROTECTED', [at(prefixes.output), at(prefixes.scratch)].join(','));
   const { onUpload, schedule } = triggers;
   if (onUpload) {
-    plan.addEnvironment('STREAMING_UPLOAD_OUTPUT', at(onUpload.outputPrefix));
+    setting('STREAMING_UPLOAD_OUTPUT', at(onUpload.outputPrefix));
     new events.Rule(scope, 'OnUpload', {
       description: `Starts ${scope.node.path} for each object created under ${onUpload.prefix}`,
       eventPattern: {
@@ -48,8 +57,8 @@ export function addTriggers(
     });
   }
   if (schedule) {
-    plan.addEnvironment('STREAMING_SCHEDULE_INPUT', at(schedule.inputPrefix ?? prefixes.input));
-    plan.addEnvironment('STREAMING_SCHEDULE_OUTPUT', at(schedule.outputPrefix ?? `${prefixes.output}scheduled/`));
+    setting('STREAMING_SCHEDULE_INPUT', at(schedule.inputPrefix ?? prefixes.input));
+    setting('STREAMING_SCHEDULE_OUTPUT', at(schedule.outputPrefix ?? `${prefixes.output}scheduled/`));
     new events.Rule(scope, 'Schedule', {
       description: `Runs ${scope.node.path} on a schedule`,
       schedule: schedule.schedule,

@@ -225,7 +225,7 @@ export class StreamingJob extends Construct {
     suppressJobNag(this, prefixes, machine);
     addTriggers(
       this,
-      { plan: fns.plan, stateMachine: this.stateMachine, bucket, prefixes },
+      { readers: [fns.plan, fns.abort], stateMachine: this.stateMachine, bucket, prefixes },
       { onUpload: props.onUpload, schedule: props.schedule },
     );
     this.publishRegistry();

@@ -43,13 +43,15 @@ describe('empty and missing input', () => {
     expect(partFiles(out).every((f) => fs.statSync(f).size === 0)).toBe(true);
   });
 
-  it('fails with InputNotFoundError naming the path, and marks nothing complete', async () => {
+  it('fails with InputNotFoundError naming the path, and marks the output failed (_FAILED), nothing complete', async () => {
     const dir = tempDir();
     const out = path.join(dir, 'out');
     const err = await failureOf(runLocal(WORDCOUNT, { input: path.join(dir, 'missing'), output: out, workers: 1 }));
     expect(err.errorType).toBe('InputNotFoundError');
     expect(err.message).toContain(path.join(dir, 'missing'));
-    expect(listing(out)).toEqual([]);
+    expect(err.markedFailed).toBe(true);
+    expect(listing(out)).toEqual(['_FAILED']);
+    expect(JSON.parse(fs.readFileSync(path.join(out, '_FAILED'), 'utf8')).error).toBe('InputNotFoundError');
   });
 
   it('fails on a glob that matches nothing', async () => {

@@ -6,8 +6,11 @@
  * it reads the real error from the failed-attempt records before it deletes scratch: on AWS a
  * Distributed Map whose child failed reports only `States.ExceedToleratedFailureThreshold`.
  */
+import { randomBytes } from 'node:crypto';
 import { type ErrorCause, OutputClaimedError } from '../errors.js';
-import { layout, OUTPUT_FILE, type RunContext } from '../spec.js';
+import { specFromEvent } from '../events.js';
+import { type JobSpec, layout, OUTPUT_FILE, type PipelineContext, type RunContext } from '../spec.js';
+import { isWithin, normalizeUri } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import type { FailedAttempt, TaskEnv } from './env.js';
 import { readFailedAttempts } from './failed-attempts.js';
@@ -31,6 +34,13 @@ export interface FailedMarker {
   /** What the state machine reported, when that was not the task's own error (a Distributed Map's summary). */
   surfacedAs?: { error: string; message: string };
 }
+
+/**
+ * What the Catch hands Abort: the failed state's input with the error at `error`. After Plan ran,
+ * the input holds the run (`job`); when Plan itself failed, it is what started the execution (a
+ * job spec or a trigger's event; a multi-step job's next spec after an earlier step).
+ */
+export type AbortState = { job?: RunContext; error?: CaughtError } & Record<string, unknown>;
 
 /** The most distinct failed tasks Abort checks for a published result (one listing each). */
 const TASKS_CHECKED = 50;
@@ -61,12 +71,11 @@ function lambdaCause(caught: CaughtError): Partial<ErrorCause> | undefined {
  * Abort: write `_FAILED` with the cause and remove parts, so nothing half-written looks complete,
  * while the run holds its output (never another run's); release the claim; delete scratch unless kept.
  */
-export async function abort(env: TaskEnv, state: { job?: RunContext; error?: CaughtError }): Promise<FailedMarker> {
+export async function abort(env: TaskEnv, state: AbortState): Promise<FailedMarker> {
   const caught = state.error ?? { Error: 'Unknown' };
   let marker = parseCause(caught);
   const run = state.job;
-  // Plan failed: the output was never prepared and may hold an earlier, completed job: leave it be.
-  if (!run) return marker;
+  if (!run) return abortUnplanned(env, state, marker);
   if (!lambdaCause(caught)) {
     const real = await firstRealError(env, run);
     if (real)
@@ -83,9 +92,7 @@ export async function abort(env: TaskEnv, state: { job?: RunContext; error?: Cau
   const owner = claimOwner(run);
   marker.jobId = owner.jobId;
   if (await holdsOutput(env, owner)) {
-    const out = env.storage.for(owner.output);
-    for await (const o of out.list(owner.output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
-    await out.write(layout.failed(owner.output), JSON.stringify(marker, null, 2));
+    await markFailed(env, owner.output, marker);
     await releaseClaim(env.storage, owner);
   }
   if (!run.keepScratch) {
@@ -93,6 +100,55 @@ export async function abort(env: TaskEnv, state: { job?: RunContext; error?: Cau
     if (run.pipeline) await env.storage.for(run.pipeline.scratch).deletePrefix(run.pipeline.scratch);
   }
   return marker;
+}
+
+/**
+ * Abort after Plan failed (a bad option, a missing input, a job module that cannot load): the
+ * output the run was to write is marked `_FAILED` as any failed run's is, unless it is not the
+ * run's to mark (another run holds it, or it holds a completed job: OutputClaimedError and
+ * OutputExistsError leave it exactly as it was).
+ */
+async function abortUnplanned(env: TaskEnv, state: AbortState, marker: FailedMarker): Promise<FailedMarker> {
+  const owner = ownerOf(state);
+  if (!owner) return marker;
+  if (owner.jobId) marker.jobId = owner.jobId;
+  const claimer = { output: owner.output, jobId: owner.jobId ?? `aborted-plan-${randomBytes(4).toString('hex')}` };
+  if (await holdsOutput(env, claimer)) {
+    await markFailed(env, owner.output, marker);
+    await releaseClaim(env.storage, claimer);
+  }
+  const p = state.pipeline as PipelineContext | undefined;
+  if (p && !p.options.keepScratch) await env.storage.for(p.scratch).deletePrefix(p.scratch);
+  return marker;
+}
+
+/** Where the failed Plan's run was to write, and its id when the spec names one. */
+function ownerOf(state: AbortState): { output: string; jobId?: string } | undefined {
+  const p = state.pipeline as PipelineContext | undefined;
+  if (p) return { output: p.output, jobId: p.jobId };
+  let spec: Partial<JobSpec>;
+  try {
+    spec = (specFromEvent(state) ?? {}) as Partial<JobSpec>;
+  } catch {
+    return undefined; // an event this deployment cannot place: no output to mark
+  }
+  if (typeof spec.output !== 'string' || spec.output === '') return undefined;
+  try {
+    const output = normalizeUri(spec.output);
+    // An output inside an input (refused by Plan) is not written to: it would land in the input.
+    const inputs = [spec.input ?? []].flat().filter((i): i is string => typeof i === 'string' && !/[*?[{]/.test(i));
+    if (inputs.some((i) => isWithin(output, normalizeUri(i)))) return undefined;
+    return { output, ...(typeof spec.jobId === 'string' ? { jobId: spec.jobId } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the run's parts (nothing half-written may look complete) and writes `_FAILED`. */
+async function markFailed(env: TaskEnv, output: string, marker: FailedMarker): Promise<void> {
+  const out = env.storage.for(output);
+  for await (const o of out.list(output)) if (OUTPUT_FILE.test(o.uri)) await out.delete(o.uri);
+  await out.write(layout.failed(output), JSON.stringify(marker, null, 2));
 }
 
 /**

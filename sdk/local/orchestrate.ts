@@ -170,7 +170,7 @@ async function runDefinition(
       }
       throw new JobCancelledError(`The job was cancelled; ${output} holds no result (see _FAILED).`);
     }
-    throw await failure(e, storage, output, run?.pipeline?.jobId ?? run?.jobId);
+    throw await failure(e, storage, output, run?.pipeline?.jobId ?? run?.jobId ?? target.jobId);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

@@ -23,6 +23,8 @@ export const JOBS = {
   limits: 'CloudTest/Limits',
   /** A module of executor functions (docs/examples/parameter-sweep.mjs), for executor({ deployed }). */
   sweep: 'CloudTest/Sweep',
+  /** A job module that throws when it loads (test/fixtures/throws-on-load.ts). */
+  unloadable: 'CloudTest/Unloadable',
 } as const;
 
 /** Files whose content decides the assembly (the harness re-synthesizes when one changes). */
@@ -55,6 +57,7 @@ export function buildTestApp(outdir: string): App {
   });
   new StreamingJob(stack, 'TfIdf', { job: job('tfidf.ts') });
   new StreamingJob(stack, 'MapOnly', { job: path.join(FIXTURES, 'wordcount-maponly.ts') });
+  new StreamingJob(stack, 'Unloadable', { job: path.join(FIXTURES, 'throws-on-load.ts') });
   new StreamingJob(stack, 'Counting', { job: path.join(FIXTURES, 'steps', 'count.ts') });
   new StreamingJob(stack, 'Sweep', { job: path.join(ROOT, 'docs', 'examples', 'parameter-sweep.mjs') });
   new StreamingJob(stack, 'Limits', {
