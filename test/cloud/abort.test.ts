@@ -1,10 +1,11 @@
 /**
  * Abort in the deployed job (bundled handlers, emulated Lambda, IAM-guarded S3): it names the
- * real error when the Distributed Map reports only that it failed, and it works when the job
+ * real error when the Distributed Map reports only that it failed (the harness hands the Catch
+ * States.ExceedToleratedFailureThreshold, as Step Functions does), and it works when the job
  * module cannot even load (its bundle's handlers must still start, and Abort never loads the job).
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { type DeployedJob, type Faults, JOBS, unique } from './harness.js';
+import { type DeployedJob, JOBS, unique } from './harness.js';
 import { keys, text, upload, useCloud } from './support.js';
 
 const cloud = useCloud();
@@ -17,26 +18,15 @@ beforeAll(async () => {
   await upload(cloud.server, wordCount.bucket, 'input/abort/bad.txt', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
 }, 300_000);
 
-/**
- * What Step Functions hands a Distributed Map's Catch when a child execution failed: the Map's
- * own error (tolerated failures: 0), not the task's.
- */
-const asTheMapReportsIt: Faults['before'] = (phase, input) => {
-  const caught = input.error as { Error: string } | undefined;
-  if (phase === 'abort' && caught?.Error === 'MalformedRecordError')
-    input.error = {
-      Error: 'States.ExceedToleratedFailureThreshold',
-      Cause: 'The specified tolerated failure threshold was exceeded',
-    };
-};
-
 describe('Abort, deployed', () => {
   it('names the real error (from the failed attempt’s record) when the Map reports States.ExceedToleratedFailureThreshold', async () => {
     const output = `s3://${wordCount.bucket}/output/${unique('threshold')}`;
-    const { result, attempts } = await wordCount.execute(
-      { input: [`s3://${wordCount.bucket}/input/abort/`], output, strictUtf8: true, splitSize: 1000 },
-      { before: asTheMapReportsIt },
-    );
+    const { result, attempts } = await wordCount.execute({
+      input: [`s3://${wordCount.bucket}/input/abort/`],
+      output,
+      strictUtf8: true,
+      splitSize: 1000,
+    });
     await expect(result).rejects.toThrow();
     expect(attempts.abort).toBe(1);
     const marker = JSON.parse((await text(`${output}/_FAILED`))!);

@@ -168,9 +168,9 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(await text(`${out('flipped')}/_FAILED`)).toBeDefined();
   });
 
-  // Issue 14 item 7: on AWS the reduce Map fails with States.ExceedToleratedFailureThreshold and
-  // the checksum error is only in the failed-attempt records; fails until Abort reads them.
-  it.failing('a flipped byte that stays: _FAILED names the checksum error and the object', async () => {
+  // On AWS the reduce Map fails with States.ExceedToleratedFailureThreshold and the checksum
+  // error is only in the failed-attempt records, which Abort reads before it deletes scratch.
+  it('a flipped byte that stays: _FAILED names the checksum error and the object', async () => {
     let flipped = false;
     const before: Faults['before'] = async (phase, input) => {
       if (phase !== 'shuffle' || flipped) return;
