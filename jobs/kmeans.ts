@@ -8,8 +8,10 @@
  *   features   (required) comma-separated CSV columns: the coordinates
  *   centroids  (required) the current centroids: a JSON file `[[x, y, …], …]`, or the output
  *              location of the previous iteration (this job's own output), read as a side input
- * Input: CSV with a header. Output (jsonl), one line per centroid (keys sort as text: 10 before 2):
- *   {"key": <index>, "value": {"centroid": [x, y, …], "count": <rows>, "sse": <sum of squared distances>}}
+ * Input: CSV with a header. Output: a kmeans model (jsonl) — the new centroids, which the next
+ * iteration reads and jobs/predict-csv.ts applies:
+ *   {"key": ["model"], "value": {"type": "kmeans", "version": 1, "features": […], "k": <centroids>}}
+ *   {"key": ["centroid", <index>], "value": {"centroid": [x, y, …], "count": <rows>, "sse": <Σ squared distance to the old centroid>}}
  *
  *   streaming run jobs/kmeans.ts --input iris.csv --output it-1/ --param features=a,b,c,d --param centroids=init.json
  *   streaming run jobs/kmeans.ts --input iris.csv --output it-2/ --param features=a,b,c,d --param centroids=it-1/
@@ -19,12 +21,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineJob, InvalidJobError, iterate, type LocalRunOptions, runLocal, type TaskContext } from 'streaming';
+import { HEADER_KEY, headerOf } from './lib/model.js';
 import { columnsParam, numberOf, requireColumns } from './lib/numeric.js';
 
 /** [rows, Σx_0, …, Σx_d-1, Σ squared distance] of one cluster. */
 type ClusterSum = number[];
 
-/** Parses centroids: a JSON array of points, or this job's jsonl output. */
+/** Parses centroids: a JSON array of points, or this job's output (a kmeans model). */
 export function parseCentroids(text: string, where: string): number[][] {
   const trimmed = text.trim();
   let points: unknown;
@@ -34,9 +37,13 @@ export function parseCentroids(text: string, where: string): number[][] {
     for (const line of trimmed.split('\n')) {
       if (line === '') continue;
       const { key, value } = JSON.parse(line) as { key: unknown; value?: { centroid?: number[] } };
-      if (!Number.isInteger(key) || (key as number) < 0 || (key as number) >= 1e6 || byIndex[key as number])
-        throw new InvalidJobError(`${where}: a kmeans output has each cluster index (0, 1, …) once; got key ${key}.`);
-      byIndex[key as number] = value?.centroid as number[];
+      if (Array.isArray(key) && key[0] === 'model') continue;
+      const k = Array.isArray(key) && key[0] === 'centroid' ? key[1] : undefined;
+      if (!Number.isInteger(k) || (k as number) < 0 || (k as number) >= 1e6 || byIndex[k as number])
+        throw new InvalidJobError(
+          `${where}: a kmeans output has each cluster (["centroid", 0], ["centroid", 1], …) once; got key ${JSON.stringify(key)}.`,
+        );
+      byIndex[k as number] = value?.centroid as number[];
     }
     points = byIndex;
   }
@@ -108,7 +115,15 @@ const job = defineJob({
     const rows = total[0]!;
     const previous = (await centroidsOf(ctx, d))[k]!;
     const centroid = rows > 0 ? total.slice(1, d + 1).map((s) => s / rows) : previous;
-    emit(k, { centroid, count: rows, sse: total[d + 1]! });
+    if (k === 0)
+      emit(
+        HEADER_KEY,
+        headerOf('kmeans', {
+          features: columnsParam(ctx, 'features', 'kmeans'),
+          k: (await centroidsOf(ctx, d)).length,
+        }),
+      );
+    emit(['centroid', k], { centroid, count: rows, sse: total[d + 1]! });
   },
   reducers: 1,
   output: { format: 'jsonl' },

@@ -11,14 +11,16 @@
  * (a variance inflation factor above 1e10: collinear), fails the job with its name.
  *
  * Parameters: target (required), features (required, comma-separated): CSV columns.
- * Input: CSV with a header. Output (jsonl), one line:
- *   {"key": "model", "value": {"intercept": b0, "coefficients": {"<feature>": b, …},
- *    "n": <rows used>, "dropped": <rows dropped>, "r2": <R²>, "rmse": <√(SSE/n)>}}
+ * Input: CSV with a header. Output: the model (jsonl), one line, which jobs/predict-csv.ts applies:
+ *   {"key": ["model"], "value": {"type": "linear-regression", "version": 1, "target", "features",
+ *    "intercept": b0, "coefficients": {"<feature>": b, …}, "n": <rows used>, "dropped": <rows
+ *    dropped>, "r2": <R²>, "rmse": <√(SSE/n)>}}
  *
  *   streaming run jobs/linear-regression.ts --input cars.csv --output model/ \
  *     --param target=Miles_per_Gallon --param features=Horsepower,Weight_in_lbs
  */
 import { defineJob, InvalidJobError, type TaskContext } from 'streaming';
+import { HEADER_KEY, headerOf } from './lib/model.js';
 import { columnsParam, numberOf, requireColumns } from './lib/numeric.js';
 
 /**
@@ -62,9 +64,9 @@ export default defineJob({
     emit('model', m);
   },
   combine: (_key: string, all: Iterable<Moments>) => mergeMoments(all),
-  reduce(key: string, all: Iterable<Moments>, emit, ctx) {
-    const { features } = settings(ctx);
-    emit(key, solve(mergeMoments(all), features));
+  reduce(_key: string, all: Iterable<Moments>, emit, ctx) {
+    const { target, features } = settings(ctx);
+    emit(HEADER_KEY, headerOf('linear-regression', { target, features, ...solve(mergeMoments(all), features) }));
   },
   reducers: 1,
   output: { format: 'jsonl' },

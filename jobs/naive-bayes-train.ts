@@ -20,6 +20,8 @@
  */
 import { defineJob, definePipeline, InvalidJobError, type TaskContext, termCounts } from 'streaming';
 import { documentOf } from './lib/documents.js';
+import { HEADER_KEY, headerOf } from './lib/model.js';
+import { compareCodePoints } from './lib/order.js';
 
 /** ['class', label] → [documents, tokens]; ['term', token] → {label: count}. */
 type CountKey = ['class', string] | ['term', string];
@@ -84,7 +86,7 @@ function totals(ctx: TaskContext): { documents: number; vocabulary: number; alph
   const classes = Object.keys(p)
     .filter((k) => k.startsWith('counters.documents:'))
     .map((k) => k.slice('counters.documents:'.length))
-    .sort();
+    .sort(compareCodePoints);
   return { documents, vocabulary: Number(p['counters.vocabulary'] ?? 0), alpha, classes };
 }
 
@@ -96,6 +98,8 @@ export const model = defineJob({
     const { documents, vocabulary, alpha, classes } = totals(ctx);
     if (key[0] === 'class') {
       const [docs] = value as [number, number];
+      // The header, once: from the task that holds the first class.
+      if (key[1] === classes[0]) emit(HEADER_KEY, headerOf('naive-bayes', { classes, alpha, documents, vocabulary }));
       emit(['prior', key[1]], Math.log(docs / documents));
       return;
     }

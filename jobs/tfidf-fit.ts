@@ -28,6 +28,7 @@ import { analyzerFromParams } from './lib/analyzer.js';
 import { boolParam, documentOf, intParam } from './lib/documents.js';
 import { withLoaded } from './lib/loaded.js';
 import { HEADER_KEY, headerOf } from './lib/model.js';
+import { compareCodePoints } from './lib/order.js';
 import { normParam } from './lib/vectors.js';
 
 /** A term's document frequency, or [df, count over the corpus] when maxFeatures needs the count. */
@@ -128,22 +129,6 @@ type Entry = [string, number, number];
 
 /** Most frequent first; ties by term in code point order (a stable order, where scikit-learn's argsort is not). */
 const byFrequency = (a: Entry, b: Entry) => b[2] - a[2] || compareCodePoints(a[0], b[0]);
-
-/** Code point order (Python's str order, and UTF-8 byte order), not UTF-16's. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // A surrogate (an astral code point) sorts above every BMP character, U+E000-U+FFFF included.
-    const sx = x >= 0xd800 && x <= 0xdfff;
-    const sy = y >= 0xd800 && y <= 0xdfff;
-    if (sx !== sy) return sx ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
 
 /** The map task (attempt) that has emitted its empty list. */
 let seeded = '';

@@ -408,10 +408,13 @@ describe('kmeans', () => {
       [1, 2],
       [3, 4],
     ]);
-    const line = (k: number, c: number[]) => JSON.stringify({ key: k, value: { centroid: c, count: 1, sse: 0 } });
-    // Keys sort as text in the output (10 before 2): the index, not the order, places a centroid.
+    const line = (k: number, c: number[]) =>
+      JSON.stringify({ key: ['centroid', k], value: { centroid: c, count: 1, sse: 0 } });
+    // Records come in any order (10 before 2): the index, not the order, places a centroid;
+    // the model's header is no centroid.
     const eleven = Array.from({ length: 11 }, (_, k) => [k, 10 - k]);
-    const text = [0, 1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => line(k, eleven[k]!)).join('\n');
+    const header = JSON.stringify({ key: ['model'], value: { type: 'kmeans', version: 1, k: 11 } });
+    const text = [header, ...[0, 1, 10, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => line(k, eleven[k]!))].join('\n');
     expect(parseCentroids(text, 'out/')).toEqual(eleven);
     expect(() => parseCentroids([line(0, [1, 2]), line(2, [3, 4])].join('\n'), 'out/')).toThrow(/holds no centroids/);
     expect(() => parseCentroids([line(0, [1, 2]), line(0, [3, 4])].join('\n'), 'out/')).toThrow(/once/);
@@ -495,7 +498,8 @@ describe('kmeans', () => {
     expect(moves.slice(0, -1).every((m) => m > tolerance)).toBe(true);
     expect(trained.centroids[3]).toEqual([100, 100, 100, 100]);
     const last = byKey<{ count: number }>(path.join(dir, 'kmeans', `iteration-${trained.iterations}`));
-    expect([0, 1, 2, 3].map((k) => last.get(String(k))!.count).reduce((a, b) => a + b)).toBe(150);
-    expect(last.get('3')!.count).toBe(0);
+    expect([0, 1, 2, 3].map((k) => last.get(`centroid,${k}`)!.count).reduce((a, b) => a + b)).toBe(150);
+    expect(last.get('centroid,3')!.count).toBe(0);
+    expect(last.get('model')).toMatchObject({ type: 'kmeans', k: 4, features: names });
   });
 });

@@ -31,6 +31,16 @@ function jsonlByKey<V>(dir: string): Map<string, V> {
   return m;
 }
 
+/** Feature vector records ({"size", "indices", "values"}) by key, each as {index: value}. */
+function vectorsByKey(dir: string): Map<string, Record<string, number>> {
+  const m = new Map<string, Record<string, number>>();
+  for (const [k, v] of jsonlByKey<{ indices: number[]; values: number[] }>(dir)) {
+    for (let i = 1; i < v.indices.length; i++) expect(v.indices[i]!).toBeGreaterThan(v.indices[i - 1]!);
+    m.set(k, Object.fromEntries(v.indices.map((j, i) => [String(j), v.values[i]!])));
+  }
+  return m;
+}
+
 function expectClose(actual: number, expected: number, rel = 1e-9): void {
   if (Math.abs(actual - expected) > rel * Math.max(Math.abs(expected), 1e-300))
     throw new Error(
@@ -177,7 +187,7 @@ describe('hashing-vectorizer', () => {
         workers: 2,
         params: { nFeatures: '8', ...params },
       });
-      const got = jsonlByKey<Record<string, number>>(out);
+      const got = vectorsByKey(out);
       for (const [i, d] of docs.entries()) expectVector(got.get(d.id)!, new Map(rows[i]));
     }
   });
@@ -196,7 +206,7 @@ describe('hashing-vectorizer', () => {
         params: { nFeatures: String(nFeatures), alternateSign: String(alternateSign), norm },
       });
       expect(r.manifest.reduce.tasks).toBe(0);
-      const got = jsonlByKey<Record<string, number>>(out);
+      const got = vectorsByKey(out);
       expect(got.size).toBe(sotu.length);
       for (const d of sotu) {
         const row = new Map<number, number>();
@@ -248,12 +258,19 @@ function naiveBayesInMemory(train: Doc[], alpha: number) {
   return { classes, V, prior, logp, scores, predict };
 }
 
-/** Prediction lines `<id><TAB>{"label", "scores"}` by id. */
-function predictionsById(out: string) {
+interface Prediction {
+  label?: string;
+  prediction: string;
+  probabilities: Record<string, number>;
+  scores: Record<string, number>;
+}
+
+/** jobs/predict.ts's records by id. */
+function predictionsById(out: string): Map<string, Prediction> {
   return new Map(
     outputLines(out).map((l) => {
-      const tab = l.indexOf('\t');
-      return [l.slice(0, tab), JSON.parse(l.slice(tab + 1)) as { label: string; scores: Record<string, number> }];
+      const { key, value } = JSON.parse(l) as { key: string; value: Prediction };
+      return [key, value];
     }),
   );
 }
@@ -272,7 +289,7 @@ describe('naive-bayes', () => {
       ...OPTS,
       splitSize: 8 << 20,
     });
-    const predicted = await runLocal(job('naive-bayes-predict'), {
+    const predicted = await runLocal(job('predict'), {
       input: testInput,
       output: path.join(dir, 'nb-predictions'),
       params: { model: modelDir, scores: 'true' },
@@ -284,7 +301,14 @@ describe('naive-bayes', () => {
     expect(nb.classes).toEqual(['ham', 'spam']);
     expect(trained.steps![0]!.manifest.counters.vocabulary).toBe(nb.V);
     const model = jsonlByKey<number | Record<string, number>>(modelDir);
-    expect(model.size).toBe(nb.V + nb.classes.length);
+    expect(model.size).toBe(1 + nb.V + nb.classes.length);
+    expect(model.get(JSON.stringify(['model']))).toMatchObject({
+      type: 'naive-bayes',
+      classes: ['ham', 'spam'],
+      alpha,
+      vocabulary: nb.V,
+      documents: train.length,
+    });
     for (const c of nb.classes) expectClose(model.get(JSON.stringify(['prior', c])) as number, nb.prior(c));
     for (const t of ['money', 'click', 'linux', 'the']) {
       const row = model.get(JSON.stringify(['term', t])) as Record<string, number>;
@@ -298,9 +322,13 @@ describe('naive-bayes', () => {
       const scores = nb.scores(d.text);
       const label = nb.predict(d.text);
       const got = byId.get(d.id)!;
-      expect(got.label).toBe(label);
+      expect([got.label, got.prediction]).toEqual([d.label, label]);
       expectClose(got.scores.ham!, scores[0]!);
       expectClose(got.scores.spam!, scores[1]!);
+      // predict_proba: exp(jll − logsumexp(jll)).
+      const top = Math.max(...scores);
+      const lse = top + Math.log(scores.reduce((s, x) => s + Math.exp(x - top), 0));
+      expectClose(got.probabilities.spam!, Math.exp(scores[1]! - lse), 1e-9);
       if (label === d.label) correct++;
     }
     const accuracy = correct / test.length;
@@ -328,7 +356,7 @@ describe('naive-bayes', () => {
       ...OPTS,
       splitSize: 1 << 20,
     });
-    await runLocal(job('naive-bayes-predict'), {
+    await runLocal(job('predict'), {
       input: writeJsonl(dir, 'proto-test', test),
       output: path.join(dir, 'nb-proto-predictions'),
       params: { model: modelDir, scores: 'true' },
@@ -353,7 +381,7 @@ describe('naive-bayes', () => {
     expect(byId.size).toBe(test.length);
     for (const d of test) {
       const got = byId.get(d.id)!;
-      expect(got.label).toBe(nb.predict(d.text));
+      expect(got.prediction).toBe(nb.predict(d.text));
       const scores = nb.scores(d.text);
       nb.classes.forEach((c, i) => {
         expectClose(Object.entries(got.scores).find(([k]) => k === c)![1], scores[i]!);

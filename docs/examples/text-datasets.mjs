@@ -43,7 +43,8 @@ export function spamAssassin() {
 
 const jsonl = (docs) => docs.map((d) => `${JSON.stringify(d)}\n`).join('');
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a program (through a symbolic link too), not imported by a test.
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
   if (!out) {
     process.stderr.write('usage: node docs/examples/text-datasets.mjs <output directory>\n');
