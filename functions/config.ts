@@ -49,8 +49,12 @@ export const DEFAULTS = {
   taskTimeoutSeconds: 900,
   /** Longest run of one task attempt on the local engine, where splits can be large and workers few. */
   localTaskTimeoutSeconds: 24 * 3600,
-  /** Concurrent tasks of one Distributed Map in the cloud. */
-  maxConcurrency: 1000,
+  /**
+   * Concurrent tasks of one Distributed Map in the cloud. Well below an account's default Lambda
+   * concurrency (1,000 per region, shared by every function, and lower on new accounts): two
+   * jobs at once and the account's other functions still get to run (docs/deploying.md).
+   */
+  maxConcurrency: 200,
   /** Memory of the deployed functions in MiB: map and reduce get one full vCPU (1769), the control phases less. */
   memoryMiB: { map: 1769, reduce: 1769, control: 512 },
   /** `/tmp` of the deployed map and reduce functions in MiB (spills, fetched ranges). */

@@ -38,6 +38,12 @@ export function createJobBucket(scope: Construct, prefixes: JobPrefixes, scratch
         expiration: scratchExpiration,
         abortIncompleteMultipartUploadAfter: Duration.days(1),
       },
+      {
+        // Parts a reducer (or map-only task) was streaming when it died; the output itself never expires.
+        id: 'abort-incomplete-output-uploads',
+        prefix: prefixes.output,
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
     ],
   });
 }

@@ -30,6 +30,8 @@ export interface PhaseFunctionsOptions {
   readonly ephemeralStorage: Size;
   readonly logRetention: logs.RetentionDays;
   readonly environment: Readonly<Record<string, string>>;
+  /** Reserved concurrency of the map and reduce functions. @default none */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -65,6 +67,9 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
       memorySize: o.memoryMiB[phase],
       timeout: o.timeout,
       ...(works ? { ephemeralStorageSize: o.ephemeralStorage } : {}),
+      ...(works && o.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: o.reservedConcurrency } : {}),
+      // Traced like the state machine, so a trace follows a task from the Map into the function.
+      tracing: lambda.Tracing.ACTIVE,
       role,
       logGroup,
       environment: { ...o.environment },

@@ -27,6 +27,12 @@ export function suppressJobNag(
           },
         ],
       },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "Added by CDK for the functions' X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), APIs that take no resource-level permissions.",
+        appliesTo: ['Resource::*'],
+      },
     ],
     true,
   );

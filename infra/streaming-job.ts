@@ -60,8 +60,18 @@ export interface StreamingJobProps {
   readonly splitSize?: Size;
   /** Reduce partitions, unless the job or its start names another. @default the job's, else DEFAULTS.reducers */
   readonly reducers?: number;
-  /** Concurrent child executions of each Distributed Map (1-10,000). @default DEFAULTS.maxConcurrency */
+  /**
+   * Concurrent child executions of each Distributed Map (1-10,000), so concurrent invocations of
+   * the map (then the reduce) function. @default DEFAULTS.maxConcurrency (200), or reservedConcurrency when lower
+   */
   readonly maxConcurrency?: number;
+  /**
+   * Reserved concurrency of the map and of the reduce function, each: guarantees the job that
+   * many concurrent invocations and caps it there, so it never takes the account's whole quota.
+   * It is taken out of the account's unreserved pool (Lambda keeps 100 unreserved), twice.
+   * @default none: the functions share the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
   /** Attempts of a failing task, the first included. @default DEFAULTS.taskAttempts */
   readonly taskAttempts?: number;
   /** First retry delay; doubles per attempt. @default Duration.seconds(DEFAULTS.retryIntervalSeconds) */
@@ -108,6 +118,13 @@ export function streamingJobProblems(props: StreamingJobProps): string[] {
   const mc = props.maxConcurrency;
   if (mc !== undefined && !(Number.isInteger(mc) && mc >= 1 && mc <= 10_000))
     problems.push(`maxConcurrency must be 1-10000 (got ${mc})`);
+  const rc = props.reservedConcurrency;
+  if (rc !== undefined && !(Number.isInteger(rc) && rc >= 1))
+    problems.push(`reservedConcurrency must be a whole number >= 1 (got ${rc})`);
+  else if (rc !== undefined && mc !== undefined && mc > rc)
+    problems.push(
+      `maxConcurrency (${mc}) exceeds reservedConcurrency (${rc}): the extra child executions would only be throttled; lower maxConcurrency or raise reservedConcurrency`,
+    );
   const r = props.reducers;
   if (r !== undefined && !(Number.isInteger(r) && r >= 0))
     problems.push(`reducers must be a whole number >= 0 (got ${r})`);
@@ -208,6 +225,7 @@ export class StreamingJob extends Construct {
       ephemeralStorage: props.ephemeralStorageSize ?? Size.mebibytes(DEFAULTS.ephemeralStorageMiB),
       logRetention,
       environment,
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
     });
     this.functions = fns;
     grantPhaseAccess(fns, bucket, prefixes);
@@ -216,7 +234,9 @@ export class StreamingJob extends Construct {
       bucket,
       scratchPrefix: prefixes.scratch,
       logRetention,
-      maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
+      maxConcurrency:
+        props.maxConcurrency ??
+        Math.min(DEFAULTS.maxConcurrency, props.reservedConcurrency ?? Number.POSITIVE_INFINITY),
       taskAttempts: props.taskAttempts ?? DEFAULTS.taskAttempts,
       retryIntervalSeconds: (props.retryInterval ?? Duration.seconds(DEFAULTS.retryIntervalSeconds)).toSeconds(),
       taskTimeoutSeconds: timeout.toSeconds(),

@@ -7,6 +7,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULTS } from '../functions/config.js';
 import { PHASES, type Phase } from '../functions/runtime.js';
 import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../infra/definition.js';
 import { StreamingDemoStack } from '../infra/demo-stack.js';
@@ -51,7 +52,7 @@ describe('StreamingJob: the state machine', () => {
     expect(deployed).toEqual(
       buildDefinition({
         functions: arnByPhase,
-        maxConcurrency: 1000,
+        maxConcurrency: DEFAULTS.maxConcurrency,
         taskAttempts: 3,
         retryIntervalSeconds: 1,
         taskTimeoutSeconds: 900,
@@ -209,6 +210,83 @@ describe('cdk-nag', () => {
         ':s3:::my-data/tmp.streaming/*',
       ]),
     );
+  });
+});
+
+describe('concurrency, tracing and lifecycle', () => {
+  const fnsOf = (t: Template) =>
+    Object.values(t.findResources('AWS::Lambda::Function')).filter((r) =>
+      isPhaseHandler(String(r.Properties.Handler)),
+    ) as { Properties: Record<string, unknown> }[];
+  const mapConcurrency = (t: Template) =>
+    (definitionFromTemplate(t.toJSON(), arnOf) as { States: Record<string, State> }).States[STATE.mapPhase]!
+      .MaxConcurrency;
+
+  it('runs each Distributed Map well below the account’s default Lambda concurrency, and reserves none, by default', () => {
+    expect(DEFAULTS.maxConcurrency).toBeLessThanOrEqual(250);
+    expect(mapConcurrency(template)).toBe(DEFAULTS.maxConcurrency);
+    for (const fn of fnsOf(template)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('reservedConcurrency reserves (and caps) the map and reduce functions, and bounds the Maps’ concurrency', () => {
+    const s = new Stack(noBundling(), 'Reserved');
+    new StreamingJob(s, 'WC', { job: path.join(ROOT, 'jobs', 'wordcount.ts'), reservedConcurrency: 50 });
+    const t = Template.fromStack(s);
+    const reserved = Object.fromEntries(
+      fnsOf(t).map((f) => [String(f.Properties.Handler), f.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({
+      'index.plan': undefined,
+      'index.map': 50,
+      'index.shuffle': undefined,
+      'index.reduce': 50,
+      'index.commit': undefined,
+      'index.abort': undefined,
+    });
+    expect(mapConcurrency(t)).toBe(50);
+    expect(
+      () =>
+        new StreamingJob(new Stack(noBundling(), 'Over'), 'WC', {
+          job: path.join(ROOT, 'jobs', 'wordcount.ts'),
+          reservedConcurrency: 50,
+          maxConcurrency: 80,
+        }),
+    ).toThrow(/maxConcurrency \(80\) exceeds reservedConcurrency \(50\)/);
+  });
+
+  it('traces every function with X-Ray, as the state machine is traced', () => {
+    for (const fn of fnsOf(template)) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  it('aborts incomplete multipart uploads under the output prefix as under scratch, and never expires outputs', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: 'output/',
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            ExpirationInDays: Match.absent(),
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('the demo stack', () => {
+  it('starts word count on every upload under input/, writing to output/<key>/ (deploy, then upload a file)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: Match.objectLike({ object: { key: [{ prefix: 'input/' }] } }),
+      }),
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') } })],
+    });
+    const plan = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (r) => r.Properties.Handler === 'index.plan',
+    )!;
+    expect(JSON.stringify(plan.Properties.Environment.Variables.STREAMING_UPLOAD_OUTPUT)).toMatch(/\/output\/"/);
   });
 });
 
