@@ -103,8 +103,14 @@ export function estimateCost(o: EstimateOptions): Estimate {
   const s3 = { writes: 0, reads: 0 };
   // Plan: check the output (its _SUCCESS, then a listing), list the inputs, write spec, splits and plan.
   s3.writes += 2 + Math.ceil(objects / 1000) + 3;
-  // Each Distributed Map's ItemReader GETs its item list (splits; reducers).
-  s3.reads += R > 0 ? 2 : 1;
+  // Each Distributed Map's ItemReader GETs its item list (splits; reducers), and its
+  // ResultWriter PUTs the children's results and a manifest under scratch.
+  const maps = R > 0 ? 2 : 1;
+  s3.reads += maps;
+  s3.writes += 2 * maps;
+  // The output's claim: Plan writes it; every task, Plan, the shuffle plan and Commit check it.
+  s3.writes += 1;
+  s3.reads += M + R + 3;
   // Map: a ranged GET of its split (plus one past its end to finish the last line), its data
   // object (or, map-only, its part) and its index.
   s3.reads += M * 2 + Math.max(0, objects - M);
