@@ -6,7 +6,7 @@ import { InvalidJobError } from './errors.js';
 
 export const INPUT_FORMATS = ['text', 'jsonl', 'csv', 'whole'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
-export const OUTPUT_FORMATS = ['tsv', 'jsonl'] as const;
+export const OUTPUT_FORMATS = ['tsv', 'jsonl', 'text'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** The record `map` receives for each input format. */
@@ -85,6 +85,11 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
   reduce?(key: K, values: Iterable<V>, emit: Emit<OK, OV>, ctx: TaskContext): void | Promise<void>;
   /** Reduce partitions; 0 makes a map-only job. */
   reducers?: number;
+  /**
+   * `tsv`: key<TAB>value lines; `jsonl`: {"key", "value"} lines (lossless); `text`: the key as a
+   * line of its own, the value not written (a job that writes CSV, or records as they were read).
+   * @default 'tsv'
+   */
   output?: { format?: OutputFormat };
 }
 
@@ -169,8 +174,8 @@ export type JobModule = AnyJob | Pipeline;
 export const isPipeline = (m: unknown): m is Pipeline =>
   m !== null && typeof m === 'object' && (m as Pipeline).__streamingPipeline === true;
 
-/** The input format that reads what a step writing `format` wrote. */
-const READS: Record<OutputFormat, InputFormat> = { tsv: 'text', jsonl: 'jsonl' };
+/** The input formats that read what a step writing each output format wrote (the first is the one to suggest). */
+const READS: Record<OutputFormat, InputFormat[]> = { tsv: ['text'], jsonl: ['jsonl'], text: ['text', 'csv', 'jsonl'] };
 
 export function pipelineProblems(def: unknown): string[] {
   if (def === null || typeof def !== 'object')
@@ -191,9 +196,9 @@ export function pipelineProblems(def: unknown): string[] {
     const next = p.steps[i] as AnyJob;
     const wrote = prev.output?.format ?? 'tsv';
     const reads = next.input?.format ?? 'text';
-    if (readsPrevious(next) && READS[wrote] !== reads)
+    if (readsPrevious(next) && !READS[wrote].includes(reads))
       problems.push(
-        `step ${i + 1} (${next.name}) reads ${reads} but step ${i} (${prev.name}) writes ${wrote}: set its input.format to ${READS[wrote]}`,
+        `step ${i + 1} (${next.name}) reads ${reads} but step ${i} (${prev.name}) writes ${wrote}: set its input.format to ${READS[wrote][0]}`,
       );
   }
   return problems;

@@ -335,9 +335,10 @@ export async function* readResults(storage: StorageRouter, manifest: JobManifest
   }
 }
 
-/** tsv fields are text (a JSON-quoted field, written for text holding a tab or newline, is unquoted); jsonl is typed. */
+/** tsv fields are text (a JSON-quoted field, written for text holding a tab or newline, is unquoted); jsonl is typed; a text line is a key. */
 function parseLine(format: string, line: string): OutputRecord {
   if (format === 'jsonl') return JSON.parse(line) as OutputRecord;
+  if (format === 'text') return { key: line, value: null };
   const tab = line.startsWith('"') ? endOfQuoted(line) : line.indexOf('\t');
   const field = (f: string) => (f.startsWith('"') && f.endsWith('"') && f.length > 1 ? JSON.parse(f) : f);
   return { key: field(line.slice(0, tab)), value: field(line.slice(tab + 1)) };

@@ -6,10 +6,17 @@ import { encodeText } from './records.js';
 /**
  * One output record as a line. `tsv`: key<TAB>value, strings as they are and anything else as
  * JSON; a string holding a tab, CR or LF is written JSON-quoted so it cannot break the line
- * into two records. `jsonl`: {"key": …, "value": …}, lossless.
+ * into two records. `jsonl`: {"key": …, "value": …}, lossless. `text`: the key alone (a string
+ * as it is, anything else as JSON), which must not hold a line break.
  */
 export function formatRecord(format: OutputFormat, key: unknown, value: unknown): string {
   if (format === 'jsonl') return `${JSON.stringify({ key, value: value === undefined ? null : value })}\n`;
+  if (format === 'text') {
+    const line = typeof key === 'string' ? key : encodeText(key);
+    if (/[\r\n]/.test(line))
+      throw new TypeError('A text output record holds a line break: emit one line per record (or write jsonl).');
+    return `${line}\n`;
+  }
   return `${tsvField(key)}\t${tsvField(value)}\n`;
 }
 
