@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { formatRecord } from '../functions/format/output.js';
 import { murmurHash3, runLocal } from '../sdk/index.js';
 import { spamAssassin, writeJsonl } from './datasets.js';
 import { outputLines, tempDir } from './helpers.js';
@@ -197,6 +198,12 @@ describe('preprocess-fit and preprocess-transform', () => {
 });
 
 describe('split and split-csv', () => {
+  it('write through the text output format: each key a line, a key with a line break refused', () => {
+    expect(formatRecord('text', 'a,b,"c"', undefined)).toBe('a,b,"c"\n');
+    expect(formatRecord('text', { id: 1 }, 'ignored')).toBe('{"id":1}\n');
+    expect(() => formatRecord('text', 'two\nlines', undefined)).toThrow(/line break/);
+  });
+
   it('cut documents in two by the hash of their id: every one on exactly one side, the same whatever the splits', async () => {
     const { train } = spamAssassin();
     const docs = train.slice(0, 1500);
