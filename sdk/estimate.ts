@@ -108,7 +108,9 @@ export function estimateCost(o: EstimateOptions): Estimate {
   const maps = R > 0 ? 2 : 1;
   s3.reads += maps;
   s3.writes += 2 * maps;
-  // The output's claim: Plan writes it; every task, Plan, the shuffle plan and Commit check it.
+  // The output's claim (functions/phases/claim.ts): Plan creates it; Plan, every map and reduce
+  // task (a renewal, a PUT, at most once per 10 min), the shuffle plan and Commit (twice) read it;
+  // its release is a DELETE (free).
   s3.writes += 1;
   s3.reads += M + R + 3;
   // Map: a ranged GET of its split (plus one past its end to finish the last line), its data
@@ -127,11 +129,6 @@ export function estimateCost(o: EstimateOptions): Estimate {
   // manifest and _SUCCESS; listing the scratch to delete it (DeleteObjects is free, as DELETE is).
   s3.reads += 1 + M + R;
   s3.writes += 2 + 2 + Math.ceil((3 * M + 2 * R + 5) / 1000);
-  // The output's claim (functions/phases/claim.ts): Plan reads and creates it; every map and
-  // reduce task reads it (a renewal, a PUT, at most once per 10 min); Commit reads it twice and
-  // once more to release it (the DELETE is free).
-  s3.reads += 1 + M + R + 3;
-  s3.writes += 1;
 
   const cpu = mem / 1769;
   const mapSeconds = splitSize / ((o.mapBytesPerSecond ?? ESTIMATE_DEFAULTS.mapBytesPerSecond) * cpu) + 0.5;

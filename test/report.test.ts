@@ -83,6 +83,11 @@ describe('streaming report', () => {
       expect(f.error).toEqual({
         name: 'UserCodeError',
         message: expect.stringContaining(`injected failure of the first attempt of ${f.phase}-${f.task}`),
+        // The user's own frame is kept, beneath the cause the wrapper names.
+        stack: expect.arrayContaining([
+          `Caused by: Error: injected failure of the first attempt of ${f.phase}-${f.task}`,
+          expect.stringMatching(/at failFirstAttempt .*flaky\.ts/),
+        ]),
       });
       expect(f.attempt).not.toBe(published.attempt);
       expect(f.end).toBeLessThanOrEqual(published.start);

@@ -53,14 +53,18 @@ export function parseCause(caught: CaughtError): FailedMarker {
     message: cause?.errorMessage ?? caught.Cause ?? caught.Error,
     time: new Date().toISOString(),
   };
-  if (cause?.stackTrace) marker.stack = cause.stackTrace;
+  // The Node.js runtime reports the stack as `trace`; the local engine (and other runtimes) as `stackTrace`.
+  const stack = cause?.trace ?? cause?.stackTrace;
+  if (stack) marker.stack = stack;
   return marker;
 }
 
+type LambdaCause = Partial<ErrorCause> & { trace?: string[] };
+
 /** The task's own error as Lambda (or a local worker) reported it, if the Cause is that. */
-function lambdaCause(caught: CaughtError): Partial<ErrorCause> | undefined {
+function lambdaCause(caught: CaughtError): LambdaCause | undefined {
   try {
-    const c = JSON.parse(caught.Cause ?? '') as Partial<ErrorCause> | null;
+    const c = JSON.parse(caught.Cause ?? '') as LambdaCause | null;
     return c && typeof c === 'object' && (c.errorType !== undefined || c.errorMessage !== undefined) ? c : undefined;
   } catch {
     return undefined;

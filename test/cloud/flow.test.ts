@@ -197,9 +197,8 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(await keys(`${out('broken')}/`)).toEqual([`${out('broken')}/_FAILED`]);
   });
 
-  // The Node.js runtime reports a stack as `trace` (other runtimes: `stackTrace`); fails until
-  // Abort reads it (functions/phases/commit.ts parseCause reads only `stackTrace`).
-  it.failing('a task outside the Maps that fails: _FAILED has its message and the stack Lambda reported', async () => {
+  // The Node.js runtime reports a stack as `trace` (other runtimes and the local engine: `stackTrace`).
+  it('a task outside the Maps that fails: _FAILED has its message and the stack Lambda reported', async () => {
     const before: Faults['before'] = (phase) => {
       if (phase === 'shuffle') throw new Error('the shuffle plan never works');
     };

@@ -99,9 +99,9 @@ describe('a failed task inside a Distributed Map, as AWS surfaces it', () => {
     expect(await text(`s3://${job.bucket}/output/child-failed/_FAILED`)).toBeDefined();
   });
 
-  // Issue 14 item 7 (Abort keeps the first real error, read from the failed-attempt records before
-  // scratch is deleted): fails until Abort does; then make it an `it`.
-  it.failing('_FAILED names the map task’s real error, not the Map’s', async () => {
+  // Issue 14 item 7: Abort keeps the first real error, read from the failed-attempt records before
+  // scratch is deleted.
+  it('_FAILED names the map task’s real error, not the Map’s', async () => {
     const { result } = await job.execute(spec(job, 'child-failed-marker', fail));
     await result.catch(() => {});
     const marker = JSON.parse((await text(`s3://${job.bucket}/output/child-failed-marker/_FAILED`))!);
