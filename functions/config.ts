@@ -6,15 +6,13 @@
 export const DEFAULTS = {
   /** Target bytes of input per map task. Small files are packed together up to this size. */
   splitSize: 64 * 1024 * 1024,
-  /** The smallest split made to spread work over workers (an explicit smaller splitSize still wins). */
-  minSplitSize: 4 * 1024 * 1024,
   /**
-   * With a known parallelism, plan for at least this many splits per worker. One: splits are
-   * of equal size, so the workers finish together, and each map task sorts and writes its
-   * whole combine table, so fewer tasks shuffle less (~10% faster for tf-idf and the inverted
-   * index on 32 MB). Inputs over parallelism × splitSize get more splits anyway.
+   * The smallest split made to spread work over workers: the size of the last splits when the
+   * plan shrinks them toward the end (a known parallelism; plan.ts, shrinkingSplitSizes). A map
+   * task costs tens of milliseconds beyond its bytes (sorting and writing its table, its
+   * requests), so splits stay this large. An explicit smaller splitSize still wins.
    */
-  splitsPerWorker: 1,
+  minSplitSize: 4 * 1024 * 1024,
   /** Most objects packed into one split (each is a range a map task reads: they cost requests). */
   maxObjectsPerSplit: 1000,
   /**

@@ -20,9 +20,10 @@ export interface JobSpec {
   /** @default DEFAULTS.sortBufferBytes */
   sortBufferBytes?: number;
   /**
-   * Tasks that can run at once (the local engine's workers). When set, splits are made small
-   * enough for every worker to get several (never below DEFAULTS.minSplitSize), so a run on a
-   * few large files still uses every core. @default unset: splitSize alone decides
+   * Tasks that can run at once (the local engine's workers). When set (and over 1), splits
+   * shrink toward the end of the input (plan.ts, shrinkingSplitSizes: never below
+   * DEFAULTS.minSplitSize), so a run on a few large files uses every core and the workers finish
+   * together where some bytes take longer than others. @default unset: splitSize alone decides
    */
   parallelism?: number;
   params?: Params;

@@ -89,7 +89,7 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
 async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, jobName: string): Promise<PlanResult> {
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
-  const splits = makeSplits(objects, effectiveSplitSize(spec, objects), run.inputFormat, splitJsonRoom(run));
+  const splits = makeSplits(objects, splitSizes(spec, objects), run.inputFormat, splitJsonRoom(run));
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: jobName, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
@@ -198,29 +198,53 @@ export function splitJsonRoom(run: RunContext): number {
 }
 
 /**
- * The split size to use: `splitSize`, made smaller when a parallelism is known and the input
- * would otherwise give some workers nothing to do (but not below minSplitSize, unless
- * splitSize itself is smaller).
+ * The sizes to cut the input into (see makeSplits): `splitSize` alone when no parallelism is
+ * known or there is one worker; else the shrinking schedule of `shrinkingSplitSizes`, so that
+ * a few large files still give every worker work and the workers finish together on input whose
+ * bytes are not all equal work.
  */
-export function effectiveSplitSize(spec: ResolvedSpec, objects: ObjectInfo[]): number {
-  if (spec.parallelism === undefined) return spec.splitSize;
+export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[]): number | number[] {
+  const P = spec.parallelism;
+  if (P === undefined || P === 1) return spec.splitSize;
   const total = objects.reduce((n, o) => n + o.size, 0);
-  const spread = Math.ceil(total / (spec.parallelism * DEFAULTS.splitsPerWorker));
-  return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, spread));
+  return shrinkingSplitSizes(total, P, spec.splitSize, DEFAULTS.minSplitSize);
 }
 
 /**
- * Cuts objects into splits of `splitSize` bytes, as if the objects were one stream: a split
- * takes byte ranges of one or more objects (a large object is cut into ranges, small ones are
- * packed, and an object may end one split and begin the next), so splits are of equal size and
- * the map tasks of a phase finish together. The last range of an object may make its split up
- * to splitSlop × splitSize, so no tiny tail range is made. A gzip object (or a `whole` record)
- * is never cut: it is a split of its own, or packed whole when it is smaller than splitSize
- * (`whole`). Empty objects are skipped: they hold no records.
+ * Split sizes for `workers` tasks at a time that take the next split as they finish (the local
+ * pool, a Distributed Map's MaxConcurrency): factoring (Hummel, Schonberg and Flynn, 1992), a
+ * form of guided self-scheduling. The splits come in rounds of `workers` splits of equal size,
+ * each split a 1/(2 × workers) of the bytes left when its round begins, capped at `splitSize`
+ * and at least `minSplit`: large splits first (few tasks, little to shuffle), then ever smaller
+ * ones, so that a worker that ran slower bytes (short lines, more words) takes fewer of the
+ * small last splits and the workers finish within about one small split of each other. Equal
+ * splits (one per worker) leave the faster workers idle for the whole difference. An explicit
+ * `splitSize` under `minSplit` wins. The sizes add up to at least `total`.
+ */
+export function shrinkingSplitSizes(total: number, workers: number, splitSize: number, minSplit: number): number[] {
+  const sizes: number[] = [];
+  for (let left = total; left > 0; ) {
+    const size = Math.min(splitSize, Math.max(minSplit, Math.ceil(left / (2 * workers))));
+    for (let i = 0; i < workers && left > 0; i++) {
+      sizes.push(size);
+      left -= size;
+    }
+  }
+  return sizes;
+}
+
+/**
+ * Cuts objects into splits as if the objects were one stream: a split takes byte ranges of one
+ * or more objects (a large object is cut into ranges, small ones are packed, and an object may
+ * end one split and begin the next). `sizes` is the size of every split (equal splits), or the
+ * size of each in turn (the last one repeated: see shrinkingSplitSizes). The last range of an
+ * object may make its split up to splitSlop × its size, so no tiny tail range is made. A gzip
+ * object (or a `whole` record) is never cut: it is a split of its own, or packed whole when it
+ * is smaller than the split (`whole`). Empty objects are skipped: they hold no records.
  */
 export function makeSplits(
   objects: ObjectInfo[],
-  splitSize: number,
+  sizes: number | readonly number[],
   format: InputFormat,
   /** Most bytes of JSON a split's chunks may take (it travels in a task's input). */
   maxChunksJson: number = DEFAULTS.statePayloadBytes,
@@ -229,11 +253,20 @@ export function makeSplits(
   let pack: Chunk[] = [];
   let packBytes = 0;
   let packJson = 2; // `[]`
+  /** The size of the split being filled. */
+  let splitSize = 0;
+  let slop = 0;
+  const next = () => {
+    splitSize = typeof sizes === 'number' ? sizes : sizes[Math.min(splits.length, sizes.length - 1)]!;
+    slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));
+  };
+  next();
   const flush = () => {
     if (pack.length > 0) splits.push({ index: splits.length, chunks: pack, bytes: packBytes });
     pack = [];
     packBytes = 0;
     packJson = 2;
+    next();
   };
   const add = (chunk: Chunk) => {
     // A split is also a state payload (Step Functions' 256 KiB): its ranges are capped by their JSON.
@@ -244,7 +277,6 @@ export function makeSplits(
     packJson += json;
     if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
   };
-  const slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));
   for (const o of objects) {
     if (o.size === 0) continue;
     const gzip = /\.gz$/i.test(o.uri);
@@ -252,8 +284,10 @@ export function makeSplits(
       const whole: Chunk = gzip
         ? { uri: o.uri, start: 0, end: o.size, size: o.size, gzip }
         : { uri: o.uri, start: 0, end: o.size, size: o.size };
-      if (gzip || o.size >= splitSize) splits.push({ index: splits.length, chunks: [whole], bytes: o.size });
-      else add(whole);
+      if (gzip || o.size >= splitSize) {
+        splits.push({ index: splits.length, chunks: [whole], bytes: o.size });
+        next();
+      } else add(whole);
       continue;
     }
     let start = 0;
