@@ -67,6 +67,13 @@ export const DEFAULTS = {
    * a run that died and is taken over. Longer than any one task may run (15 min in the cloud).
    */
   claimLeaseSeconds: 30 * 60,
+  /**
+   * A stream program that reads no input, writes no output and reports nothing (stderr) for this
+   * long is killed and its task attempt fails: Hadoop's `mapreduce.task.timeout` and its default.
+   */
+  streamTaskTimeoutMs: 600_000,
+  /** Lines of a stream program's stderr (other than reporter lines) kept per task in the manifest. */
+  stderrTailLines: 20,
   /** Keep the job's scratch data after it ends (for debugging). */
   keepScratch: false,
   /**

@@ -144,15 +144,74 @@ export class UserCodeError extends StreamingError {
   }
 }
 
-/** A stream program (mapper or reducer command) exited non-zero; carries the end of its stderr. */
+/** A stream program (mapper, combiner or reducer command) exited non-zero; carries the end of its stderr. */
 export class StreamProgramError extends StreamingError {
   constructor(
     readonly command: string,
     readonly exitCode: number,
     readonly stderrTail: string,
+    /** Which task ran it, e.g. "map task 3". */
+    readonly where = '',
   ) {
     super(
-      `Stream program \`${command}\` exited with code ${exitCode}. End of its stderr:\n${stderrTail.trimEnd() || '(empty)'}`,
+      `Stream program \`${command}\`${where ? ` (${where})` : ''} exited with code ${exitCode}. End of its stderr:\n${stderrTail.trimEnd() || '(empty)'}`,
+    );
+  }
+}
+
+/** A stream program went longer than the task timeout without progress and was killed; the attempt is retried. */
+export class TaskTimeoutError extends StreamingError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+    readonly where: string,
+  ) {
+    super(
+      `Stream program \`${command}\` (${where}) was killed after ${timeoutMs / 1000} s without progress ` +
+        `(mapreduce.task.timeout=${timeoutMs}): it read no input, wrote no output and reported nothing on stderr in that time. ` +
+        'Raise mapreduce.task.timeout (0 turns it off), or have the program report progress with reporter:status:<message> lines on stderr.',
+    );
+  }
+}
+
+/** A stream program printed a line its protocol cannot read (jsonl: not a {"key":…,"value":…} object). */
+export class ProgramOutputError extends StreamingError {
+  static override readonly retryable = false;
+  constructor(
+    readonly command: string,
+    readonly line: string,
+    detail: string,
+  ) {
+    super(`Stream program \`${command}\` printed ${JSON.stringify(line.slice(0, 200))}: ${detail}.`);
+  }
+}
+
+/** An input is compressed with a codec Streaming cannot read; it is never read as raw bytes. */
+export class UnsupportedCompressionError extends StreamingError {
+  static override readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly codec: string,
+    how: string,
+    advice = 'Decompress it, or recompress it with gzip and name it .gz.',
+  ) {
+    super(
+      `Input ${uri} is ${codec}-compressed (${how}); Streaming reads plain text, and gzip from objects named .gz. ${advice}`,
+    );
+  }
+}
+
+/** One record (a line) is larger than a JavaScript string can hold. */
+export class RecordTooLargeError extends StreamingError {
+  static override readonly retryable = false;
+  constructor(
+    readonly uri: string,
+    readonly offset: number,
+    readonly limit: number,
+  ) {
+    super(
+      `The record starting at byte ${offset} of ${uri} is longer than ${limit} bytes, the most a JavaScript string holds. ` +
+        'Records are lines: check the input has line breaks (or is in the format the job declares).',
     );
   }
 }
@@ -222,6 +281,10 @@ const ERROR_CLASSES: readonly { readonly name: string; readonly retryable: boole
   ChecksumMismatchError,
   UserCodeError,
   StreamProgramError,
+  TaskTimeoutError,
+  ProgramOutputError,
+  UnsupportedCompressionError,
+  RecordTooLargeError,
   MalformedRecordError,
   JobFailedError,
   JobCancelledError,

@@ -3,6 +3,8 @@
  * them beside `defineJob`.
  */
 import { InvalidJobError } from './errors.js';
+import { type JobConf, jobConfProblems, mergeJobConf } from './jobconf.js';
+import { closest } from './suggest.js';
 
 export const INPUT_FORMATS = ['text', 'jsonl', 'csv', 'whole'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
@@ -34,8 +36,22 @@ export interface TaskContext {
   sideInput(uri: string): Promise<string>;
   /** The text of an object (UTF-8), read now and not kept: for inputs a task reads by name. */
   readText(uri: string): Promise<string>;
-  /** Adds `n` (default 1) to a named counter; counters are summed into the job summary. */
+  /**
+   * Adds `n` (default 1) to a named counter of the job; counters are summed into the job
+   * summary, and a pipeline's next step gets them as params `counters.<name>`.
+   */
   count(name: string, n?: number): void;
+  /**
+   * Adds `amount` (default 1) to a counter of a named group, as Hadoop's and mrjob's counters
+   * (and a stream program's `reporter:counter:<group>,<counter>,<amount>` stderr line) do;
+   * shown by group in the manifest, the summary and the report.
+   */
+  incrementCounter(group: string, counter: string, amount?: number): void;
+  /**
+   * Sets the task's status, shown in the progress display and the report (a stream program's
+   * `reporter:status:<message>` line does the same).
+   */
+  status(message: string): void;
   /** Where the current record comes from (the input object's URI). Empty in reduce. */
   readonly inputUri: string;
   /** Phase, task number and attempt id of the running task. */
@@ -83,7 +99,11 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
   combine?(key: K, values: Iterable<V>): V;
   /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
   reduce?(key: K, values: Iterable<V>, emit: Emit<OK, OV>, ctx: TaskContext): void | Promise<void>;
-  /** Reduce partitions; 0 makes a map-only job. */
+  /**
+   * Reduce partitions; 0 makes a map-only job. A job with reducers but neither `reduce` nor
+   * `reducer` runs the identity reducer (Hadoop's): its map output, partitioned and sorted.
+   * In a multi-step job a step's own `reducers` is kept whatever the caller's `--reducers` says.
+   */
   reducers?: number;
   /**
    * `tsv`: key<TAB>value lines; `jsonl`: {"key", "value"} lines (lossless); `text`: the key as a
@@ -91,6 +111,52 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
    * @default 'tsv'
    */
   output?: { format?: OutputFormat };
+  /**
+   * Hadoop job properties, as `-D name=value` gives them on the command line (which wins over
+   * these): `stream.num.map.output.key.fields`, `mapreduce.partition.keycomparator.options`…
+   * (docs/stream-programs.md lists them). An unknown name is an error.
+   */
+  jobconf?: JobConf;
+  /** Environment variables of the stream programs (Hadoop's `-cmdenv`; `--cmdenv` adds to them). */
+  env?: Record<string, string>;
+  /**
+   * Files the stream programs open (Hadoop's `-files`), relative to the job file: each appears
+   * by its name (or `path#name` as `name`) in the directory the programs run in. Files named in
+   * the commands themselves (`python3 map.py`) need not be listed.
+   */
+  files?: string[];
+  /**
+   * How stream programs print records (and the combiner and reducer read them): `text`,
+   * Hadoop Streaming's key<TAB>value lines; `jsonl`, one `{"key": …, "value": …}` object per
+   * line (mrjob's JSON protocol), so numbers and objects keep their types. @default 'text'
+   */
+  protocol?: 'text' | 'jsonl';
+  /**
+   * Called once per map or reduce task before its first record (mrjob's mapper_init /
+   * reducer_init; `ctx.task.phase` says which). May return a promise.
+   */
+  setup?(ctx: TaskContext): void | Promise<void>;
+  /**
+   * Called once per map or reduce task after its last record (mrjob's mapper_final /
+   * reducer_final): what it emits is the task's output too (map output in a map task, job
+   * output in a reduce task). May return a promise.
+   */
+  cleanup?(ctx: TaskContext, emit: Emit<K, V> & Emit<OK, OV>): void | Promise<void>;
+  /**
+   * Partitions on part of the key: records whose keys give equal `partitionBy(key)` go to the
+   * same reducer (Hadoop's KeyFieldBasedPartitioner, typed). @default the whole key
+   */
+  partitionBy?(key: K): unknown;
+  /**
+   * The order of keys within a partition (each reducer sees its keys in this order; keys it
+   * calls equal stay separate groups, in byte order). @default the byte order of the encoded keys
+   */
+  compareKeys?(a: K, b: K): number;
+  /**
+   * The order of each key's values as `reduce` receives them (secondary sort, done by the
+   * shuffle: memory stays bounded). @default map task order, then emission order
+   */
+  compareValues?(a: V, b: V): number;
 }
 
 /** A validated job, as `defineJob` returns it. */
@@ -104,31 +170,65 @@ export type AnyJob = Job<InputFormat, any, any, any, any>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** The keys a job definition may have (and, nested, its `input` and `output`). */
+const JOB_KEYS = [
+  'name',
+  'input',
+  'map',
+  'mapper',
+  'combine',
+  'combiner',
+  'reduce',
+  'reducer',
+  'reducers',
+  'output',
+  'jobconf',
+  'env',
+  'files',
+  'protocol',
+  'setup',
+  'cleanup',
+  'partitionBy',
+  'compareKeys',
+  'compareValues',
+] as const satisfies readonly (keyof JobDefinition<InputFormat, unknown, unknown, unknown, unknown>)[];
+const INPUT_KEYS = ['format', 'from'];
+const OUTPUT_KEYS = ['format'];
+
+function unknownKeys(where: string, o: unknown, known: readonly string[]): string[] {
+  if (o === null || typeof o !== 'object') return [];
+  return Object.keys(o)
+    .filter((k) => !known.includes(k) && k !== '__streamingJob')
+    .map((k) => {
+      const guess = closest(k, known);
+      return `unknown key ${where}${k}${guess ? ` (did you mean ${where}${guess}?)` : ''}`;
+    });
+}
+
+const isFn = (x: unknown) => typeof x === 'function';
+
 /** Every problem of a job definition, so the user fixes them in one round. */
 export function jobProblems(def: unknown): string[] {
   if (def === null || typeof def !== 'object') return ['the job must be an object passed to defineJob({...})'];
   const j = def as Record<string, unknown>;
-  const problems: string[] = [];
+  const problems: string[] = [
+    ...unknownKeys('', j, JOB_KEYS),
+    ...unknownKeys('input.', j.input, INPUT_KEYS),
+    ...unknownKeys('output.', j.output, OUTPUT_KEYS),
+  ];
   if (typeof j.name !== 'string' || !NAME.test(j.name))
     problems.push('name must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
-  if ((typeof j.map === 'function') === (typeof j.mapper === 'string'))
+  if (isFn(j.map) === (typeof j.mapper === 'string'))
     problems.push('give map, a function (record, emit, ctx) => void, or mapper, a command — one of them');
-  if (j.map !== undefined && typeof j.map !== 'function')
-    problems.push('map must be a function (record, emit, ctx) => void');
-  if (j.mapper !== undefined && (typeof j.mapper !== 'string' || j.mapper.trim() === ''))
-    problems.push('mapper must be a command');
-  if (j.reducer !== undefined && (typeof j.reducer !== 'string' || j.reducer.trim() === ''))
-    problems.push('reducer must be a command');
-  if (j.combiner !== undefined && (typeof j.combiner !== 'string' || j.combiner.trim() === ''))
-    problems.push('combiner must be a command');
+  if (j.map !== undefined && !isFn(j.map)) problems.push('map must be a function (record, emit, ctx) => void');
+  for (const k of ['mapper', 'reducer', 'combiner'] as const)
+    if (j[k] !== undefined && (typeof j[k] !== 'string' || j[k].trim() === '')) problems.push(`${k} must be a command`);
   if (j.reduce !== undefined && j.reducer !== undefined) problems.push('give reduce or reducer, not both');
   if (j.combine !== undefined && j.combiner !== undefined) problems.push('give combine or combiner, not both');
-  if (j.combine !== undefined && typeof j.combine !== 'function') problems.push('combine must be a function');
-  if (j.reduce !== undefined && typeof j.reduce !== 'function') problems.push('reduce must be a function');
+  for (const k of ['combine', 'reduce', 'setup', 'cleanup', 'partitionBy', 'compareKeys', 'compareValues'] as const)
+    if (j[k] !== undefined && !isFn(j[k])) problems.push(`${k} must be a function`);
   if (j.reducers !== undefined && !(Number.isInteger(j.reducers) && (j.reducers as number) >= 0))
     problems.push('reducers must be a whole number >= 0');
-  if (j.reduce === undefined && j.reducer === undefined && typeof j.reducers === 'number' && j.reducers > 0)
-    problems.push('reducers > 0 needs reduce or reducer (or set reducers: 0 for a map-only job)');
   const format = (j.input as { format?: unknown } | undefined)?.format;
   if (format !== undefined && !INPUT_FORMATS.includes(format as InputFormat))
     problems.push(`input.format must be one of ${INPUT_FORMATS.join(', ')}`);
@@ -143,6 +243,29 @@ export function jobProblems(def: unknown): string[] {
   const out = (j.output as { format?: unknown } | undefined)?.format;
   if (out !== undefined && !OUTPUT_FORMATS.includes(out as OutputFormat))
     problems.push(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  problems.push(...jobConfProblems(j.jobconf));
+  const conf = j.jobconf && typeof j.jobconf === 'object' ? mergeJobConf(j.jobconf as JobConf) : {};
+  const confReducers = conf['mapreduce.job.reduces'];
+  if (confReducers !== undefined && j.reducers !== undefined && Number(confReducers) !== j.reducers)
+    problems.push(`reducers (${j.reducers}) and jobconf mapreduce.job.reduces (${confReducers}) disagree: give one`);
+  const keyOrder =
+    conf['mapreduce.partition.keypartitioner.options'] ?? conf['mapreduce.partition.keycomparator.options'];
+  if (keyOrder !== undefined && (j.partitionBy !== undefined || j.compareKeys !== undefined))
+    problems.push('give partitionBy/compareKeys or the key-field jobconf options, not both');
+  if (
+    j.env !== undefined &&
+    (j.env === null || typeof j.env !== 'object' || Object.values(j.env).some((v) => typeof v !== 'string'))
+  )
+    problems.push('env must be an object of string values');
+  if (j.files !== undefined && (!Array.isArray(j.files) || j.files.some((f) => typeof f !== 'string' || f === '')))
+    problems.push('files must be a list of paths (relative to the job file)');
+  if (j.protocol !== undefined && j.protocol !== 'text' && j.protocol !== 'jsonl')
+    problems.push(`protocol must be 'text' or 'jsonl'`);
+  const programs = j.mapper !== undefined || j.reducer !== undefined || j.combiner !== undefined;
+  if (!programs)
+    for (const k of ['env', 'files', 'protocol'] as const)
+      if (j[k] !== undefined)
+        problems.push(`${k} is for stream programs (mapper, combiner, reducer): this job has none`);
   return problems;
 }
 
@@ -153,6 +276,17 @@ export function assertJob(def: unknown, where = 'job'): asserts def is AnyJob {
 
 /** Whether the job has a reduce step, as a function or a stream program. */
 export const hasReduce = (job: AnyJob) => job.reduce !== undefined || job.reducer !== undefined;
+
+/** Whether the job runs stream programs. */
+export const hasPrograms = (job: AnyJob) =>
+  job.mapper !== undefined || job.reducer !== undefined || job.combiner !== undefined;
+
+/** The reducers the job itself asks for: `reducers`, or its jobconf's mapreduce.job.reduces. */
+export function ownReducers(job: AnyJob): number | undefined {
+  if (job.reducers !== undefined) return job.reducers;
+  const r = mergeJobConf(job.jobconf)['mapreduce.job.reduces'];
+  return r === undefined ? undefined : Number(r);
+}
 
 /**
  * A multi-step job: each step's output is the next step's input. A step writing `tsv` feeds a

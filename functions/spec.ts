@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { DEFAULTS } from './config.js';
 import { InvalidJobError } from './errors.js';
-import { type AnyJob, hasReduce, type InputFormat, type OutputFormat, type Params } from './job.js';
+import { type AnyJob, hasReduce, type InputFormat, type OutputFormat, ownReducers, type Params } from './job.js';
+import { envName, type JobConf, jobConfProblems, mergeJobConf, resolveJobConf, type StreamConf } from './jobconf.js';
 import { isWithin, joinUri, normalizeUri } from './storage/uri.js';
 
 /** What starts a job: the state machine's input once a trigger's event is normalised. */
@@ -27,6 +28,15 @@ export interface JobSpec {
    */
   parallelism?: number;
   params?: Params;
+  /**
+   * Hadoop job properties (`-D name=value`), over the job's own `jobconf`. Unknown names are
+   * an InvalidJobError. @default none
+   */
+  jobconf?: JobConf;
+  /** Environment variables of the stream programs, over the job's `env` (Hadoop's `-cmdenv`). @default none */
+  cmdenv?: Record<string, string>;
+  /** More files for the stream programs' task directory, besides the job's `files` (local runs only). @default none */
+  files?: string[];
   /** Replace an output that holds a completed job. @default false */
   overwrite?: boolean;
   /** @default DEFAULTS.keepScratch */
@@ -63,8 +73,19 @@ export interface PipelineContext {
   /** The caller's other options, applied to every step. */
   options: Pick<
     JobSpec,
-    'reducers' | 'splitSize' | 'sortBufferBytes' | 'parallelism' | 'scratch' | 'keepScratch' | 'strictUtf8'
+    | 'reducers'
+    | 'splitSize'
+    | 'sortBufferBytes'
+    | 'parallelism'
+    | 'scratch'
+    | 'keepScratch'
+    | 'strictUtf8'
+    | 'jobconf'
+    | 'cmdenv'
+    | 'files'
   >;
+  /** Said once when the pipeline starts (e.g. steps that keep their own reducers). */
+  warnings?: string[];
 }
 
 /** Where step `step` of a pipeline writes. */
@@ -94,6 +115,18 @@ export interface RunContext {
   params: Params;
   keepScratch: boolean;
   strictUtf8: boolean;
+  /** Stream programs' separators, key fields, key-field order, timeout (from the job properties). @default DEFAULT_STREAM_CONF */
+  stream?: StreamConf;
+  /** Output parts are compressed with this codec (`part-r-00000.gz`). */
+  outputCodec?: 'gzip';
+  /**
+   * What the stream programs' environment adds to the engine's (task variables aside): the job
+   * properties under Hadoop's names (`mapreduce_job_reduces`), the params as
+   * `STREAMING_PARAM_<name>`, the job's `env` and the caller's `cmdenv`.
+   */
+  programEnv?: Record<string, string>;
+  /** The caller's extra files for the programs' task directory. */
+  files?: string[];
   /** The step of a multi-step job this run is (0 for a single job), and how many steps it has. */
   step: number;
   steps: number;
@@ -103,10 +136,18 @@ export interface RunContext {
   execution?: string;
 }
 
-export interface ResolvedSpec extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step' | 'pipeline'>> {
+export interface ResolvedSpec
+  extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step' | 'pipeline' | 'jobconf' | 'cmdenv'>> {
   scratch: string;
   parallelism?: number;
   pipeline?: PipelineContext;
+  /** The job's and the caller's properties, under Hadoop 3 names. */
+  jobconf: Record<string, string>;
+  cmdenv: Record<string, string>;
+  stream: StreamConf;
+  outputCodec?: 'gzip';
+  /** Said once, when the job starts: properties knowingly ignored, options not applied. */
+  warnings: string[];
 }
 
 export function newJobId(name: string): string {
@@ -133,20 +174,38 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   if (!Array.isArray(input) || input.length === 0 || input.some((i) => typeof i !== 'string' || i === ''))
     problems.push('input must be one or more paths, URIs or globs');
   if (typeof s.output !== 'string' || s.output === '') problems.push('output must be a path or URI');
+  const confProblems = jobConfProblems(s.jobconf);
+  problems.push(...confProblems);
+  if (
+    s.cmdenv !== undefined &&
+    (typeof s.cmdenv !== 'object' || Object.values(s.cmdenv).some((v) => typeof v !== 'string'))
+  )
+    problems.push('cmdenv must be an object of string values');
+  if (s.files !== undefined && (!Array.isArray(s.files) || s.files.some((f) => typeof f !== 'string' || f === '')))
+    problems.push('files must be a list of paths');
+  if (confProblems.length > 0) throw new InvalidJobError(`Invalid job options: ${problems.join('; ')}.`);
+  const jobconf = mergeJobConf(job.jobconf, s.jobconf);
+  const conf = resolveJobConf(jobconf);
+  const callConf = resolveJobConf(mergeJobConf(s.jobconf));
+  const ownConf = resolveJobConf(mergeJobConf(job.jobconf));
   // One order everywhere: defaults < job module < deployment (STREAMING_* on deployed functions) < the call.
   const deployed = deploymentDefaults();
-  // A deployment's reducers are for jobs that reduce: a map-only job stays map-only.
-  const reducers = hasReduce(job)
-    ? (s.reducers ?? deployed.reducers ?? job.reducers ?? DEFAULTS.reducers)
-    : (s.reducers ?? 0);
+  const callReducers = s.reducers ?? callConf.reducers;
+  // A deployment's reducers are for jobs that reduce: a map-only job stays map-only, and a job
+  // without reduce runs the identity reducer only when it or the caller asks for reducers.
+  const own = ownReducers(job);
+  const reducers = s.pipeline
+    ? // A step of a multi-step job keeps its own reducers, and a step without reduce stays map-only.
+      (own ?? (hasReduce(job) ? (callReducers ?? deployed.reducers ?? DEFAULTS.reducers) : 0))
+    : hasReduce(job)
+      ? (callReducers ?? deployed.reducers ?? own ?? DEFAULTS.reducers)
+      : (callReducers ?? own ?? 0);
   if (!Number.isInteger(reducers) || reducers < 0)
     problems.push(`reducers must be a whole number >= 0 (got ${reducers})`);
-  if (reducers > 0 && !hasReduce(job))
-    problems.push(`job "${job.name}" has no reduce or reducer, so reducers must be 0`);
-  const splitSize = s.splitSize ?? deployed.splitSize ?? DEFAULTS.splitSize;
+  const splitSize = s.splitSize ?? callConf.splitSize ?? deployed.splitSize ?? ownConf.splitSize ?? DEFAULTS.splitSize;
   if (!Number.isInteger(splitSize) || splitSize <= 0)
     problems.push(`splitSize must be a whole number of bytes > 0 (got ${splitSize})`);
-  const sortBufferBytes = s.sortBufferBytes ?? DEFAULTS.sortBufferBytes;
+  const sortBufferBytes = s.sortBufferBytes ?? conf.sortBufferBytes ?? DEFAULTS.sortBufferBytes;
   if (!Number.isInteger(sortBufferBytes) || sortBufferBytes < 1024)
     problems.push(`sortBufferBytes must be at least 1024 (got ${sortBufferBytes})`);
   if (s.parallelism !== undefined && !(Number.isInteger(s.parallelism) && s.parallelism >= 1))
@@ -174,6 +233,12 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     splitSize,
     sortBufferBytes,
     params: params as Params,
+    jobconf,
+    cmdenv: s.cmdenv ?? {},
+    files: s.files ?? [],
+    stream: conf.stream,
+    ...(conf.outputCodec ? { outputCodec: conf.outputCodec } : {}),
+    warnings: conf.warnings,
     overwrite: s.overwrite ?? false,
     keepScratch: s.keepScratch ?? DEFAULTS.keepScratch,
     strictUtf8: s.strictUtf8 ?? false,
@@ -181,6 +246,16 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     ...(s.parallelism !== undefined ? { parallelism: s.parallelism } : {}),
     ...(s.pipeline ? { pipeline: s.pipeline } : {}),
   };
+}
+
+/** What the stream programs' environment gets from the job and the call (task variables aside). */
+function programEnv(spec: ResolvedSpec, job: AnyJob): Record<string, string> {
+  const env: Record<string, string> = {};
+  // Hadoop Streaming exports every job property, its name made safe: mapreduce.job.reduces → mapreduce_job_reduces.
+  for (const [k, v] of Object.entries(spec.jobconf)) env[envName(k)] = v;
+  env.mapreduce_job_reduces = String(spec.reducers);
+  for (const [k, v] of Object.entries(spec.params)) env[`STREAMING_PARAM_${envName(k)}`] = v;
+  return { ...env, ...job.env, ...spec.cmdenv };
 }
 
 export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0, of: 1 }): RunContext {
@@ -196,6 +271,10 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0,
     params: spec.params,
     keepScratch: spec.keepScratch,
     strictUtf8: spec.strictUtf8,
+    stream: spec.stream,
+    ...(spec.outputCodec ? { outputCodec: spec.outputCodec } : {}),
+    programEnv: programEnv(spec, job),
+    files: spec.files,
     step: step.index,
     steps: step.of,
     ...(spec.pipeline ? { pipeline: spec.pipeline } : {}),
@@ -227,8 +306,8 @@ export const layout = {
   failedAttempts: (run: RunContext) => joinUri(run.scratch, 'failed-attempts'),
   failedAttempt: (run: RunContext, phase: string, task: number, attempt: string) =>
     joinUri(run.scratch, 'failed-attempts', `${phase}-${pad(task)}-${attempt}.json`),
-  reducePart: (run: RunContext, r: number) => joinUri(run.output, `part-r-${pad(r)}`),
-  mapPart: (run: RunContext, task: number) => joinUri(run.output, `part-m-${pad(task)}`),
+  reducePart: (run: RunContext, r: number) => joinUri(run.output, `part-r-${pad(r)}${partSuffix(run)}`),
+  mapPart: (run: RunContext, task: number) => joinUri(run.output, `part-m-${pad(task)}${partSuffix(run)}`),
   /** The run that owns the output while it runs (functions/phases/claim.ts). */
   claim: (output: string) => joinUri(output, '_CLAIM'),
   success: (output: string) => joinUri(output, '_SUCCESS'),
@@ -236,15 +315,18 @@ export const layout = {
   failed: (output: string) => joinUri(output, '_FAILED'),
 };
 
+/** `.gz` when the output parts are compressed (mapreduce.output.fileoutputformat.compress). */
+const partSuffix = (run: Pick<RunContext, 'outputCodec'>) => (run.outputCodec === 'gzip' ? '.gz' : '');
+
 export function pad(n: number): string {
   return String(n).padStart(5, '0');
 }
 
-/** A job's output parts (`part-r-00000`, `part-m-00000`). */
-export const PART_FILE = /\/part-[mr]-\d{5,}$/;
+/** A job's output parts (`part-r-00000`, `part-m-00000`, `.gz` when compressed). */
+export const PART_FILE = /\/part-[mr]-\d{5,}(\.gz)?$/;
 
 /** Output objects a job writes; others in the output directory are left alone. */
-export const OUTPUT_FILE = /\/(part-[mr]-\d{5,}|_SUCCESS|_manifest\.json|_FAILED)$/;
+export const OUTPUT_FILE = /\/(part-[mr]-\d{5,}(\.gz)?|_SUCCESS|_manifest\.json|_FAILED)$/;
 
 /** The SSM parameter through which a deployed job is found by name (written by StreamingJob, read by startJob). */
 export const registryParameter = (name: string) => `/streaming/jobs/${name}`;

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 /**
  * Starting and following cloud jobs (DESIGN §4): `startJob()` starts an execution of a deployed
  * job's state machine and returns a handle to follow it, read its results, or cancel it.
@@ -30,6 +32,10 @@ export interface StartJobOptions {
   step?: number;
   /** Fail on invalid UTF-8 in the input instead of reading it as U+FFFD. @default false */
   strictUtf8?: boolean;
+  /** Hadoop job properties (`-D name=value`), over the job's own `jobconf`. @default none */
+  jobconf?: Record<string, string>;
+  /** Environment variables of the stream programs, over the job's `env` (Hadoop's `-cmdenv`). @default none */
+  cmdenv?: Record<string, string>;
   /** Execution name and job id. @default `<job>-<time>-<random>` */
   name?: string;
   /** @default AWS Step Functions from the standard configuration */
@@ -106,6 +112,8 @@ export async function startJob(options: StartJobOptions): Promise<JobHandle> {
     ...(options.overwrite ? { overwrite: true } : {}),
     ...(options.step !== undefined ? { step: options.step } : {}),
     ...(options.strictUtf8 ? { strictUtf8: true } : {}),
+    ...(options.jobconf ? { jobconf: options.jobconf } : {}),
+    ...(options.cmdenv ? { cmdenv: options.cmdenv } : {}),
   };
   const executionArn = await sfn.startExecution(stateMachineArn, id, spec);
   return new CloudJobHandle(
@@ -324,7 +332,10 @@ export async function* readResults(storage: StorageRouter, manifest: JobManifest
   for (const part of manifest.parts) {
     let carry = '';
     const decoder = new TextDecoder();
-    for await (const chunk of storage.for(part.uri).read(part.uri)) {
+    const raw = storage.for(part.uri).read(part.uri);
+    // Parts of a job with compressed output (mapreduce.output.fileoutputformat.compress) are gzip.
+    const bytes = part.uri.endsWith('.gz') ? Readable.from(raw).pipe(createGunzip()) : raw;
+    for await (const chunk of bytes) {
       const text = carry + decoder.decode(chunk, { stream: true });
       const lines = text.split('\n');
       carry = lines.pop()!;

@@ -17,6 +17,15 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
   let lastLine = '';
   let step = 0;
   const finished = new Set<string>();
+  /** A line held back by the once-a-second rule is written when its second is up, unless a newer one was. */
+  let held: NodeJS.Timeout | undefined;
+  const write = (line: string) => {
+    if (held) clearTimeout(held);
+    held = undefined;
+    process.stderr.write(`${line}\n`);
+    last = Date.now();
+    lastLine = line;
+  };
   return {
     update(p) {
       if (p.step !== step) {
@@ -35,17 +44,24 @@ export function progressReporter(opts: { quiet: boolean; tty: boolean }): Report
           completed = true;
         }
       }
-      const line = `${stepLabel(p)}${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}`;
-      const now = Date.now();
-      if (line !== lastLine && (completed || now - last >= 1000)) {
-        process.stderr.write(`${line}\n`);
-        last = now;
-        lastLine = line;
+      const line = `${stepLabel(p)}${fmt('map', p.map)}  ${fmt('reduce', p.reduce)}${statusOf(p)}`;
+      if (line === lastLine) return;
+      const wait = completed ? 0 : 1000 - (Date.now() - last);
+      if (wait <= 0) write(line);
+      else {
+        if (held) clearTimeout(held);
+        held = setTimeout(() => write(line), wait);
+        held.unref();
       }
     },
-    stop() {},
+    stop() {
+      if (held) clearTimeout(held);
+    },
   };
 }
+
+/** The latest task status (`reporter:status:…`, `ctx.status`), as the progress line ends with it. */
+const statusOf = (p: Progress) => (p.status ? `  [${p.status.phase} ${p.status.task}: ${p.status.message}]` : '');
 
 /** `step 2/3: ` for a multi-step job, nothing for a single one. */
 const stepLabel = (p: Progress) => (p.steps > 1 ? `step ${p.step + 1}/${p.steps}: ` : '');
@@ -58,7 +74,7 @@ function fmt(name: string, p: PhaseProgress): string {
 function barReporter(): Reporter {
   const multi = new cliProgress.MultiBar(
     {
-      format: ' {phase} [{bar}] {value}/{total} tasks  {running} running{retries}',
+      format: ' {phase} [{bar}] {value}/{total} tasks  {running} running{retries}{status}',
       hideCursor: true,
       clearOnComplete: false,
       stream: process.stderr,
@@ -68,12 +84,14 @@ function barReporter(): Reporter {
   // Bars per step and phase: a multi-step job shows each step's bars under the last one's.
   const bars = new Map<string, cliProgress.SingleBar>();
   let label = '';
+  let status: Progress['status'];
   const show = (name: 'map' | 'reduce', p: PhaseProgress) => {
     if (p.total === undefined) return;
     const payload = {
       phase: `${label}${name.padEnd(6)}`,
       running: p.running,
       retries: p.failedAttempts ? `, ${p.failedAttempts} retried` : '',
+      status: status?.phase === name ? `  [task ${status.task}: ${status.message.slice(0, 60)}]` : '',
     };
     let bar = bars.get(payload.phase);
     if (!bar) {
@@ -86,6 +104,7 @@ function barReporter(): Reporter {
   return {
     update(p) {
       label = stepLabel(p);
+      status = p.status;
       show('map', p.map);
       show('reduce', p.reduce);
     },

@@ -80,7 +80,7 @@ export function renderReport(m: JobManifest): string {
               `<tr class="failed"><td>${t.phase}</td><td>${t.task}</td><td>${esc(f.attempt)}</td><td>${((f.start - t0) / 1000).toFixed(3)}</td><td>${((f.end - f.start) / 1000).toFixed(3)}</td><td colspan="2">failed: ${esc(`${f.error.name}: ${f.error.message}`)}</td></tr>\n`,
           )
           .join('') +
-        `<tr><td>${t.phase}</td><td>${t.task}</td><td>${esc(t.attempt)}</td><td>${((t.start - t0) / 1000).toFixed(3)}</td><td>${((t.end - t.start) / 1000).toFixed(3)}</td><td>${t.records.toLocaleString('en')}</td><td>${mb(t.bytes ?? 0)}</td></tr>`,
+        `<tr><td>${t.phase}</td><td>${t.task}</td><td>${esc(t.attempt)}</td><td>${((t.start - t0) / 1000).toFixed(3)}</td><td>${((t.end - t.start) / 1000).toFixed(3)}</td><td>${t.records.toLocaleString('en')}</td><td>${mb(t.bytes ?? 0)}</td><td class="said">${said(t)}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -92,6 +92,7 @@ th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
 svg text { font-size: 10px; fill: #444; } .tick { stroke: #eee; }
 rect.map { fill: #4e79a7; } rect.reduce { fill: #f28e2b; } rect.straggler { stroke: #d62728; stroke-width: 2; }
 rect.failed { fill: url(#failed); stroke: #d62728; stroke-width: 1; } tr.failed td { color: #b00; }
+td.said { text-align: left; max-width: 480px; } td.said pre { margin: 2px 0; font-size: 11px; white-space: pre-wrap; }
 </style></head><body>
 <h1>${esc(m.job)} <small>${esc(m.jobId)}</small></h1>
 <p>${esc(m.output)} — ${m.timings.seconds.toFixed(2)} s; input ${m.input.objects} objects, ${mb(m.input.bytes)}, ${m.input.records.toLocaleString('en')} records;
@@ -101,6 +102,7 @@ output ${m.parts.length} parts, ${m.records.toLocaleString('en')} records, ${mb(
 ${phaseRow('map')}
 ${phaseRow('reduce')}
 </table>
+${counterTable(m)}${warningList(m)}
 <h2>Timeline</h2>
 <p>One row per task: its published attempt (hover for details), and before it, hatched in red, the attempts that failed and were retried (hover for the error); stragglers outlined in red.</p>
 <svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${left + width + 20}" height="${height}">
@@ -108,9 +110,38 @@ ${phaseRow('reduce')}
 ${bars}
 </svg>
 <h2>Tasks</h2>
-<table><tr><th>phase</th><th>task</th><th>attempt</th><th>start (s)</th><th>seconds</th><th>records</th><th>bytes</th></tr>
+<table><tr><th>phase</th><th>task</th><th>attempt</th><th>start (s)</th><th>seconds</th><th>records</th><th>bytes</th><th>status, stderr</th></tr>
 ${taskRows}
 </table>
 </body></html>
 `;
+}
+
+/** A task's last status and the end of its programs' stderr (with where the whole log is). */
+function said(t: JobManifest['tasks'][number]): string {
+  const status = t.status !== undefined ? esc(t.status) : '';
+  if (!t.stderr?.length) return status;
+  const where = t.log ? ` — all of it in ${esc(t.log)}` : '';
+  return `${status}<details><summary>stderr, last ${t.stderr.length} lines${where}</summary><pre>${esc(t.stderr.join('\n'))}</pre></details>`;
+}
+
+/** The job's own counters, then each group's (manifests from before groups have none). */
+function counterTable(m: JobManifest): string {
+  const groups: [string, Record<string, number>][] = [];
+  if (Object.keys(m.counters).length > 0) groups.push([`${m.job} (ctx.count)`, m.counters]);
+  groups.push(...Object.entries(m.counterGroups ?? {}));
+  if (groups.length === 0) return '';
+  const rows = groups
+    .flatMap(([g, c]) =>
+      Object.entries(c).map(
+        ([k, v]) => `<tr><td>${esc(g)}</td><td>${esc(k)}</td><td>${v.toLocaleString('en')}</td></tr>`,
+      ),
+    )
+    .join('\n');
+  return `<h2>Counters</h2>\n<table id="counters"><tr><th>group</th><th>counter</th><th>value</th></tr>\n${rows}\n</table>\n`;
+}
+
+function warningList(m: JobManifest): string {
+  if (!m.warnings?.length) return '';
+  return `<h2>Warnings</h2>\n<ul>${m.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>\n`;
 }

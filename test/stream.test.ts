@@ -2,9 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { runLocal } from '../sdk/index.js';
-import { countsOf, MOBY, outputLines, ROOT, sortedEntries, tempDir } from './helpers.js';
+import { countsOf, FIXTURES, MOBY, outputLines, ROOT, sortedEntries, tempDir } from './helpers.js';
 
-/** Writes a job module that names stream programs (run from the repository root, the tests' working directory). */
+const WC_MAP = path.join(FIXTURES, 'stream', 'wc-map.mjs');
+const WC_REDUCE = path.join(FIXTURES, 'stream', 'wc-reduce.mjs');
+
+/** Writes a job module that names stream programs (given by absolute path: the job file is in a temporary directory). */
 function streamJob(dir: string, name: string, fields: Record<string, string | number>): string {
   const file = path.join(dir, `${name}.ts`);
   fs.writeFileSync(
@@ -26,8 +29,8 @@ describe('stream programs (Hadoop Streaming)', () => {
       workers: 2,
     });
     const job = streamJob(dir, 'node-wc', {
-      mapper: 'node test/fixtures/stream/wc-map.mjs',
-      reducer: 'node test/fixtures/stream/wc-reduce.mjs',
+      mapper: `node ${WC_MAP}`,
+      reducer: `node ${WC_REDUCE}`,
       reducers: 3,
     });
     const stream = await runLocal(job, { input, output: path.join(dir, 'stream'), splitSize: 300_000, workers: 2 });
@@ -43,14 +46,14 @@ describe('stream programs (Hadoop Streaming)', () => {
     const dir = tempDir();
     const input = path.join(MOBY, 'data.txt');
     const fields = {
-      mapper: 'node test/fixtures/stream/wc-map.mjs',
-      reducer: 'node test/fixtures/stream/wc-reduce.mjs',
+      mapper: `node ${WC_MAP}`,
+      reducer: `node ${WC_REDUCE}`,
     };
     const plain = streamJob(dir, 'plain', { ...fields, reducers: 2 });
     // The reducer sums counts, so it is a valid combiner too (as in Hadoop's word count).
     const combined = streamJob(dir, 'combined', {
       ...fields,
-      combiner: 'node test/fixtures/stream/wc-reduce.mjs',
+      combiner: `node ${WC_REDUCE}`,
       reducers: 2,
     });
     // A small sort buffer: several spills per task, each combined.

@@ -1,10 +1,10 @@
-import { isUtf8 } from 'node:buffer';
+import { constants, isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
-import { MalformedRecordError } from '../errors.js';
+import { MalformedRecordError, RecordTooLargeError, UnsupportedCompressionError } from '../errors.js';
 import type { InputFormat } from '../job.js';
 import type { Storage } from '../storage/index.js';
 import { parseCsvLine } from './csv.js';
-import { type Chunk, type ReadOptions, readLines } from './lines.js';
+import { type Chunk, compressionOf, type ReadOptions, readLines } from './lines.js';
 
 export type RecordSink = (record: unknown) => unknown;
 
@@ -51,7 +51,12 @@ export async function readRecords(
       return readCsv(storage, chunk, sink, options);
     case 'whole': {
       const body = await storage.readAll(chunk.uri);
+      const codec = compressionOf(body.subarray(0, 8));
+      if (codec !== undefined && !(codec === 'gzip' && chunk.gzip))
+        throw new UnsupportedCompressionError(chunk.uri, codec, 'by its first bytes');
       const raw = chunk.gzip ? gunzipSync(body) : body;
+      if (raw.length - 3 > constants.MAX_STRING_LENGTH)
+        throw new RecordTooLargeError(chunk.uri, 0, constants.MAX_STRING_LENGTH);
       const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
       if (options.strictUtf8 && !isUtf8(raw))
         throw new MalformedRecordError(

@@ -1,7 +1,7 @@
-import { isUtf8 } from 'node:buffer';
-import { createGunzip } from 'node:zlib';
+import { constants, isUtf8 } from 'node:buffer';
+import zlib, { createGunzip } from 'node:zlib';
 import { DEFAULTS } from '../config.js';
-import { MalformedRecordError } from '../errors.js';
+import { MalformedRecordError, RecordTooLargeError, UnsupportedCompressionError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
 
 /** A byte range of one input object, as the plan cuts it. */
@@ -15,8 +15,12 @@ export interface Chunk {
   readonly gzip?: boolean;
 }
 
-/** Called with each line; may return a promise (then it is awaited before the next line). */
-export type LineSink = (line: string) => unknown;
+/**
+ * Called with each line and, when `lineOffsets` is asked for, the byte offset of its start in the
+ * object (in the decompressed stream for gzip); may return a promise (then it is awaited before
+ * the next line).
+ */
+export type LineSink = (line: string, offset: number) => unknown;
 
 const NL = 10;
 const isThenable = (x: unknown): x is PromiseLike<unknown> =>
@@ -37,14 +41,17 @@ export async function readLines(
   sink: LineSink,
   options: ReadOptions = {},
 ): Promise<number> {
-  return readLineBlocks(storage, chunk, options, async (bytes) => {
+  const offsets = options.lineOffsets === true;
+  return readLineBlocks(storage, chunk, options, async (bytes, at) => {
     const text = bytes.toString('utf8');
+    let pos = at;
     for (let i = 0; i < text.length; ) {
       let j = text.indexOf('\n', i);
       if (j < 0) j = text.length; // the object's last line, without LF
       const line = j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j);
-      const r = sink(line);
+      const r = sink(line, pos);
       if (isThenable(r)) await r;
+      if (offsets) pos += Buffer.byteLength(text.slice(i, j + 1));
       i = j + 1;
     }
   });
@@ -53,24 +60,74 @@ export async function readLines(
 /**
  * Called with blocks of whole lines of the chunk (by the line rule of readLines): every line of
  * a block ends with LF, bar the last line of an object that has none. The byte-order mark is
- * already gone. The block is the callee's to change (it is not read again). May return a promise.
+ * already gone. `at` is the block's offset in the object (in the decompressed stream for gzip).
+ * The block is the callee's to change (it is not read again). May return a promise.
  */
-export type BlockSink = (bytes: Buffer) => unknown;
+export type BlockSink = (bytes: Buffer, at: number) => unknown;
 
 /**
  * The line rule of readLines on bytes: hands the chunk's lines to `sink` in blocks as they
  * arrive (a few MiB each), for readers that tokenise bytes without making a string per line.
  * Returns the number of bytes the lines took.
  */
-export function readLineBlocks(storage: Storage, chunk: Chunk, options: ReadOptions, sink: BlockSink): Promise<number> {
+export async function readLineBlocks(
+  storage: Storage,
+  chunk: Chunk,
+  options: ReadOptions,
+  sink: BlockSink,
+): Promise<number> {
   const check = options.strictUtf8 ? strictUtf8(chunk) : undefined;
-  if (chunk.gzip) return splitBlocks(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, check);
-  return splitBlocks(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, check);
+  await refuseUnreadableCompression(storage, chunk);
+  if (chunk.gzip) return splitBlocks(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, chunk.uri, check);
+  return splitBlocks(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, chunk.uri, check);
 }
 
 export interface ReadOptions {
   /** Fail on invalid UTF-8 instead of reading it as U+FFFD. @default false */
   strictUtf8?: boolean;
+  /** Give each line's byte offset to the line sink (Hadoop's map input key). @default false */
+  lineOffsets?: boolean;
+}
+
+/** Leading bytes of compressed formats Streaming cannot read (and of gzip, readable when named .gz). */
+const MAGIC: { codec: string; bytes: number[]; test?: (b: Uint8Array) => boolean }[] = [
+  { codec: 'gzip', bytes: [0x1f, 0x8b] },
+  { codec: 'bzip2', bytes: [0x42, 0x5a, 0x68], test: (b) => b[3] !== undefined && b[3] >= 0x31 && b[3] <= 0x39 },
+  { codec: 'xz', bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
+  { codec: 'zstd', bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+  { codec: 'lz4', bytes: [0x04, 0x22, 0x4d, 0x18] },
+  { codec: 'zip', bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { codec: '7z', bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] },
+];
+
+/** The compression format an object's first bytes announce, if any. */
+export function compressionOf(head: Uint8Array): string | undefined {
+  return MAGIC.find((m) => m.bytes.every((b, i) => head[i] === b) && (m.test?.(head) ?? true))?.codec;
+}
+
+/**
+ * Reads the object's first bytes and refuses a compressed object that would otherwise be read
+ * as text: never raw bytes for records.
+ */
+async function refuseUnreadableCompression(storage: Storage, chunk: Chunk): Promise<void> {
+  const head = Buffer.alloc(Math.min(8, chunk.size));
+  let n = 0;
+  for await (const b of storage.read(chunk.uri, { start: 0, end: head.length })) {
+    head.set(b.subarray(0, head.length - n), n);
+    n += Math.min(b.length, head.length - n);
+  }
+  const codec = compressionOf(head.subarray(0, n));
+  if (codec === undefined || (codec === 'gzip' && chunk.gzip)) return;
+  const hex = [...head.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  if (codec === 'gzip')
+    throw new UnsupportedCompressionError(
+      chunk.uri,
+      codec,
+      `its first bytes are ${hex}`,
+      'Name it with the .gz extension so it is read as one gzip stream.',
+    );
+  const zstd = codec === 'zstd' && !('createZstdDecompress' in zlib) ? ' (this Node.js has no zstd)' : '';
+  throw new UnsupportedCompressionError(chunk.uri, codec, `its first bytes are ${hex}${zstd}`);
 }
 
 /** Checks bytes about to be decoded; `at` is their position in the object (in the decompressed stream for gzip). */
@@ -116,11 +173,15 @@ async function* rangeWithOverread(storage: Storage, chunk: Chunk): AsyncIterable
   }
 }
 
+/** The longest line read: a longer one could not become a string. */
+const MAX_LINE_BYTES = constants.MAX_STRING_LENGTH;
+
 async function splitBlocks(
   source: AsyncIterable<Uint8Array>,
   start: number,
   end: number,
   sink: BlockSink,
+  uri: string,
   check?: Utf8Check,
 ): Promise<number> {
   let bpos = start; // absolute position of the current buffer's first byte
@@ -140,7 +201,16 @@ async function splitBlocks(
       }
     }
     check?.(block, at);
-    return block.length === 0 ? undefined : sink(block);
+    return block.length === 0 ? undefined : sink(block, at);
+  };
+  /**
+   * Keeps the piece of an unfinished line that ends the current buffer, refusing a line no
+   * string could hold before holding all of it.
+   */
+  const keep = (piece: Uint8Array) => {
+    partial.push(piece);
+    partialBytes += piece.length;
+    if (partialBytes > MAX_LINE_BYTES + 1) throw new RecordTooLargeError(uri, bpos - partialBytes, MAX_LINE_BYTES);
   };
 
   const iterator = source[Symbol.asyncIterator]();
@@ -148,7 +218,7 @@ async function splitBlocks(
     for (;;) {
       const step = await iterator.next();
       if (step.done) break;
-      let b = step.value;
+      const b = step.value;
       const here = bpos;
       bpos += b.length;
       let i = 0;
@@ -171,14 +241,14 @@ async function splitBlocks(
       }
       const lastNl = b.lastIndexOf(NL, cut - 1);
       if (lastNl < i) {
-        if (cut > i) {
-          partial.push(b.subarray(i, cut));
-          partialBytes += cut - i;
-        }
+        if (cut > i) keep(b.subarray(i, cut));
       } else {
         if (partialBytes > 0) {
           // The partial line's end joins it as a block of its own; the rest goes on uncopied.
           const firstNl = b.indexOf(NL, i);
+          // The line, its CR and LF aside, must fit a string.
+          if (partialBytes + firstNl - i > MAX_LINE_BYTES + 1)
+            throw new RecordTooLargeError(uri, here + i - partialBytes, MAX_LINE_BYTES);
           partial.push(b.subarray(i, firstNl + 1));
           const head = Buffer.concat(partial, partialBytes + firstNl + 1 - i);
           const r = deliver(head, here + i - partialBytes);
@@ -193,11 +263,7 @@ async function splitBlocks(
           if (isThenable(r)) await r;
           consumed += lastNl + 1 - i;
         }
-        if (cut > lastNl + 1) {
-          b = b.subarray(lastNl + 1, cut);
-          partial.push(b);
-          partialBytes += b.length;
-        }
+        if (cut > lastNl + 1) keep(b.subarray(lastNl + 1, cut));
       }
       if (done) return consumed + partialBytes;
     }

@@ -1,3 +1,4 @@
+import type { KeyOrder, OrderForm } from '../phases/order.js';
 import { KEY_JSON, type RecordReader, VALUE_JSON } from './records.js';
 
 /**
@@ -26,8 +27,19 @@ export class GroupedMerge {
   /** Records read so far. */
   records = 0;
 
-  constructor(private readonly runs: RecordReader[]) {
+  /** The current record's order form per run, when the job has its own order (made once per record). */
+  private readonly forms: (OrderForm | undefined)[];
+
+  /**
+   * @param order the job's own partition and sort order (runs were sorted by it); without one,
+   *   keys compare as bytes
+   */
+  constructor(
+    private readonly runs: RecordReader[],
+    private readonly order?: KeyOrder,
+  ) {
     const k = runs.length;
+    this.forms = new Array(k);
     this.exhausted = new Uint8Array(k);
     runs.forEach((r, i) => {
       if (!r.next()) this.exhausted[i] = 1;
@@ -54,8 +66,18 @@ export class GroupedMerge {
   private before(a: number, b: number): boolean {
     if (this.exhausted[a]) return false;
     if (this.exhausted[b]) return true;
-    const c = this.runs[a]!.compareKey(this.runs[b]!);
+    const c = this.order ? this.order.compare(this.formOf(a), this.formOf(b)) : this.runs[a]!.compareKey(this.runs[b]!);
     return c < 0 || (c === 0 && a < b);
+  }
+
+  private formOf(i: number): OrderForm {
+    let f = this.forms[i];
+    if (f === undefined) {
+      const r = this.runs[i]!;
+      f = this.order!.form(r.key, r.flags, this.order!.needsValue ? r.value : '');
+      this.forms[i] = f;
+    }
+    return f;
   }
 
   /** Moves the winning run past its current record and replays its matches. */
@@ -63,6 +85,7 @@ export class GroupedMerge {
     const w = this.winner;
     this.records++;
     if (!this.runs[w]!.next()) this.exhausted[w] = 1;
+    this.forms[w] = undefined;
     const losers = this.losers;
     let win = w;
     for (let n = (w + this.runs.length) >> 1; n >= 1; n >>= 1) {

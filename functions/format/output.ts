@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { DEFAULTS } from '../config.js';
 import type { OutputFormat } from '../job.js';
 import type { ObjectWriter } from '../storage/index.js';
@@ -27,7 +29,12 @@ function tsvField(x: unknown): string {
   return encodeText(x);
 }
 
-/** Buffers output lines and writes them to storage in large pieces. */
+const gzipAsync = promisify(gzip);
+
+/**
+ * Buffers output lines and writes them to storage in large pieces; with `codec: 'gzip'` each
+ * piece is one gzip member (a file of concatenated members is one gzip stream to every reader).
+ */
 export class LineWriter {
   private parts: string[] = [];
   private pending = 0;
@@ -37,10 +44,23 @@ export class LineWriter {
   constructor(
     private readonly writer: ObjectWriter,
     private readonly format: OutputFormat,
+    private readonly codec?: 'gzip',
   ) {}
 
   add(key: unknown, value: unknown): void {
-    const line = formatRecord(this.format, key, value);
+    this.push(formatRecord(this.format, key, value));
+  }
+
+  /**
+   * A record a stream program printed (text protocol): in `tsv`, `key<TAB>value` exactly as
+   * printed, as Hadoop's TextOutputFormat writes it (the program's line cannot hold a line
+   * break, so it stays one record).
+   */
+  addText(key: string, value: string): void {
+    this.push(this.format === 'tsv' ? `${key}\t${value}\n` : formatRecord(this.format, key, value));
+  }
+
+  private push(line: string): void {
     this.parts.push(line);
     this.pending += line.length;
     this.records++;
@@ -52,9 +72,10 @@ export class LineWriter {
 
   async flush(): Promise<void> {
     if (this.parts.length === 0) return;
-    const buf = Buffer.from(this.parts.join(''), 'utf8');
+    const text = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.pending = 0;
+    const buf = this.codec === 'gzip' ? await gzipAsync(text) : text;
     this.bytes += buf.length;
     await this.writer.write(buf);
   }

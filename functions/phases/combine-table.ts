@@ -3,6 +3,7 @@ import { encodeText, KEY_JSON, sortUtf8, VALUE_JSON } from '../format/records.js
 import type { RunWriter } from '../format/runs.js';
 import type { AnyJob } from '../job.js';
 import { userError } from './context.js';
+import { type KeyOrder, sortByOrder } from './order.js';
 
 /**
  * Sum of numbers: `sum(values)`. It is also a combine function as it is, `combine: sum`
@@ -54,8 +55,11 @@ export interface MapSideTable {
   readonly bytes: number;
   /** Records folded in since the task began. */
   readonly records: number;
-  /** Writes the table as R runs sorted by key (one per partition) through `out`, and empties it. */
-  write(out: RunWriter, R: number): Promise<void>;
+  /**
+   * Writes the table as R runs sorted by key (one per partition) through `out`, and empties it;
+   * partitioned and sorted by the job's own order when it has one.
+   */
+  write(out: RunWriter, R: number, order?: KeyOrder): Promise<void>;
 }
 
 /**
@@ -180,7 +184,8 @@ export class CombineTable implements MapSideTable {
     };
   }
 
-  async write(out: RunWriter, R: number): Promise<void> {
+  async write(out: RunWriter, R: number, order?: KeyOrder): Promise<void> {
+    if (order) return this.writeInOrder(out, R, order);
     const index = this.index;
     const parts: string[][] = Array.from({ length: R }, () => []);
     if (R === 1) parts[0] = this.keys;
@@ -195,6 +200,25 @@ export class CombineTable implements MapSideTable {
         const v = slot.acc;
         const f = (slot.json ? KEY_JSON : 0) | (typeof v === 'string' ? 0 : VALUE_JSON);
         const p = out.append(f, kt, encodeText(v));
+        if (p) await p;
+      }
+      out.endRun();
+    }
+  }
+
+  private async writeInOrder(out: RunWriter, R: number, order: KeyOrder): Promise<void> {
+    const parts: { k: string; f: number; v: string }[][] = Array.from({ length: R }, () => []);
+    for (const kt of this.keys) {
+      const slot = this.index.get(kt)!;
+      const f = (slot.json ? KEY_JSON : 0) | (typeof slot.acc === 'string' ? 0 : VALUE_JSON);
+      parts[order.partition(kt, f, R)]!.push({ k: kt, f, v: encodeText(slot.acc) });
+    }
+    this.index = new Map();
+    this.keys = [];
+    this.bytes = 0;
+    for (const part of parts) {
+      for (const e of sortByOrder(part, order)) {
+        const p = out.append(e.f, e.k, e.v);
         if (p) await p;
       }
       out.endRun();

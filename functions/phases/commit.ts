@@ -5,8 +5,10 @@ import { type JobSpec, layout, type RunContext, stepOutput } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { claimOwner, holdClaim, releaseClaim } from './claim.js';
 import {
+  addCounterGroups,
   addCounters,
   addIo,
+  type CounterGroups,
   type Counters,
   type FailedAttempt,
   ioMeter,
@@ -36,8 +38,16 @@ export interface JobManifest {
   map: MapStats & { tasks: number };
   reduce: { tasks: number; inputRecords: number; groups: number };
   counters: Counters;
+  /** Counters by group: stream programs' `reporter:counter:<group>,<counter>,<amount>` lines, `ctx.incrementCounter`. */
+  counterGroups: CounterGroups;
+  /** Said when the job started (job properties knowingly ignored, options not applied). */
+  warnings: string[];
   timings: { start: number; end: number; seconds: number };
-  /** Each task's published attempt: when it ran (ms since the epoch), its input records and bytes. */
+  /**
+   * Each task's published attempt: when it ran (ms since the epoch), its input records and
+   * bytes; its last status; the last lines its stream programs wrote to stderr and where all
+   * of it is kept (locally: a file per attempt; in the cloud: the function's log).
+   */
   tasks: {
     phase: 'map' | 'reduce';
     task: number;
@@ -46,6 +56,9 @@ export interface JobManifest {
     attempt: string;
     records: number;
     bytes: number;
+    status?: string;
+    stderr?: string[];
+    log?: string;
   }[];
   /**
    * The attempts of map and reduce tasks that failed (and were retried, or failed the job),
@@ -99,16 +112,25 @@ export async function commit(
   const done = await committed(env, run);
   if (done) return finish(env, run, module, done);
   await holdClaim(env.storage, owner);
-  const spec = await env.storage.readJson<{ jobStart?: number }>(layout.spec(run));
+  const spec = await env.storage.readJson<{ jobStart?: number; warnings?: string[] }>(layout.spec(run));
   // Only what the manifest needs of each index (not its runs: M × R entries in all).
-  const maps = await readMapIndexes(env, run, mapTasks, ({ task, part, stats, counters, timing, io }) => ({
-    task,
-    part,
-    stats,
-    counters,
-    timing,
-    io,
-  }));
+  const maps = await readMapIndexes(
+    env,
+    run,
+    mapTasks,
+    ({ task, part, stats, counters, counterGroups, status, stderr, log, timing, io }) => ({
+      task,
+      part,
+      stats,
+      counters,
+      counterGroups,
+      status,
+      stderr,
+      log,
+      timing,
+      io,
+    }),
+  );
   const reduces = await mapLimit(
     Array.from({ length: run.reducers }, (_, r) => r),
     DEFAULTS.metadataConcurrency,
@@ -125,21 +147,24 @@ export async function commit(
   );
   const failedAttempts = await readFailedAttempts(env, run);
   const counters: Counters = {};
+  const counterGroups: CounterGroups = {};
   const mapStats: MapStats & { tasks: number } = { tasks: mapTasks, ...emptyMapStats() };
   const tasks: JobManifest['tasks'] = [];
   let first = Number.POSITIVE_INFINITY;
   for (const m of maps) {
     addCounters(counters, m.counters);
+    addCounterGroups(counterGroups, m.counterGroups);
     for (const k of Object.keys(m.stats) as (keyof MapStats)[]) mapStats[k] += m.stats[k];
-    tasks.push(timed('map', m.task, m.timing, m.stats.inputRecords, m.stats.inputBytes));
+    tasks.push({ ...timed('map', m.task, m.timing, m.stats.inputRecords, m.stats.inputBytes), ...said(m) });
     first = Math.min(first, m.timing.start);
   }
   const reduceStats = { tasks: run.reducers, inputRecords: 0, groups: 0 };
   for (const r of reduces) {
     addCounters(counters, r.counters);
+    addCounterGroups(counterGroups, r.counterGroups);
     reduceStats.inputRecords += r.stats.inputRecords;
     reduceStats.groups += r.stats.groups;
-    tasks.push(timed('reduce', r.partition, r.timing, r.stats.inputRecords, r.stats.inputBytes));
+    tasks.push({ ...timed('reduce', r.partition, r.timing, r.stats.inputRecords, r.stats.inputBytes), ...said(r) });
   }
   const parts =
     run.reducers === 0
@@ -161,6 +186,8 @@ export async function commit(
     map: mapStats,
     reduce: reduceStats,
     counters,
+    counterGroups,
+    warnings: spec.warnings ?? [],
     timings: { start, end, seconds: (end - start) / 1000 },
     tasks,
     failedAttempts,
@@ -226,6 +253,15 @@ async function finish(
   }
   if (run.step + 1 < run.steps) result.next = stepSpec(module, p, run.step + 1, run.output, counters);
   return result;
+}
+
+/** What a task said besides its data (status, stderr tail, log), as far as it said anything. */
+function said(t: { status?: string | undefined; stderr?: string[] | undefined; log?: string | undefined }) {
+  return {
+    ...(t.status !== undefined ? { status: t.status } : {}),
+    ...(t.stderr !== undefined ? { stderr: t.stderr } : {}),
+    ...(t.log !== undefined ? { log: t.log } : {}),
+  };
 }
 
 function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number, bytes: number) {

@@ -1,13 +1,23 @@
+import { gunzipSync } from 'node:zlib';
+import { DEFAULTS } from '../config.js';
 import { SideInputNotFoundError, StreamingError, UserCodeError } from '../errors.js';
 import type { TaskContext } from '../job.js';
 import { layout, PART_FILE, type RunContext } from '../spec.js';
 import type { StorageRouter } from '../storage/index.js';
 import { normalizeUri } from '../storage/uri.js';
-import type { Counters } from './env.js';
+import type { CounterGroups, Counters, TaskEnv, TaskRef } from './env.js';
 
 export interface MutableContext extends TaskContext {
   inputUri: string;
   readonly counters: Counters;
+  readonly counterGroups: CounterGroups;
+  /** The task's last status, for the manifest. */
+  readonly lastStatus: string | undefined;
+  /** The last lines its stream programs wrote to stderr (reporter lines aside), for the manifest. */
+  readonly stderrTail: string[];
+  /** Keeps a program's stderr line (the task log and the tail). */
+  stderr(line: string): void;
+  readonly ref: TaskRef;
 }
 
 /**
@@ -18,14 +28,12 @@ export interface MutableContext extends TaskContext {
 const sideInputs = new Map<string, Promise<string>>();
 let sideInputsJob = '';
 
-export function taskContext(
-  run: RunContext,
-  phase: 'map' | 'reduce',
-  index: number,
-  attempt: string,
-  storage: StorageRouter,
-): MutableContext {
+export function taskContext(run: RunContext, phase: 'map' | 'reduce', index: number, env: TaskEnv): MutableContext {
   const counters: Counters = {};
+  const counterGroups: CounterGroups = {};
+  const stderrTail: string[] = [];
+  const ref: TaskRef = { jobId: run.jobId, phase, task: index, attempt: env.attempt };
+  let lastStatus: string | undefined;
   return {
     params: run.params,
     sideInput(uri: string) {
@@ -36,7 +44,7 @@ export function taskContext(
       }
       let text = sideInputs.get(key);
       if (!text) {
-        text = readSideInput(storage, key);
+        text = readSideInput(env.storage, key);
         // A failed read is not cached: the task's retry reads again.
         text.catch(() => sideInputs.delete(key));
         sideInputs.set(key, text);
@@ -45,13 +53,32 @@ export function taskContext(
     },
     async readText(uri: string) {
       const key = normalizeUri(uri);
-      return (await storage.for(key).readAll(key)).toString('utf8');
+      return (await env.storage.for(key).readAll(key)).toString('utf8');
     },
     counters,
+    counterGroups,
+    stderrTail,
+    ref,
     inputUri: '',
-    task: { phase, index, attempt },
+    task: { phase, index, attempt: env.attempt },
     count(name: string, n = 1) {
       counters[name] = (counters[name] ?? 0) + n;
+    },
+    incrementCounter(group: string, counter: string, amount = 1) {
+      const g = (counterGroups[group] ??= {});
+      g[counter] = (g[counter] ?? 0) + amount;
+    },
+    get lastStatus() {
+      return lastStatus;
+    },
+    status(message: string) {
+      lastStatus = String(message);
+      env.taskLog?.status(ref, lastStatus);
+    },
+    stderr(line: string) {
+      stderrTail.push(line);
+      if (stderrTail.length > DEFAULTS.stderrTailLines) stderrTail.shift();
+      env.taskLog?.stderr(ref, line);
     },
   };
 }
@@ -67,7 +94,8 @@ async function readSideInput(router: StorageRouter, uri: string): Promise<string
   const parts: string[] = [];
   for await (const o of storage.list(uri)) if (PART_FILE.test(o.uri)) parts.push(o.uri);
   const texts = await Promise.all(parts.sort().map((p) => storage.readAll(p)));
-  return texts.map((b) => b.toString('utf8')).join('');
+  // Parts of a job with compressed output are gzip (part-r-00000.gz).
+  return texts.map((b, i) => (parts[i]!.endsWith('.gz') ? gunzipSync(b) : b).toString('utf8')).join('');
 }
 
 export const isThenable = (x: unknown): x is PromiseLike<unknown> =>

@@ -8,6 +8,35 @@ export interface TaskEnv {
   readonly attempt: string;
   /** Local disk for spills and fetched ranges (os.tmpdir(); /tmp on Lambda). */
   readonly tmpDir: string;
+  /**
+   * Where the job's stream program files are: the job file's directory locally (so a command's
+   * relative paths mean what they mean beside the job file); the bundle's copy in the cloud.
+   * @default the working directory
+   */
+  readonly programRoot?: string;
+  /** Where what tasks say goes as they run: stream programs' stderr and every task's status. @default nowhere */
+  readonly taskLog?: TaskLog;
+}
+
+/** A task of the map or reduce phase, as the task log names it. */
+export interface TaskRef {
+  readonly jobId: string;
+  readonly phase: 'map' | 'reduce';
+  readonly task: number;
+  readonly attempt: string;
+}
+
+/**
+ * What tasks say besides their data: locally a log file per attempt and the progress display;
+ * in the cloud the function's log.
+ */
+export interface TaskLog {
+  /** A line a stream program wrote to stderr (not a reporter line). */
+  stderr(task: TaskRef, line: string): void;
+  /** The task's status changed (`reporter:status:…`, `ctx.status(…)`). */
+  status(task: TaskRef, message: string): void;
+  /** Flushes what the attempt wrote; returns where it can be read afterwards, if anywhere. */
+  close(task: TaskRef): string | undefined;
 }
 
 /** When a task ran, for the manifest's timeline. */
@@ -30,8 +59,16 @@ export interface FailedAttempt {
 
 export type Counters = Record<string, number>;
 
+/** Counters by group (Hadoop's `reporter:counter:<group>,<counter>,<amount>`, `ctx.incrementCounter`). */
+export type CounterGroups = Record<string, Counters>;
+
 export function addCounters(into: Counters, from: Counters | undefined): Counters {
   if (from) for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+export function addCounterGroups(into: CounterGroups, from: CounterGroups | undefined): CounterGroups {
+  if (from) for (const [g, counters] of Object.entries(from)) addCounters((into[g] ??= {}), counters);
   return into;
 }
 

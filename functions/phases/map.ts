@@ -2,19 +2,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
-import { readLineBlocks } from '../format/lines.js';
+import { readLineBlocks, readLines } from '../format/lines.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
 import { decodeText, encodeText, KEY_JSON, sortByUtf8, VALUE_JSON } from '../format/records.js';
 import { fileRegionReader, fileSink, type RunEntry, RunWriter } from '../format/runs.js';
-import type { AnyJob } from '../job.js';
+import { type AnyJob, hasPrograms } from '../job.js';
+import { DEFAULT_STREAM_CONF } from '../jobconf.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { CombineTable, type MapSideTable } from './combine-table.js';
-import { isThenable, taskContext, userAwait, userCall, userError } from './context.js';
-import { type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
+import { isThenable, type MutableContext, taskContext, userAwait, userCall, userError } from './context.js';
+import { type CounterGroups, type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
+import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
 import type { Split } from './plan.js';
-import { runStreamProgram, splitKeyValue } from './stream.js';
+import { openProgramTask, type ProgramTask } from './programs.js';
+import { parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
 import { countsWordsOnBytes, WordCountTable } from './word-count.js';
 
 /** What a map task publishes (its index object, written last). */
@@ -28,6 +31,14 @@ export interface MapIndex {
   part?: { uri: string; records: number; bytes: number };
   stats: MapStats;
   counters: Counters;
+  /** Counters by group (stream programs' `reporter:counter:…` lines, `ctx.incrementCounter`). */
+  counterGroups?: CounterGroups;
+  /** The task's last status (`reporter:status:…`, `ctx.status`). */
+  status?: string;
+  /** The last lines its stream programs wrote to stderr (reporter lines aside). */
+  stderr?: string[];
+  /** Where all of that stderr is kept (locally: a file per attempt), if anywhere. */
+  log?: string;
   timing: TaskTiming;
   /** Storage requests and bytes of the attempt (its index write included, bar this field's own bytes). */
   io?: IoStats;
@@ -51,6 +62,8 @@ export function emptyMapStats(): MapStats {
 /** Where `map` emits to. */
 interface Collector {
   readonly emit: (key: unknown, value: unknown) => void;
+  /** A stream program's printed key and value (text protocol): written as printed, never JSON-quoted. */
+  readonly emitText: (key: string, value: string) => void;
   /** Records emitted so far. */
   readonly records: number;
   /** True when the collector wants `spill()` before more records (buffer full). */
@@ -65,49 +78,38 @@ interface Collector {
 export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
   const start = Date.now();
   const io = ioMeter(env.storage);
-  const ctx = taskContext(run, 'map', split.index, env.attempt, env.storage);
-  const stats = emptyMapStats();
-  const words = countsWordsOnBytes(job, run.inputFormat, run.reducers) ? new WordCountTable() : undefined;
-  const collector: Collector =
-    run.reducers === 0 ? new DirectOutput(env, run, split.index) : new ShuffleOutput(env, job, run, split.index, words);
-  const emit = collector.emit;
   const task = split.index;
-  const read = { strictUtf8: run.strictUtf8 === true };
+  const ctx = taskContext(run, 'map', task, env);
+  const stats = emptyMapStats();
+  const order = keyOrderOf(job, run, task);
+  const words =
+    order === undefined && !job.setup && !job.cleanup && countsWordsOnBytes(job, run.inputFormat, run.reducers)
+      ? new WordCountTable()
+      : undefined;
+  const programs = hasPrograms(job) ? openProgramTask(env, job, run, ctx) : undefined;
+  let collector: Collector | undefined;
   let extra: Partial<MapIndex>;
+  let log: string | undefined;
   try {
+    collector =
+      run.reducers === 0
+        ? new DirectOutput(env, run, task)
+        : new ShuffleOutput(env, job, run, task, words, order, programs);
+    const out = collector;
+    const emit = out.emit;
+    const read = { strictUtf8: run.strictUtf8 === true };
+    if (job.setup) await userHook('setup', task, () => job.setup!(ctx));
     if (words) {
       // `countWords` + `sum`: counted on the input's bytes (functions/phases/word-count.ts).
       for (const chunk of split.chunks) {
         ctx.inputUri = chunk.uri;
         stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
           stats.inputRecords += words.countBlock(block);
-          return collector.full ? collector.spill() : undefined;
+          return out.full ? out.spill() : undefined;
         });
       }
     } else if (job.mapper) {
-      await runStreamProgram(
-        job.mapper,
-        async (write) => {
-          for (const chunk of split.chunks) {
-            ctx.inputUri = chunk.uri;
-            stats.inputBytes += await readRecords(
-              env.storage.for(chunk.uri),
-              chunk,
-              run.inputFormat,
-              read,
-              (record) => {
-                stats.inputRecords++;
-                return write(typeof record === 'string' ? record : JSON.stringify(record));
-              },
-            );
-          }
-        },
-        (line) => {
-          const [k, v] = splitKeyValue(line);
-          emit(k, v);
-          return collector.full ? collector.spill() : undefined;
-        },
-      );
+      await runMapper(env, job, run, split, ctx, programs!, out, stats);
     } else {
       const map = job.map!;
       for (const chunk of split.chunks) {
@@ -120,17 +122,20 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
           } catch (e) {
             throw userError('map', task, e);
           }
-          if (isThenable(r))
-            return userAwait('map', task, r).then(() => (collector.full ? collector.spill() : undefined));
-          return collector.full ? collector.spill() : undefined;
+          if (isThenable(r)) return userAwait('map', task, r).then(() => (out.full ? out.spill() : undefined));
+          return out.full ? out.spill() : undefined;
         });
       }
     }
-    stats.outputRecords = collector.records;
-    extra = await collector.finish(stats);
+    if (job.cleanup) await userHook('cleanup', task, () => job.cleanup!(ctx, emit));
+    stats.outputRecords = out.records;
+    extra = await out.finish(stats);
   } catch (e) {
-    await collector.abort();
+    await collector?.abort();
     throw e;
+  } finally {
+    programs?.close();
+    log = env.taskLog?.close(ctx.ref);
   }
   const index: MapIndex = {
     task,
@@ -138,12 +143,101 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     ...extra,
     stats,
     counters: ctx.counters,
+    ...taskReport(ctx, log),
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
   // Publishing the index is what makes the attempt's output visible to the shuffle plan.
   io(index);
   await env.storage.for(run.scratch).write(layout.mapIndex(run, task), JSON.stringify(index));
   return index;
+}
+
+/**
+ * Runs the mapper program over the split: one run per input object in it, so each run sees
+ * its own `mapreduce_map_input_file`, as each Hadoop map task does.
+ */
+async function runMapper(
+  env: TaskEnv,
+  job: AnyJob,
+  run: RunContext,
+  split: Split,
+  ctx: MutableContext,
+  programs: ProgramTask,
+  out: Collector,
+  stats: MapStats,
+): Promise<void> {
+  const stream = run.stream ?? DEFAULT_STREAM_CONF;
+  const command = job.mapper!;
+  const lineOffsets = run.inputFormat === 'text' && !stream.mapInputIgnoreKey;
+  const read = { strictUtf8: run.strictUtf8 === true, lineOffsets };
+  const onLine = programLineReader(job, command, stream.mapOutputSeparator, stream.mapOutputKeyFields, out);
+  for (const chunk of split.chunks) {
+    ctx.inputUri = chunk.uri;
+    await runStreamProgram(
+      programs.options(command, chunk),
+      async (write) => {
+        const storage = env.storage.for(chunk.uri);
+        stats.inputBytes += lineOffsets
+          ? await readLines(
+              storage,
+              chunk,
+              (line, offset) => {
+                stats.inputRecords++;
+                return write(`${offset}${stream.mapInputSeparator}${line}`);
+              },
+              read,
+            )
+          : await readRecords(storage, chunk, run.inputFormat, read, (record) => {
+              stats.inputRecords++;
+              return write(typeof record === 'string' ? record : JSON.stringify(record));
+            });
+      },
+      onLine,
+    );
+  }
+}
+
+/**
+ * What becomes of each line a mapper or combiner program prints: with the `text` protocol its
+ * key is the first `keyFields` fields (Hadoop's rule); with `jsonl` it is a `{key, value}` object.
+ */
+function programLineReader(
+  job: AnyJob,
+  command: string,
+  separator: string,
+  keyFields: number,
+  out: Pick<Collector, 'emit' | 'emitText' | 'full' | 'spill'>,
+): (line: string) => Promise<void> | undefined {
+  if (job.protocol === 'jsonl')
+    return (line) => {
+      const r = parseJsonRecord(command, line);
+      out.emit(r.key, r.value);
+      return out.full ? out.spill() : undefined;
+    };
+  return (line) => {
+    const [k, v] = splitKeyValue(line, separator, keyFields);
+    out.emitText(k, v);
+    return out.full ? out.spill() : undefined;
+  };
+}
+
+/** Runs a setup or cleanup hook; what it throws is the user's error. */
+async function userHook(name: string, task: number, fn: () => unknown): Promise<void> {
+  const r = userCall(name, task, fn);
+  if (isThenable(r)) await userAwait(name, task, r);
+}
+
+/** What a task attempt tells the manifest besides its data: grouped counters, status, stderr tail, log. */
+export function taskReport(
+  ctx: MutableContext,
+  log: string | undefined,
+): Pick<MapIndex, 'counterGroups' | 'status' | 'stderr' | 'log'> {
+  return {
+    ...(Object.keys(ctx.counterGroups).length > 0 ? { counterGroups: ctx.counterGroups } : {}),
+    ...(ctx.lastStatus !== undefined ? { status: ctx.lastStatus } : {}),
+    ...(ctx.stderrTail.length > 0 ? { stderr: ctx.stderrTail } : {}),
+    ...(log !== undefined ? { log } : {}),
+  };
 }
 
 /** Map-only jobs: records go straight to the task's output part. */
@@ -153,10 +247,12 @@ class DirectOutput implements Collector {
 
   constructor(env: TaskEnv, run: RunContext, task: number) {
     this.uri = layout.mapPart(run, task);
-    this.out = new LineWriter(env.storage.for(this.uri).createWriter(this.uri), run.outputFormat);
+    this.out = new LineWriter(env.storage.for(this.uri).createWriter(this.uri), run.outputFormat, run.outputCodec);
   }
 
   readonly emit = (key: unknown, value: unknown): void => this.out.add(key, value);
+
+  readonly emitText = (key: string, value: string): void => this.out.addText(key, value);
 
   get records(): number {
     return this.out.records;
@@ -205,20 +301,22 @@ class ShuffleOutput implements Collector {
   private readonly limit: number;
   private readonly spills: { file: string; fd: number; runs: RunEntry[] }[] = [];
   private readonly combine: AnyJob['combine'];
-  private readonly combiner: string | undefined;
   private readonly R: number;
 
   constructor(
     private readonly env: TaskEnv,
-    job: AnyJob,
+    private readonly job: AnyJob,
     private readonly run: RunContext,
     private readonly task: number,
     table?: MapSideTable,
+    /** The job's own partition and sort order, if it has one. */
+    private readonly order?: KeyOrder,
+    /** Where the combiner program runs, if the job has one. */
+    private readonly programs?: ProgramTask,
   ) {
     this.R = run.reducers;
     this.limit = run.sortBufferBytes;
     this.combine = job.combine?.bind(job);
-    this.combiner = job.combiner;
     this.entries = Array.from({ length: this.R }, () => []);
     if (table) {
       this.table = table;
@@ -237,18 +335,21 @@ class ShuffleOutput implements Collector {
   /** Set in the constructor to the variant for this job: the hot path stays monomorphic. */
   readonly emit: (key: unknown, value: unknown) => void;
 
+  readonly emitText = (key: string, value: string): void => this.emit(key, value);
+
   get records(): number {
     return this.table ? this.table.records : this.sorted;
   }
 
   private emitSorting(): (key: unknown, value: unknown) => void {
     const R = this.R;
+    const order = this.order;
     return (key, value) => {
       this.sorted++;
       const kt = typeof key === 'string' ? key : encodeText(key);
       const vt = typeof value === 'string' ? value : encodeText(value);
       const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
-      this.entries[partitionOf(kt, R)]!.push({ k: kt, f, v: vt });
+      this.entries[order ? order.partition(kt, f, R) : partitionOf(kt, R)]!.push({ k: kt, f, v: vt });
       this.bytes += 2 * (kt.length + vt.length) + 80;
     };
   }
@@ -257,16 +358,20 @@ class ShuffleOutput implements Collector {
     return (this.table ? this.table.bytes : this.bytes) >= this.limit;
   }
 
+  private sort(part: Entry[]): Entry[] {
+    return this.order ? sortByOrder(part, this.order) : sortByUtf8(part, (e) => e.k);
+  }
+
   /** Writes the buffered records, sorted, as R runs through `out`. */
   private async writeBuffer(out: RunWriter): Promise<void> {
     if (this.table) {
-      await this.table.write(out, this.R);
+      await this.table.write(out, this.R, this.order);
     } else {
       let parts = this.entries;
       this.entries = Array.from({ length: this.R }, () => []);
-      if (this.combiner) parts = await this.runCombiner(this.combiner, parts);
+      if (this.job.combiner) parts = await this.runCombiner(this.job.combiner, parts);
       for (const part of parts) {
-        sortByUtf8(part, (e) => e.k);
+        this.sort(part);
         for (const e of part) {
           const p = out.append(e.f, e.k, e.v);
           if (p) await p;
@@ -279,26 +384,36 @@ class ShuffleOutput implements Collector {
 
   /**
    * Pipes the buffer, sorted, through the combiner program (one run for all partitions) and
-   * buffers what it prints, partitioned again: a program may print any keys.
+   * buffers what it prints, partitioned again: a program may print any keys. It reads what
+   * the reducer reads and prints what the mapper prints.
    */
   private async runCombiner(command: string, parts: Entry[][]): Promise<Entry[][]> {
     const out: Entry[][] = Array.from({ length: this.R }, () => []);
+    const stream = this.run.stream ?? DEFAULT_STREAM_CONF;
+    const collect = (key: unknown, value: unknown) => {
+      const kt = typeof key === 'string' ? key : encodeText(key);
+      const vt = typeof value === 'string' ? value : encodeText(value);
+      const f = (typeof key === 'string' ? 0 : KEY_JSON) | (typeof value === 'string' ? 0 : VALUE_JSON);
+      out[this.order ? this.order.partition(kt, f, this.R) : partitionOf(kt, this.R)]!.push({ k: kt, f, v: vt });
+    };
+    const format = programInputLine(this.job, stream.reduceInputSeparator);
     await runStreamProgram(
-      command,
+      this.programs!.options(command),
       async (write) => {
         for (const part of parts) {
-          sortByUtf8(part, (e) => e.k);
+          this.sort(part);
           for (const e of part) {
-            const p = write(`${e.k}\t${e.v}`);
+            const p = write(format(e.k, e.f, e.v));
             if (p) await p;
           }
         }
       },
-      (line) => {
-        const [k, v] = splitKeyValue(line);
-        out[partitionOf(k, this.R)]!.push({ k, f: 0, v });
-        return undefined;
-      },
+      programLineReader(this.job, command, stream.mapOutputSeparator, stream.mapOutputKeyFields, {
+        emit: collect,
+        emitText: collect,
+        full: false,
+        spill: () => Promise.resolve(),
+      }),
     );
     return out;
   }
@@ -344,7 +459,7 @@ class ShuffleOutput implements Collector {
     const perRun = Math.max(4096, Math.min(1 << 20, Math.floor(this.limit / (2 * this.spills.length))));
     for (let r = 0; r < this.R; r++) {
       const readers = this.spills.map((s) => fileRegionReader(s.fd, s.runs[r]![0], s.runs[r]![1], perRun));
-      const merge = new GroupedMerge(readers);
+      const merge = new GroupedMerge(readers, this.order);
       while (merge.nextGroup()) {
         const flagsKey = merge.keyJson ? KEY_JSON : 0;
         if (this.combine) {
@@ -376,4 +491,15 @@ class ShuffleOutput implements Collector {
   async abort(): Promise<void> {
     this.cleanup();
   }
+}
+
+/**
+ * A record as a combiner or reducer program reads it: with the `text` protocol
+ * `key<separator>value` (Hadoop Streaming's), with `jsonl` a `{"key": …, "value": …}` object.
+ */
+export function programInputLine(job: AnyJob, separator: string): (k: string, flags: number, v: string) => string {
+  if (job.protocol === 'jsonl')
+    return (k, f, v) =>
+      `{"key":${f & KEY_JSON ? k : JSON.stringify(k)},"value":${f & VALUE_JSON ? v : JSON.stringify(v)}}`;
+  return (k, _f, v) => `${k}${separator}${v}`;
 }

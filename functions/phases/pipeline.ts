@@ -3,7 +3,8 @@
  * Commit hands the state machine the spec of the next step, which loops back to Plan.
  */
 import { OutputExistsError } from '../errors.js';
-import { hasReduce, type Pipeline, readsPrevious, stepCount, stepOf } from '../job.js';
+import { hasReduce, ownReducers, type Pipeline, readsPrevious, stepCount, stepOf } from '../job.js';
+import { mergeJobConf } from '../jobconf.js';
 import {
   counterParams,
   type JobSpec,
@@ -35,8 +36,21 @@ export async function startPipeline(router: StorageRouter, module: Pipeline, raw
     'scratch',
     'keepScratch',
     'strictUtf8',
+    'jobconf',
+    'cmdenv',
+    'files',
   ] as const)
     if (raw[k] !== undefined) (options as Record<string, unknown>)[k] = raw[k];
+  const callReducers = raw.reducers ?? mergeJobConf(raw.jobconf)['mapreduce.job.reduces'];
+  // Said once: the caller's reducers do not change a step that sets its own (it may need them, e.g. 1 for a total).
+  const warnings = module.steps.flatMap((job, i) => {
+    const own = ownReducers(job);
+    return callReducers !== undefined && own !== undefined && Number(callReducers) !== own
+      ? [
+          `step ${i + 1} (${job.name}) keeps its own reducers (${own}); the ${callReducers} asked for apply to steps that set none`,
+        ]
+      : [];
+  });
   const input = typeof raw.input === 'string' ? [raw.input] : raw.input;
   const pipeline: PipelineContext = {
     jobId,
@@ -46,6 +60,7 @@ export async function startPipeline(router: StorageRouter, module: Pipeline, raw
     params: raw.params ?? {},
     overwrite,
     options,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   return stepSpec(module, pipeline, 0, undefined, {});
 }
@@ -79,8 +94,8 @@ export function stepSpec(
         : [previousOutput];
   return {
     ...options,
-    // The caller's reducers tune the steps that reduce; a map-only step stays map-only.
-    ...(reducers !== undefined && hasReduce(job) ? { reducers } : {}),
+    // The caller's reducers tune the steps that reduce and set none; a map-only step stays map-only.
+    ...(reducers !== undefined && hasReduce(job) && ownReducers(job) === undefined ? { reducers } : {}),
     input,
     output: stepOutput(p, step, steps, job.name),
     jobId: `${p.jobId}-${step}`,

@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, InvalidJobError, OutputExistsError, StreamingError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import type { Chunk } from '../format/lines.js';
-import { type InputFormat, isPipeline, type JobModule, stepCount, stepOf } from '../job.js';
+import { type AnyJob, type InputFormat, isPipeline, type JobModule, stepCount, stepOf } from '../job.js';
 import {
   type JobSpec,
   layout,
@@ -40,6 +42,8 @@ export interface PlanResult {
     /** Where both Distributed Maps' ResultWriter writes their children's results. */
     mapRuns: ItemLocation;
   };
+  /** To say once, as the job starts: job properties knowingly ignored, options not applied. */
+  warnings?: string[];
 }
 
 /**
@@ -73,7 +77,9 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
     const step = raw.step ?? 0;
     const job = stepOf(module, step);
     const spec = resolveSpec(raw, job);
+    if (step === 0 && spec.pipeline?.warnings) spec.warnings.unshift(...spec.pipeline.warnings);
     const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
+    checkProgramFiles(env, job, spec.files);
     // Before anything is written: the output becomes this run's, or the run stops here.
     await claim(claimOwner(run));
     return await planRun(env, spec, run, job.name);
@@ -110,7 +116,24 @@ async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, jobNam
       splits: toItemLocation(layout.splits(run)),
       mapRuns: toItemLocation(layout.mapRuns(run)),
     },
+    ...(spec.warnings.length > 0 ? { warnings: spec.warnings } : {}),
   };
+}
+
+/**
+ * Refuses, before any task runs, files the stream programs need that are not there (where the
+ * programs' files are known: locally; a deployment checked them when it was synthesized).
+ */
+function checkProgramFiles(env: TaskEnv, job: AnyJob, callerFiles: string[]): void {
+  if (env.programRoot === undefined) return;
+  const root = path.resolve(env.programRoot);
+  const missing = [...(job.files ?? []), ...callerFiles]
+    .map((f) => (f.lastIndexOf('#') > 0 ? f.slice(0, f.lastIndexOf('#')) : f))
+    .filter((f) => !existsSync(path.resolve(root, f)));
+  if (missing.length > 0)
+    throw new InvalidJobError(
+      `files: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist (paths are relative to the job file's directory, ${root}).`,
+    );
 }
 
 async function prepareOutput(router: StorageRouter, spec: ResolvedSpec): Promise<void> {

@@ -5,15 +5,19 @@ import { ChecksumMismatchError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
-import { decodeText } from '../format/records.js';
+import { decodeText, KEY_JSON, VALUE_JSON } from '../format/records.js';
 import { fileRegionReader } from '../format/runs.js';
-import type { AnyJob } from '../job.js';
+import { type AnyJob, hasPrograms } from '../job.js';
+import { DEFAULT_STREAM_CONF } from '../jobconf.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
-import { type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import { type CounterGroups, type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import { programInputLine, taskReport } from './map.js';
+import { keyOrderOf } from './order.js';
+import { openProgramTask } from './programs.js';
 import { type ReducerItem, readReduceManifest } from './shuffle.js';
-import { runStreamProgram, splitKeyValue } from './stream.js';
+import { parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
 
 export interface ReduceResult {
   partition: number;
@@ -21,6 +25,10 @@ export interface ReduceResult {
   part: string;
   stats: { inputRecords: number; inputBytes: number; groups: number; outputRecords: number; outputBytes: number };
   counters: Counters;
+  counterGroups?: CounterGroups;
+  status?: string;
+  stderr?: string[];
+  log?: string;
   timing: TaskTiming;
   /** Storage requests and bytes of the attempt (its result write included, bar this field's own bytes). */
   io?: IoStats;
@@ -38,13 +46,16 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
   const start = Date.now();
   const io = ioMeter(env.storage);
   const r = item.partition;
-  const ctx = taskContext(run, 'reduce', r, env.attempt, env.storage);
+  const ctx = taskContext(run, 'reduce', r, env);
+  const order = keyOrderOf(job, run, r);
   const manifest = { ranges: await readReduceManifest(env.storage, run, item) };
   const local = path.join(env.tmpDir, `streaming-${run.jobId}-r${r}-${env.attempt}.in`);
   const fd = fs.openSync(local, 'w+');
   const partUri = layout.reducePart(run, r);
-  const out = new LineWriter(env.storage.for(partUri).createWriter(partUri), run.outputFormat);
+  const out = new LineWriter(env.storage.for(partUri).createWriter(partUri), run.outputFormat, run.outputCodec);
+  const programs = job.reducer && hasPrograms(job) ? openProgramTask(env, job, run, ctx) : undefined;
   const stats = { inputRecords: 0, inputBytes: 0, groups: 0, outputRecords: 0, outputBytes: 0 };
+  let log: string | undefined;
   try {
     // Ranges are laid out back to back in the local file in merge (map task) order.
     const ranges = [...manifest.ranges].sort((a, b) => a.task - b.task);
@@ -72,29 +83,43 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
     stats.inputBytes = total;
 
     const perRun = Math.max(4096, Math.min(1 << 20, Math.floor(MERGE_BUFFER_BYTES / Math.max(1, ranges.length))));
-    const merge = new GroupedMerge(ranges.map((g, i) => fileRegionReader(fd, offsets[i]!, g.length, perRun)));
+    const merge = new GroupedMerge(
+      ranges.map((g, i) => fileRegionReader(fd, offsets[i]!, g.length, perRun)),
+      order,
+    );
+    const emit = (k: unknown, v: unknown) => out.add(k, v);
+    if (job.setup) await hook('setup', r, () => job.setup!(ctx));
     if (job.reducer) {
       // Hadoop Streaming: the program reads key<TAB>value lines sorted by key and prints key<TAB>value lines.
+      const stream = run.stream ?? DEFAULT_STREAM_CONF;
+      const command = job.reducer;
+      const format = programInputLine(job, stream.reduceInputSeparator);
       await runStreamProgram(
-        job.reducer,
+        programs!.options(command),
         async (write) => {
           while (merge.nextGroup()) {
             stats.groups++;
-            for (const [text] of merge.rawValues()) {
-              const p = write(`${merge.key}\t${text}`);
+            const flags = merge.keyJson ? KEY_JSON : 0;
+            for (const [text, json] of merge.rawValues()) {
+              const p = write(format(merge.key, flags | (json ? VALUE_JSON : 0), text));
               if (p) await p;
             }
           }
         },
-        (line) => {
-          const [k, v] = splitKeyValue(line);
-          out.add(k, v);
-          return out.full ? out.flush() : undefined;
-        },
+        job.protocol === 'jsonl'
+          ? (line) => {
+              const rec = parseJsonRecord(command, line);
+              out.add(rec.key, rec.value);
+              return out.full ? out.flush() : undefined;
+            }
+          : (line) => {
+              const [k, v] = splitKeyValue(line, stream.reduceOutputSeparator, stream.reduceOutputKeyFields);
+              out.addText(k, v);
+              return out.full ? out.flush() : undefined;
+            },
       );
-    } else {
-      const emit = (k: unknown, v: unknown) => out.add(k, v);
-      const reduce = job.reduce!;
+    } else if (job.reduce) {
+      const reduce = job.reduce;
       while (merge.nextGroup()) {
         stats.groups++;
         const key = decodeText(merge.key, merge.keyJson);
@@ -102,7 +127,19 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
         if (isThenable(res)) await userAwait('reduce', r, res);
         if (out.full) await out.flush();
       }
+    } else {
+      // No reduce and no reducer: Hadoop's identity reducer, each record as the map wrote it.
+      while (merge.nextGroup()) {
+        stats.groups++;
+        const key = decodeText(merge.key, merge.keyJson);
+        for (const v of merge.values()) {
+          if (typeof key === 'string' && typeof v === 'string') out.addText(key, v);
+          else out.add(key, v);
+        }
+        if (out.full) await out.flush();
+      }
     }
+    if (job.cleanup) await hook('cleanup', r, () => job.cleanup!(ctx, emit));
     stats.inputRecords = merge.records;
     stats.outputRecords = out.records;
     stats.outputBytes = await out.end();
@@ -110,6 +147,8 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
     await out.abort();
     throw e;
   } finally {
+    programs?.close();
+    log = env.taskLog?.close(ctx.ref);
     fs.closeSync(fd);
     fs.rmSync(local, { force: true });
   }
@@ -119,9 +158,16 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
     part: partUri,
     stats,
     counters: ctx.counters,
+    ...taskReport(ctx, log),
     timing: { start, end: Date.now(), attempt: env.attempt },
   };
   io(result);
   await env.storage.for(run.scratch).write(layout.reduceResult(run, r), JSON.stringify(result));
   return result;
+}
+
+/** Runs a setup or cleanup hook; what it throws is the user's error. */
+async function hook(name: string, task: number, fn: () => unknown): Promise<void> {
+  const r = userCall(name, task, fn);
+  if (isThenable(r)) await userAwait(name, task, r);
 }

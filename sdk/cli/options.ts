@@ -16,9 +16,10 @@ export class UsageError extends StreamingError {}
 /**
  * How an option's text becomes its value: `text` as given; `texts` repeatable; `flag` true when
  * present; `count` a whole number >= `min`; `size` bytes ("64MiB"); `pairs` repeatable
- * `key=value` into an object; `ratio` a number >= 0; `mebibytes` a size given with a unit, in MiB.
+ * `key=value` into an object; `ratio` a number >= 0; `mebibytes` a size given with a unit, in MiB;
+ * `list` repeatable and comma-separated (Hadoop's `-files a,b`).
  */
-type Kind = 'text' | 'texts' | 'flag' | 'count' | 'size' | 'mebibytes' | 'pairs' | 'ratio';
+type Kind = 'text' | 'texts' | 'list' | 'flag' | 'count' | 'size' | 'mebibytes' | 'pairs' | 'ratio';
 
 interface OptionDef {
   readonly kind: Kind;
@@ -65,7 +66,24 @@ export const OPTIONS = {
     help: 'heap limit of each worker',
     default: bytes(DEFAULTS.workerHeapMiB * 2 ** 20),
   },
-  param: { kind: 'pairs', short: 'p', arg: '<k=v>', help: 'job parameter (repeatable)' },
+  param: {
+    kind: 'pairs',
+    short: 'p',
+    arg: '<k=v>',
+    help: 'job parameter (repeatable); stream programs get it as $STREAMING_PARAM_<k>',
+  },
+  jobconf: {
+    kind: 'pairs',
+    short: 'D',
+    arg: '<name=value>',
+    help: 'Hadoop job property (repeatable), e.g. -D mapreduce.job.reduces=4',
+  },
+  cmdenv: { kind: 'pairs', arg: '<NAME=value>', help: "stream programs' environment variable (repeatable)" },
+  files: {
+    kind: 'list',
+    arg: '<path,…>',
+    help: "files for the stream programs' directory (repeatable, comma-separated; path#name renames)",
+  },
   overwrite: { kind: 'flag', help: 'replace an output that holds a completed job' },
   step: {
     kind: 'count',
@@ -110,7 +128,7 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-type ValueOf<K extends Kind> = K extends 'texts'
+type ValueOf<K extends Kind> = K extends 'texts' | 'list'
   ? string[]
   : K extends 'flag'
     ? boolean
@@ -123,11 +141,45 @@ type ValueOf<K extends Kind> = K extends 'texts'
 /** The parsed options of a command: absent when not given (defaults are applied downstream). */
 export type OptionValues<N extends OptionName> = { [P in N]?: ValueOf<(typeof OPTIONS)[P]['kind']> };
 
+/**
+ * Hadoop Streaming's single-dash options, as a ported command line writes them: those with an
+ * equivalent become it; the others say where their setting lives here.
+ */
+const HADOOP_OPTIONS: Record<string, OptionName | string> = {
+  '-input': 'input',
+  '-output': 'output',
+  '-cmdenv': 'cmdenv',
+  '-files': 'files',
+  '-file': 'files',
+  '-numReduceTasks': 'reducers',
+  '-verbose': 'verbose',
+  '-mapper': "is the job file's `mapper` (docs/stream-programs.md)",
+  '-combiner': "is the job file's `combiner`",
+  '-reducer': "is the job file's `reducer` (`reducers: 0` for -reducer NONE)",
+  '-partitioner': 'is -D mapreduce.partition.keypartitioner.options=-k1,1 (KeyFieldBasedPartitioner)',
+  '-inputformat': "is the job file's `input: { format }` (text, jsonl, csv, whole)",
+  '-outputformat': "is the job file's `output: { format }` (tsv, jsonl)",
+  '-archives': 'has no equivalent: unpack the archive and list its files with --files',
+  '-libjars': 'has no equivalent: there is no JVM',
+};
+
+/** Hadoop's single-dash spellings turned into this CLI's own (or refused, saying where the setting is). */
+function fromHadoop(argv: string[], names: readonly OptionName[]): string[] {
+  return argv.map((arg) => {
+    const target = HADOOP_OPTIONS[arg];
+    if (target === undefined) return arg;
+    if ((names as readonly string[]).includes(target)) return `--${target}`;
+    if (target in OPTIONS) throw new UsageError(`${arg} (Hadoop Streaming's) is not an option of this command`);
+    throw new UsageError(`Hadoop Streaming's ${arg} ${target}`);
+  });
+}
+
 /** Parses a command's arguments against its options; unknown options say what was probably meant. */
 export function parseOptions<N extends OptionName>(
   argv: string[],
   names: readonly N[],
 ): { values: OptionValues<N>; positionals: string[] } {
+  argv = fromHadoop(argv, names);
   rejectUnknown(argv, names);
   const spec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const name of names) {
@@ -135,7 +187,7 @@ export function parseOptions<N extends OptionName>(
     spec[name] = {
       type: def.kind === 'flag' ? 'boolean' : 'string',
       ...(def.short ? { short: def.short } : {}),
-      ...(def.kind === 'texts' || def.kind === 'pairs' ? { multiple: true } : {}),
+      ...(def.kind === 'texts' || def.kind === 'list' || def.kind === 'pairs' ? { multiple: true } : {}),
     };
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -180,6 +232,8 @@ function convert(name: OptionName, raw: string | string[] | boolean, kind?: Kind
     case 'text':
     case 'texts':
       return raw;
+    case 'list':
+      return (raw as string[]).flatMap((v) => v.split(',')).filter((v) => v !== '');
     case 'count': {
       const n = Number(raw);
       const min = def.min ?? 0;

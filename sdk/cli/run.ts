@@ -2,6 +2,7 @@
  * `streaming run <job.ts>`: runs a job on this machine with the local engine, progress on
  * stderr and a summary on stdout.
  */
+import path from 'node:path';
 import { JobCancelledError, JobFailedError } from '../../functions/errors.js';
 import type { JobManifest } from '../../functions/phases/commit.js';
 import { type LocalRunOptions, runLocal } from '../local/engine.js';
@@ -22,6 +23,9 @@ export const runCommand: Command = {
     'workers',
     'worker-memory',
     'param',
+    'jobconf',
+    'cmdenv',
+    'files',
     'overwrite',
     'step',
     'strict-utf8',
@@ -56,6 +60,9 @@ export const runCommand: Command = {
     set('strictUtf8', values['strict-utf8']);
     set('scratch', values.scratch);
     set('keepScratch', values['keep-scratch']);
+    set('jobconf', values.jobconf);
+    set('cmdenv', values.cmdenv);
+    set('files', values.files);
     return runWithProgress(jobPath, options, values);
   },
 };
@@ -120,7 +127,18 @@ export function summary(m: JobManifest, seconds: number): string {
   ];
   // Worker threads share the process, so this is the peak of the engine and all its workers.
   lines.push(`  memory  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-  const counters = Object.entries(m.counters);
-  if (counters.length > 0) lines.push(`  counters ${counters.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const list = (c: Record<string, number>) =>
+    Object.entries(c)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+  // The job's own counters (ctx.count), then each group (reporter:counter lines, ctx.incrementCounter).
+  if (Object.keys(m.counters).length > 0) lines.push(`  counters ${list(m.counters)}`);
+  for (const [group, counters] of Object.entries(m.counterGroups ?? {}))
+    lines.push(`  counters ${group}: ${list(counters)}`);
+  const logged = m.tasks.filter((t) => t.log !== undefined);
+  if (logged.length > 0)
+    lines.push(
+      `  logs    ${path.dirname(logged[0]!.log!)} (stderr of the stream programs: ${logged.length} task${logged.length === 1 ? '' : 's'} wrote some)`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -14,6 +14,8 @@ export const startCommand: Command = {
     'reducers',
     'split-size',
     'param',
+    'jobconf',
+    'cmdenv',
     'overwrite',
     'step',
     'strict-utf8',
@@ -39,6 +41,8 @@ export const startCommand: Command = {
       ...(values.overwrite ? { overwrite: true } : {}),
       ...(values.step !== undefined ? { step: values.step } : {}),
       ...(values['strict-utf8'] ? { strictUtf8: true } : {}),
+      ...(values.jobconf ? { jobconf: values.jobconf } : {}),
+      ...(values.cmdenv ? { cmdenv: values.cmdenv } : {}),
     });
     const quiet = values.quiet ?? false;
     process.stdout.write(`${job.executionArn}\n`);

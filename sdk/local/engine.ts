@@ -5,6 +5,7 @@
 import { InvalidJobError } from '../../functions/errors.js';
 import { inStreamingTask } from '../../functions/in-task.js';
 import { assertJobModule, type JobModule, type Params } from '../../functions/job.js';
+import type { JobConf } from '../../functions/jobconf.js';
 import type { JobManifest } from '../../functions/phases/commit.js';
 import { definedIn } from '../define.js';
 import type { JobSource } from './bundle.js';
@@ -49,6 +50,30 @@ export interface LocalRunOptions {
   step?: number;
   /** Fail on invalid UTF-8 in the input instead of reading it as U+FFFD. @default false */
   strictUtf8?: boolean;
+  /**
+   * Hadoop job properties, over the job's own `jobconf` (`-D name=value` on the CLI):
+   * separators and key fields of stream programs, key-field partitioning and sorting,
+   * reducers, output compression, task timeout (docs/stream-programs.md). @default none
+   */
+  jobconf?: JobConf;
+  /** Environment variables of the stream programs, over the job's `env` (`--cmdenv`, Hadoop's `-cmdenv`). @default none */
+  cmdenv?: Record<string, string>;
+  /**
+   * More files for the stream programs, besides the job's `files` (Hadoop's `-files`): paths
+   * relative to the working directory, `path#name` to rename; each appears by name in the
+   * programs' task directory. @default none
+   */
+  files?: string[];
+  /**
+   * Where each task attempt's stream program stderr is kept (the manifest names each file):
+   * `<logDir>/<job id>/<phase>-<task>-<attempt>.stderr`. @default `<os tmpdir>/streaming-logs`
+   */
+  logDir?: string;
+  /**
+   * Told what the job says once as it starts (job properties knowingly ignored, options not
+   * applied). @default a `streaming: warning: …` line on stderr
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface LocalJobResult {

@@ -5,6 +5,7 @@
  * execution and runs Abort; a failure is turned into the error the user should see.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../../functions/config.js';
 import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
@@ -55,7 +56,11 @@ export async function executeJob(
     tmpDir = await makeRunTempDir(options.scratch);
     const progress = new ProgressTracker(onProgress);
     // The workers start loading the bundle now, while this thread loads it and the interpreter.
-    pool = new WorkerPool(await pinBundle(bundle, tmpDir), workers, heapMiB, tmpDir, progress.onTaskEvent);
+    pool = new WorkerPool(await pinBundle(bundle, tmpDir), workers, heapMiB, tmpDir, progress.onTaskEvent, {
+      // A stream program's relative paths mean what they mean beside the job file, wherever the CLI runs.
+      programRoot: path.dirname(path.resolve(jobPath)),
+      logDir: options.logDir ?? path.join(os.tmpdir(), 'streaming-logs'),
+    });
     // A job module is loaded here too, to check it before any task runs; a job handed over by
     // value is at hand (loading its module again would run the caller's code a second time).
     const module = run.job ?? ((await import(pathToFileURL(bundle).href)).default as unknown);
@@ -86,6 +91,8 @@ const SPEC_OPTIONS = [
   'keepScratch',
   'step',
   'strictUtf8',
+  'jobconf',
+  'cmdenv',
 ] as const satisfies readonly (keyof LocalRunOptions & keyof JobSpec)[];
 
 /** The options among `keys` that the caller set (an option given as undefined is not set). */
@@ -117,12 +124,20 @@ async function runDefinition(
     ...(options.taskAttempts !== undefined ? { taskAttempts: options.taskAttempts } : {}),
   });
   let run: RunContext | undefined;
+  const said = new Set<string>();
+  const warn = options.onWarning ?? ((m: string) => process.stderr.write(`streaming: warning: ${m}\n`));
   const invoke = async (resource: string, input: unknown) => {
     const phase = phaseOf.get(resource);
     if (!phase) throw new Error(`The local engine cannot run the task resource ${resource}`);
     const result = await pool.run(phase, input);
     if (phase === 'plan') {
       run = (result as PlanResult).job;
+      // Each step plans; what the job says is said once.
+      for (const w of (result as PlanResult).warnings ?? [])
+        if (!said.has(w)) {
+          said.add(w);
+          warn(w);
+        }
       progress.planned(run.step, run.steps, (result as PlanResult).plan.mapTasks);
     }
     if (phase === 'commit')
@@ -133,7 +148,13 @@ async function runDefinition(
   };
 
   const { output } = target;
-  const spec = { ...target, parallelism: workers, ...givenOptions(options, SPEC_OPTIONS) };
+  const spec = {
+    ...target,
+    parallelism: workers,
+    ...givenOptions(options, SPEC_OPTIONS),
+    // The caller's files are theirs: relative to where they run, not to the job file.
+    ...(options.files ? { files: options.files.map(absoluteFileEntry) } : {}),
+  };
   const execution = await executeDefinition(definition, spec, {
     invoke,
     readItems: (loc) => readItems(storage, loc as ItemLocation),
@@ -174,6 +195,12 @@ async function runDefinition(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** A `path` or `path#name` files entry with its path made absolute. */
+function absoluteFileEntry(entry: string): string {
+  const hash = entry.lastIndexOf('#');
+  return hash > 0 ? `${path.resolve(entry.slice(0, hash))}${entry.slice(hash)}` : path.resolve(entry);
 }
 
 /** The error a failed execution means to the user: the cause Abort recorded, or the one the state machine saw. */

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functions/errors.js';
+import { killGroup } from '../../functions/phases/stream.js';
 import type { Phase } from '../../functions/runtime.js';
-import type { TaskReply, TaskRequest, WorkerData } from './worker-main.js';
+import type { TaskRequest, WorkerData, WorkerMessage, WorkerSettings } from './worker-main.js';
 
 /** A task that failed in a worker, shaped as Step Functions sees a failed Lambda invocation. */
 export class TaskError extends Error {
@@ -14,13 +15,27 @@ export class TaskError extends Error {
   }
 }
 
-export interface TaskEvent {
-  phase: Phase;
-  attempt: string;
-  /** Set on 'end' when the attempt failed. */
-  error?: ErrorCause;
-  type: 'start' | 'end';
-}
+export type TaskEvent =
+  | {
+      type: 'start' | 'end';
+      phase: Phase;
+      attempt: string;
+      /** Set on 'end' when the attempt failed. */
+      error?: ErrorCause;
+    }
+  | {
+      /** A map or reduce task's status changed (`reporter:status:…`, `ctx.status`). */
+      type: 'status';
+      phase: 'map' | 'reduce';
+      task: number;
+      message: string;
+    };
+
+/** Stream programs' process groups of every pool in this process: none may outlive it. */
+const everyProgram = new Set<number>();
+process.once('exit', () => {
+  for (const pid of everyProgram) killGroup(pid);
+});
 
 interface BootError {
   bootError: { name: string; message: string; stack: string };
@@ -35,6 +50,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   busy?: Pending | undefined;
+  /** Process groups of the stream programs its task runs. */
+  programs: Set<number>;
 }
 
 /**
@@ -60,6 +77,8 @@ export class WorkerPool {
     private readonly heapMiB: number,
     readonly tmpDir: string,
     private readonly onEvent: (e: TaskEvent) => void = () => {},
+    /** What every worker's tasks run with (where the job's program files are, where task logs go). */
+    private readonly settings: WorkerSettings = {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -75,14 +94,25 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
     const worker = new Worker(boot, {
       eval: true,
       env: { ...process.env },
-      workerData: { streamingWorker: true, tmpDir: this.tmpDir } satisfies WorkerData,
+      workerData: { streamingWorker: true, tmpDir: this.tmpDir, ...this.settings } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
     });
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, programs: new Set() };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
-    worker.on('message', (m: TaskReply | BootError) => {
+    worker.on('message', (m: WorkerMessage | BootError) => {
       if ('bootError' in m) {
         this.fail(m.bootError);
+        return;
+      }
+      if ('kind' in m) {
+        if (m.kind === 'status') this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
+        else if (m.running) {
+          slot.programs.add(m.pid);
+          everyProgram.add(m.pid);
+        } else {
+          slot.programs.delete(m.pid);
+          everyProgram.delete(m.pid);
+        }
         return;
       }
       const p = slot.busy;
@@ -94,6 +124,7 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
       this.dispatch();
     });
     const died = (why: string) => {
+      this.killPrograms(slot);
       const p = slot.busy;
       slot.busy = undefined;
       const i = this.slots.indexOf(slot);
@@ -158,7 +189,16 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
     }
   }
 
-  /** Stops every worker; tasks queued or running are rejected. */
+  /** Ends the stream programs a worker's task runs, with everything they started (their process groups). */
+  private killPrograms(slot: Slot): void {
+    for (const pid of slot.programs) {
+      killGroup(pid);
+      everyProgram.delete(pid);
+    }
+    slot.programs.clear();
+  }
+
+  /** Stops every worker, and every stream program their tasks run; tasks queued or running are rejected. */
   async close(): Promise<void> {
     this.closed = true;
     const closed = () => new Error('The worker pool was closed.');
@@ -166,6 +206,7 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
     for (const s of this.slots) {
       s.busy?.reject(closed());
       s.busy = undefined;
+      this.killPrograms(s);
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }

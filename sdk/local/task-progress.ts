@@ -16,6 +16,8 @@ export interface Progress {
   steps: number;
   map: PhaseProgress;
   reduce: PhaseProgress;
+  /** The latest status a task reported (`reporter:status:…`, `ctx.status(…)`), if any did. */
+  status?: { phase: 'map' | 'reduce'; task: number; message: string };
 }
 
 /** The progress of a step about to plan: nothing known yet. */
@@ -33,9 +35,14 @@ export class ProgressTracker {
 
   constructor(private readonly onChange: (p: Progress) => void) {}
 
-  /** A task attempt started or ended on the worker pool. */
+  /** A task attempt started or ended on the worker pool, or said how it is doing. */
   readonly onTaskEvent = (e: TaskEvent): void => {
     const progress = this.progress;
+    if (e.type === 'status') {
+      progress.status = { phase: e.phase, task: e.task, message: e.message };
+      this.publish();
+      return;
+    }
     progress.phase = e.phase;
     const p = e.phase === 'map' ? progress.map : e.phase === 'reduce' ? progress.reduce : undefined;
     if (p) {
