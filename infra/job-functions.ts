@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PHASES, type Phase } from '../functions/runtime.js';
+import { PROGRAMS_DIR } from './job-programs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -20,8 +21,10 @@ function sibling(rel: string): string {
 export interface PhaseFunctionsOptions {
   /** Absolute path of the job module, bundled into every function. */
   readonly job: string;
-  /** Project files copied into the map and reduce bundles (stream programs). */
-  readonly programs: readonly string[];
+  /** Stream programs' files copied into the map and reduce bundles, under `programs/` (job-programs.ts). */
+  readonly programs: readonly { from: string; to: string }[];
+  /** Layers of the map and reduce functions (what their programs need that the runtime lacks). */
+  readonly layers: readonly lambda.ILayerVersion[];
   /** The package's root (where its package.json is): the repository, or node_modules/streaming. */
   readonly root: string;
   readonly memoryMiB: Readonly<Record<Phase, number>>;
@@ -70,6 +73,7 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
       ...(works && o.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: o.reservedConcurrency } : {}),
       // Traced like the state machine, so a trace follows a task from the Map into the function.
       tracing: lambda.Tracing.ACTIVE,
+      ...(works && o.layers.length > 0 ? { layers: [...o.layers] } : {}),
       role,
       logGroup,
       environment: { ...o.environment },
@@ -96,16 +100,20 @@ export function phaseFunctions(scope: Construct, o: PhaseFunctionsOptions): Reco
   return fns;
 }
 
-/** Bundling hooks that copy stream programs into a function's bundle, at their project-relative paths. */
-function copyPrograms(programs: readonly string[]): nodejs.ICommandHooks {
+/**
+ * Bundling hooks that copy stream programs into a function's bundle, under `programs/` at their
+ * place relative to the job file: the handler gives that directory to the tasks as the
+ * programs' root, as the local engine gives the job file's directory.
+ */
+function copyPrograms(programs: readonly { from: string; to: string }[]): nodejs.ICommandHooks {
   const q = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
     afterBundling: (_input: string, output: string) =>
-      programs.map((p) => {
-        const to = path.join(output, p);
-        return `mkdir -p ${q(path.dirname(to))} && cp -R ${q(path.resolve(p))} ${q(to)}`;
+      programs.map(({ from, to }) => {
+        const target = path.join(output, PROGRAMS_DIR, to);
+        return `mkdir -p ${q(path.dirname(target))} && cp -R ${q(from)} ${q(target)}`;
       }),
   };
 }

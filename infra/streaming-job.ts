@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Size, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -15,6 +16,7 @@ import { grantPhaseAccess, type JobPrefixes } from './job-access.js';
 import { createJobBucket } from './job-bucket.js';
 import { phaseFunctions } from './job-functions.js';
 import { suppressJobNag } from './job-nag.js';
+import { interpreterProblems, jobPrograms } from './job-programs.js';
 import { jobStateMachine } from './job-state-machine.js';
 import { addTriggers, type StreamingJobSchedule, type StreamingJobUploadTrigger } from './job-triggers.js';
 
@@ -31,13 +33,20 @@ export interface StreamingJobProps {
   /** Path of the job module (a file whose default export is `defineJob(...)`). */
   readonly job: string;
   /**
-   * Files and directories the job's stream programs need (`mapper: 'node programs/map.mjs'`),
-   * relative to the directory `cdk` runs in (where `streaming run` runs them locally). Each is
-   * copied to the same relative path in the map and reduce functions' bundle, which is their
-   * working directory (`/var/task`), so a command works unchanged in both places. The Node.js
-   * runtime offers `/bin/sh`, `node` and the basic Amazon Linux tools (no Python). @default none
+   * More files and directories the job's stream programs need, besides those their commands
+   * name (`mapper: 'python3 map.py'`) and the job's `files`, which are bundled anyway: paths
+   * relative to the directory `cdk` runs in, lying in the job file's directory. The map and
+   * reduce functions' bundles hold them at their place relative to the job file, as the local
+   * engine finds them. @default none
    */
   readonly programs?: string[];
+  /**
+   * Lambda layers of the map and reduce functions: what their stream programs need that the
+   * Node.js runtime lacks, e.g. a Python interpreter (docs/stream-programs.md, "In the cloud").
+   * Without layers, a job whose commands call python, perl, ruby and the like fails at synth.
+   * @default none
+   */
+  readonly layers?: lambda.ILayerVersion[];
   /** The name `startJob({ job })` and `streaming start` find it by (SSM `/streaming/jobs/<name>`). @default the construct's id */
   readonly jobName?: string;
   /** Where inputs, outputs and scratch live. @default a new private, encrypted, SSL-only bucket */
@@ -110,11 +119,8 @@ export function streamingJobProblems(props: StreamingJobProps): string[] {
   const problems: string[] = [];
   if (!props.job) problems.push('job: give the path of the job module');
   else if (!existsSync(path.resolve(props.job))) problems.push(`job: ${props.job} does not exist`);
-  for (const p of props.programs ?? []) {
-    if (path.isAbsolute(p) || p.split(/[\\/]/).includes('..'))
-      problems.push(`programs: ${p} must be a path inside the project, relative to it`);
-    else if (!existsSync(path.resolve(p))) problems.push(`programs: ${p} does not exist`);
-  }
+  for (const p of props.programs ?? [])
+    if (!existsSync(path.resolve(p))) problems.push(`programs: ${p} does not exist`);
   const mc = props.maxConcurrency;
   if (mc !== undefined && !(Number.isInteger(mc) && mc >= 1 && mc <= 10_000))
     problems.push(`maxConcurrency must be 1-10000 (got ${mc})`);
@@ -189,6 +195,11 @@ export class StreamingJob extends Construct {
   constructor(scope: Construct, id: string, props: StreamingJobProps) {
     super(scope, id);
     const problems = streamingJobProblems(props);
+    // What the stream programs need, known by loading the job: a job that cannot run in the cloud fails here.
+    const job = path.resolve(props.job);
+    const programs = problems.length === 0 ? jobPrograms(job, props.programs) : undefined;
+    if (programs)
+      problems.push(...programs.problems, ...interpreterProblems(job, programs, (props.layers ?? []).length > 0));
     if (problems.length > 0) throw new Error(`Invalid StreamingJob "${id}": ${problems.join('; ')}.`);
     const prefixes = jobPrefixes(props);
     this.inputPrefix = prefixes.input;
@@ -210,8 +221,9 @@ export class StreamingJob extends Construct {
     if (props.reducers !== undefined) environment.STREAMING_REDUCERS = String(props.reducers);
     const memory = { ...DEFAULTS.memoryMiB, ...props.memorySize };
     const fns = phaseFunctions(this, {
-      job: path.resolve(props.job),
-      programs: props.programs ?? [],
+      job,
+      programs: programs?.copies ?? [],
+      layers: props.layers ?? [],
       root: packageRoot(),
       memoryMiB: {
         plan: memory.control,

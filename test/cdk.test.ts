@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULTS } from '../functions/config.js';
@@ -324,23 +325,68 @@ describe('bundling', () => {
 });
 
 describe('stream programs', () => {
-  it('copies the programs a job names into the map and reduce bundles, at their project paths', () => {
+  /** The map and reduce bundles of a synthesized stack: asset directories holding `programs/`. */
+  const programAssets = (dir: string) =>
+    fs.readdirSync(dir).filter((a) => a.startsWith('asset.') && fs.existsSync(path.join(dir, a, 'programs')));
+
+  it('bundles the files the commands name (relative to the job file) and the job’s files into map and reduce', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
     const app = new App({ outdir });
     const s = new Stack(app, 'Programs');
-    // Paths are relative to where cdk runs: the tests run in the repository root.
-    new StreamingJob(s, 'StreamWC', { job: 'test/fixtures/stream-job.ts', programs: ['test/fixtures/stream'] });
+    new StreamingJob(s, 'StreamWC', { job: 'test/fixtures/stream-job.ts' });
     const assembly = app.synth();
     const assets = fs.readdirSync(assembly.directory).filter((d) => d.startsWith('asset.'));
-    const withPrograms = assets.filter((a) =>
-      fs.existsSync(path.join(assembly.directory, a, 'test', 'fixtures', 'stream', 'wc-map.mjs')),
-    );
-    // One asset for map and one for reduce (identical bundles may share one).
+    const withPrograms = programAssets(assembly.directory);
+    // One asset for map and one for reduce (identical bundles may share one); not the others.
     expect(withPrograms.length).toBeGreaterThanOrEqual(1);
     expect(withPrograms.length).toBeLessThan(assets.length);
-    expect(
-      () => new StreamingJob(new Stack(), 'Bad', { job: 'jobs/wordcount.ts', programs: ['../x', 'nope/'] }),
-    ).toThrow(/programs: \.\.\/x must be a path inside the project.*programs: nope\/ does not exist/);
+    for (const a of withPrograms)
+      expect(fs.readdirSync(path.join(assembly.directory, a, 'programs', 'stream')).sort()).toEqual([
+        'wc-map.mjs',
+        'wc-reduce.mjs',
+      ]);
+    expect(() => new StreamingJob(new Stack(), 'Bad', { job: 'jobs/wordcount.ts', programs: ['nope/'] })).toThrow(
+      /programs: nope\/ does not exist/,
+    );
+  }, 120_000);
+
+  it('fails at synth when a command needs an interpreter the Node.js runtime lacks, saying what to do', () => {
+    const job = path.join(ROOT, 'examples', 'wordcount-python', 'wordcount.ts');
+    expect(() => new StreamingJob(new Stack(noBundling(), 'Py'), 'WC', { job })).toThrow(
+      /the mapper of wordcount-python \(`python3 mapper\.py`\) runs python3, which the Node\.js Lambda runtime does not have: give the map and reduce functions a layer that provides it \(the `layers` prop; docs\/stream-programs\.md has a recipe for Python\), or make the program self-contained/,
+    );
+    // A script run by its #! line is found out too.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    fs.writeFileSync(path.join(dir, 'map.pl'), '#!/usr/bin/env perl\nprint;\n');
+    fs.writeFileSync(
+      path.join(dir, 'job.ts'),
+      `import { defineJob } from 'streaming';\nexport default defineJob({ name: 'perl', mapper: './map.pl', reducers: 0 });\n`,
+    );
+    expect(() => new StreamingJob(new Stack(noBundling(), 'Pl'), 'P', { job: path.join(dir, 'job.ts') })).toThrow(
+      /runs perl, which the Node\.js Lambda runtime does not have/,
+    );
+  }, 120_000);
+
+  it('with a layer for the interpreter, gives it to the map and reduce functions only', () => {
+    const s = new Stack(noBundling(), 'PyLayer');
+    const python = lambda.LayerVersion.fromLayerVersionArn(
+      s,
+      'Python',
+      'arn:aws:lambda:us-east-1:123456789012:layer:python:1',
+    );
+    const job = new StreamingJob(s, 'WC', {
+      job: path.join(ROOT, 'examples', 'wordcount-python', 'wordcount.ts'),
+      layers: [python],
+    });
+    const template = Template.fromStack(s);
+    for (const phase of ['map', 'reduce'] as const)
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: `index.${phase}`,
+        Layers: ['arn:aws:lambda:us-east-1:123456789012:layer:python:1'],
+      });
+    expect(job.functions.plan).toBeDefined();
+    const withLayers = template.findResources('AWS::Lambda::Function', { Properties: { Layers: Match.anyValue() } });
+    expect(Object.keys(withLayers)).toHaveLength(2);
   }, 120_000);
 });
 

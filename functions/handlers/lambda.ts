@@ -3,11 +3,14 @@
  * `runPhase` (the same entry the local workers use), return its result. Every log line is
  * structured JSON carrying the job id, phase, task and attempt (the Lambda request id).
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { InvalidJobError, StreamingError, toErrorCause } from '../errors.js';
 import { assertJobModule, type JobModule } from '../job.js';
+import { PROGRAMS_DIR } from '../phases/programs.js';
 import { PHASES, type Phase, runPhase } from '../runtime.js';
 import { StorageRouter } from '../storage/index.js';
 
@@ -53,6 +56,9 @@ export function createHandlers(
     })());
   if (typeof job !== 'function') void loadJob().catch(() => {}); // checked now; a bad module fails each task
   const handlers = {} as Record<Phase, PhaseHandler>;
+  // The map and reduce bundles hold the stream programs' files (infra/job-programs.ts).
+  const bundled = path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), PROGRAMS_DIR);
+  const programRoot = existsSync(bundled) ? bundled : undefined;
   for (const phase of PHASES) {
     handlers[phase] = async (event, context) => {
       if (event === null || typeof event !== 'object')
@@ -69,7 +75,18 @@ export function createHandlers(
         const result = await runPhase(
           phase,
           event,
-          { storage, attempt: context.awsRequestId, tmpDir: os.tmpdir() },
+          {
+            storage,
+            attempt: context.awsRequestId,
+            tmpDir: os.tmpdir(),
+            ...(programRoot ? { programRoot } : {}),
+            // What stream programs say goes to the function's log, a JSON line each.
+            taskLog: {
+              stderr: (_t, line) => log.info('program stderr', { line }),
+              status: (_t, message) => log.info('task status', { status: message }),
+              close: () => undefined,
+            },
+          },
           module,
         );
         log.info('task finished', { ms: Date.now() - started });

@@ -14,6 +14,9 @@ import type { MutableContext } from './context.js';
 import type { TaskEnv } from './env.js';
 import type { ProgramOptions } from './stream.js';
 
+/** Where stream programs' files are in a deployed map or reduce function's bundle (`/var/task/programs`). */
+export const PROGRAMS_DIR = 'programs';
+
 /** The input a mapper program is reading, for `mapreduce_map_input_file` and friends. */
 export interface InputRange {
   uri: string;
