@@ -18,9 +18,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidJobError, type LocalRunOptions, runLocal } from 'streaming';
 import { driverArgs, isMain, numberArg } from './lib/driver-cli.js';
+import { outputText, sibling, writeModel } from './lib/drivers.js';
 import { type LogisticModel, modelOf, modelRecords } from './lib/logistic.js';
 import { passJob, type Row } from './lib/logistic-pass.js';
 import { type Evaluation, lbfgs, type MinimizeResult, maxAbs, newton } from './lib/optimize.js';
@@ -91,8 +91,8 @@ export async function trainLogisticRegression(
   if (csv && (!o.label || o.features!.length === 0))
     throw new InvalidJobError('CSV input needs features (the columns) and label (the class column).');
   const jobPath = csv
-    ? (o.jobs?.csv ?? sibling('logistic-regression-csv'))
-    : (o.jobs?.vectors ?? sibling('logistic-regression'));
+    ? (o.jobs?.csv ?? sibling(import.meta.url, 'logistic-regression', 'logistic-regression-csv', 'jobs.csv'))
+    : (o.jobs?.vectors ?? sibling(import.meta.url, 'logistic-regression', 'logistic-regression', 'jobs.vectors'));
   const work = o.workDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'streaming-logistic-')));
   await fs.mkdir(work, { recursive: true });
   const passSeconds: number[] = [];
@@ -109,7 +109,7 @@ export async function trainLogisticRegression(
       overwrite: true,
       params: { ...baseParams, ...params },
     });
-    const text = (await Promise.all(manifest.parts.map((p) => fs.readFile(fileURLToPath(p.uri), 'utf8')))).join('');
+    const text = await outputText(manifest);
     passSeconds.push((performance.now() - started) / 1000);
     await fs.rm(output, { recursive: true, force: true });
     const lines = text.split('\n').filter((l) => l !== '');
@@ -218,29 +218,6 @@ function decode(e: number[] | { n: number; i: number[]; v: number[] }, length: n
       out[j] = e.v[k]!;
     });
   return out;
-}
-
-/** A model as a completed job's output: its part, then `_SUCCESS` (what side inputs look for). */
-export async function writeModel(output: string, records: { key: unknown[]; value: unknown }[]): Promise<void> {
-  const dir = output.startsWith('file://') ? fileURLToPath(output) : output;
-  await fs.mkdir(dir, { recursive: true });
-  await fs.rm(path.join(dir, '_SUCCESS'), { force: true });
-  await fs.writeFile(path.join(dir, 'part-r-00000'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  await fs.writeFile(path.join(dir, '_SUCCESS'), '');
-}
-
-/**
- * A job module beside this one (`.ts` or `.js`, as this file is). Bundled into a program,
- * `import.meta.url` is the program's file, and the modules must be given (`jobs`).
- */
-function sibling(name: string): string {
-  const file = fileURLToPath(import.meta.url);
-  const m = /^logistic-regression\.([cm]?[jt]s)$/.exec(path.basename(file));
-  if (!m)
-    throw new InvalidJobError(
-      `trainLogisticRegression runs from ${file}, not from its module (bundled into a program?): give it jobs: { vectors: "<path of jobs/logistic-regression.ts>", csv: "<path of jobs/logistic-regression-csv.ts>" }.`,
-    );
-  return path.join(path.dirname(file), `${name}.${m[1]}`);
 }
 
 const USAGE = `Usage: node dist/jobs/logistic-regression.js --input <path>... --output <dir> [options]
