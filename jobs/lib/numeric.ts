@@ -83,3 +83,16 @@ export function editDistance(a: string, b: string): number {
     }
   return d[a.length]![b.length]!;
 }
+
+/** The squared Euclidean distance to the nearest center, and its index (ties: the lowest). */
+export function nearestCenter(centers: readonly (readonly number[])[], x: readonly number[]): [number, number] {
+  let best = Number.POSITIVE_INFINITY;
+  let at = 0;
+  for (let c = 0; c < centers.length; c++) {
+    const center = centers[c]!;
+    let d = 0;
+    for (let j = 0; j < x.length; j++) d += (x[j]! - center[j]!) ** 2;
+    if (d < best) [best, at] = [d, c];
+  }
+  return [best, at];
+}

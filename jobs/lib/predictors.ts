@@ -13,6 +13,7 @@ import {
   scores as logisticScores,
 } from './logistic.js';
 import type { ModelHeader, ModelRecord } from './model.js';
+import { nearestCenter } from './numeric.js';
 import type { Label } from './vectors.js';
 
 /** The probabilities by class, as a record: classes are data, so no prototype to collide with. */
@@ -146,17 +147,8 @@ export function kmeansModel(header: ModelHeader, entries: ModelRecord[], where: 
 
 /** The nearest centroid (squared Euclidean distance; ties: the lowest index) and the distance to it. */
 export function nearest(centroids: number[][], x: number[]): { cluster: number; distance: number } {
-  let cluster = 0;
-  let best = Number.POSITIVE_INFINITY;
-  centroids.forEach((c, k) => {
-    let d = 0;
-    for (let j = 0; j < x.length; j++) d += (x[j]! - c[j]!) ** 2;
-    if (d < best) {
-      best = d;
-      cluster = k;
-    }
-  });
-  return { cluster, distance: Math.sqrt(best) };
+  const [d2, cluster] = nearestCenter(centroids, x);
+  return { cluster, distance: Math.sqrt(d2) };
 }
 
 export { logisticModel };
