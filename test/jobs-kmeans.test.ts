@@ -30,7 +30,7 @@ beforeAll(() => {
 
 const squared = (a: number[], b: number[]) => a.reduce((s, v, j) => s + (v - b[j]!) ** 2, 0);
 const nearest = (centers: number[][], x: number[]) =>
-  centers.reduce(
+  centers.reduce<[number, number]>(
     (best, c, k) => {
       const d = squared(x, c);
       return d < best[0] ? [d, k] : best;
