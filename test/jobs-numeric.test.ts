@@ -282,6 +282,40 @@ describe('linear-regression', () => {
     // √(SSE/n) from the moments: SSE = SST − β·Sxy cancels R² of the digits away (~1e-10 here).
     expectClose(model.rmse, Math.sqrt(sse / used.length), 1e-7);
     expectClose(model.r2, 1 - sse / sst, 1e-9);
+
+    // predict-csv: each row with every feature gets intercept + β·x (its label: the target, when
+    // the row has one); evaluate scores them as the residuals of the QR solve.
+    await runLocal(job('predict-csv'), {
+      input: csv,
+      output: path.join(dir, 'cars-predictions'),
+      params: { model: path.join(dir, 'cars-model'), id: 'Name' },
+      ...OPTS,
+    });
+    const predicted = outputLines(path.join(dir, 'cars-predictions')).map(
+      (l) => JSON.parse(l) as { key: string; value: { label?: number; prediction: number } },
+    );
+    const withFeatures = cars.filter((c) => features.every((f) => typeof c[f] === 'number'));
+    expect(predicted).toHaveLength(withFeatures.length);
+    predicted.forEach(({ key, value }, i) => {
+      const c = withFeatures[i]!;
+      expect([key, value.label]).toEqual([c.Name, typeof c[target] === 'number' ? c[target] : undefined]);
+      expectClose(
+        value.prediction,
+        intercept + beta.reduce((s, b, j) => s + b * (c[features[j]!] as number), 0),
+        1e-10,
+      );
+    });
+    await runLocal(job('evaluate'), {
+      input: path.join(dir, 'cars-predictions'),
+      output: path.join(dir, 'cars-metrics'),
+      ...OPTS,
+    });
+    const metrics = byKey<{ task: string; n: number; rmse: number; r2: number }>(path.join(dir, 'cars-metrics')).get(
+      'metrics',
+    )!;
+    expect([metrics.task, metrics.n]).toEqual(['regression', used.length]);
+    expectClose(metrics.rmse, Math.sqrt(sse / used.length), 1e-9);
+    expectClose(metrics.r2, 1 - sse / sst, 1e-9);
   });
 
   it('solves whatever the units: features 1e6 and 1e-6 times cars’ own', async () => {
