@@ -213,7 +213,8 @@ export async function shuffleAtScale(
   const requests = storage.stats.requests;
   const items = JSON.parse(storage.objects.get(layout.reducers(run))!.toString('utf8')) as ReducerItem[];
   const ranges = new Map<number, FetchRange[]>();
-  for (const r of sample) ranges.set(r, await readReduceManifest(router, run, items[r]!));
+  const attempts = await router.readJson<(string | null)[]>(items[0]!.attempts);
+  for (const r of sample) ranges.set(r, await readReduceManifest(router, run, r, attempts));
   let maxManifest = 0;
   let totalManifest = 0;
   for (const [uri, n] of storage.written)

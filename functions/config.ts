@@ -25,6 +25,17 @@ export const DEFAULTS = {
   splitSlop: 1.1,
   /** Reduce partitions when neither the job nor the call sets them. */
   reducers: 4,
+  /**
+   * Bytes a reduce task takes: the shuffle plan packs consecutive partitions into one task up
+   * to this (a larger partition is a task of its own), so many small partitions cost a few
+   * Lambda invocations. Smaller when a known parallelism (local workers) would idle.
+   */
+  reduceTaskBytes: 64 * 1024 * 1024,
+  /**
+   * Most partitions one reduce task takes: each costs a few requests (its manifest, its part,
+   * its result), ~0.1 s even when empty, so a task of tiny partitions stays within seconds.
+   */
+  partitionsPerReduceTask: 16,
   /** Bytes of map output buffered (or combined) in memory before a sorted spill to disk. */
   sortBufferBytes: 64 * 1024 * 1024,
   /** V8 heap limit of each local worker thread, in MiB; must hold the sort buffer with room to spare. */

@@ -228,6 +228,22 @@ export class MalformedRecordError extends StreamingError {
   }
 }
 
+/**
+ * A map task's split needs longer than its function may run: a retry would take as long. Lower
+ * splitSize (or give the function more memory, which brings more CPU).
+ */
+export class SplitTooLargeError extends StreamingError {
+  static override readonly retryable = false;
+}
+
+/**
+ * A reduce task's partition cannot fit its function: its /tmp, or the time it may run. A retry
+ * cannot help; more reducers (smaller partitions) or a larger function can.
+ */
+export class PartitionTooLargeError extends StreamingError {
+  static override readonly retryable = false;
+}
+
 /** The job ran and failed; `cause` is what the Abort state recorded in `_FAILED`. */
 export class JobFailedError extends StreamingError {
   constructor(
@@ -286,6 +302,8 @@ const ERROR_CLASSES: readonly { readonly name: string; readonly retryable: boole
   UnsupportedCompressionError,
   RecordTooLargeError,
   MalformedRecordError,
+  SplitTooLargeError,
+  PartitionTooLargeError,
   JobFailedError,
   JobCancelledError,
   WorkerDiedError,

@@ -50,8 +50,13 @@ export async function runPhase(
     case 'reduce': {
       const item = e.reducer as ReducerItem;
       await holdClaim(env.storage, claimOwner(run()));
-      const result = await recordingFailure(env, run(), phase, item.partition, () => runReduce(env, job, run(), item));
-      return { partition: result.partition, records: result.stats.outputRecords };
+      // A failed attempt is recorded under the task's first partition (the report draws partitions).
+      const results = await recordingFailure(env, run(), phase, item.first, () => runReduce(env, job, run(), item));
+      return {
+        task: item.task,
+        partitions: results.length,
+        records: results.reduce((n, r) => n + r.stats.outputRecords, 0),
+      };
     }
     case 'commit':
       return commit(env, run(), e as unknown as CommitEvent, module);

@@ -134,6 +134,8 @@ export interface RunContext {
   pipeline?: PipelineContext;
   /** The Step Functions execution running the job (`$$.Execution.Id`), when the definition passes it to Plan. */
   execution?: string;
+  /** Tasks that run at once, when known (the local engine's workers): reduce tasks are sized so none idles. */
+  parallelism?: number;
 }
 
 export interface ResolvedSpec
@@ -278,6 +280,7 @@ export function runContextOf(spec: ResolvedSpec, job: AnyJob, step = { index: 0,
     step: step.index,
     steps: step.of,
     ...(spec.pipeline ? { pipeline: spec.pipeline } : {}),
+    ...(spec.parallelism !== undefined ? { parallelism: spec.parallelism } : {}),
   };
 }
 

@@ -219,6 +219,9 @@ export class StreamingJob extends Construct {
     };
     if (props.splitSize) environment.STREAMING_SPLIT_SIZE = String(props.splitSize.toBytes());
     if (props.reducers !== undefined) environment.STREAMING_REDUCERS = String(props.reducers);
+    const ephemeralStorage = props.ephemeralStorageSize ?? Size.mebibytes(DEFAULTS.ephemeralStorageMiB);
+    // The shuffle plan refuses a partition no reduce task's /tmp can hold, before any reducer runs.
+    environment.STREAMING_REDUCE_TMP_BYTES = String(ephemeralStorage.toBytes());
     const memory = { ...DEFAULTS.memoryMiB, ...props.memorySize };
     const fns = phaseFunctions(this, {
       job,
@@ -234,7 +237,7 @@ export class StreamingJob extends Construct {
         abort: memory.control,
       },
       timeout,
-      ephemeralStorage: props.ephemeralStorageSize ?? Size.mebibytes(DEFAULTS.ephemeralStorageMiB),
+      ephemeralStorage,
       logRetention,
       environment,
       ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),

@@ -14,14 +14,17 @@ import { PROGRAMS_DIR } from '../phases/programs.js';
 import { PHASES, type Phase, runPhase } from '../runtime.js';
 import { StorageRouter } from '../storage/index.js';
 
-export type PhaseHandler = (event: unknown, context: Pick<Context, 'awsRequestId'>) => Promise<unknown>;
+export type PhaseHandler = (
+  event: unknown,
+  context: Pick<Context, 'awsRequestId'> & Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
+) => Promise<unknown>;
 
 /** Keys of user parameters whose values never reach a log. */
 const SENSITIVE = /secret|password|token|credential|key/i;
 
 function taskOf(phase: Phase, event: Record<string, unknown>): number | undefined {
   if (phase === 'map') return (event.split as { index?: number } | undefined)?.index;
-  if (phase === 'reduce') return (event.reducer as { partition?: number } | undefined)?.partition;
+  if (phase === 'reduce') return (event.reducer as { task?: number } | undefined)?.task;
   return undefined;
 }
 
@@ -86,6 +89,8 @@ export function createHandlers(
               status: (_t, message) => log.info('task status', { status: message }),
               close: () => undefined,
             },
+            // When Lambda stops the function: long tasks stop first, with advice (env.ts deadlineGuard).
+            ...(context.getRemainingTimeInMillis ? { deadline: Date.now() + context.getRemainingTimeInMillis() } : {}),
           },
           module,
         );

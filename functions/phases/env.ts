@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { StorageRouter } from '../storage/index.js';
 import type { IoStats } from '../storage/types.js';
 
@@ -16,6 +17,8 @@ export interface TaskEnv {
   readonly programRoot?: string;
   /** Where what tasks say goes as they run: stream programs' stderr and every task's status. @default nowhere */
   readonly taskLog?: TaskLog;
+  /** When the task's function will be stopped (ms since the epoch): Lambda's timeout; none locally. */
+  readonly deadline?: number;
 }
 
 /** A task of the map or reduce phase, as the task log names it. */
@@ -37,6 +40,29 @@ export interface TaskLog {
   status(task: TaskRef, message: string): void;
   /** Flushes what the attempt wrote; returns where it can be read afterwards, if anywhere. */
   close(task: TaskRef): string | undefined;
+}
+
+/**
+ * A check a long task calls as it goes (per record, per block): once the task nears the end of
+ * the time its function may run, it throws `overdue(elapsedMs, allowedMs)`, a clear error while
+ * there is still time to report it, instead of the function being stopped mid-write (and the
+ * task retried to be stopped again). It keeps a tenth of the time (1 to 30 s) for that.
+ */
+export function deadlineGuard(env: TaskEnv, overdue: (elapsedMs: number, allowedMs: number) => Error): () => void {
+  if (env.deadline === undefined) return () => {};
+  const start = Date.now();
+  const allowed = env.deadline - start;
+  const stopAt = env.deadline - Math.min(30_000, Math.max(1_000, allowed / 10));
+  return () => {
+    const now = Date.now();
+    if (now >= stopAt) throw overdue(now - start, allowed);
+  };
+}
+
+/** The size and the free space of the file system holding `dir` (on Lambda, /tmp: the ephemeral storage). */
+export function tmpSpace(dir: string): { total: number; free: number } {
+  const s = fs.statfsSync(dir);
+  return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
 }
 
 /** When a task ran, for the manifest's timeline. */

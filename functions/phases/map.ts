@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { SplitTooLargeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
 import { readLineBlocks, readLines } from '../format/lines.js';
@@ -13,7 +14,7 @@ import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { CombineTable, type MapSideTable } from './combine-table.js';
 import { isThenable, type MutableContext, taskContext, userAwait, userCall, userError } from './context.js';
-import { type CounterGroups, type Counters, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
+import { type CounterGroups, type Counters, deadlineGuard, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
 import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
 import type { Split } from './plan.js';
 import { openProgramTask, type ProgramTask } from './programs.js';
@@ -88,6 +89,14 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
       : undefined;
   const programs = hasPrograms(job) ? openProgramTask(env, job, run, ctx) : undefined;
   let collector: Collector | undefined;
+  // Bytes read so far, roughly (per record): how far the split got, for the advice when it runs out of time.
+  let reached = 0;
+  const overdue = deadlineGuard(env, (elapsed, allowed) => splitTooLarge(split, reached, elapsed, allowed));
+  /** Per record read: stops the task with advice once it nears its function's timeout. */
+  const tick = (bytes: number) => {
+    overdue();
+    reached += bytes;
+  };
   let extra: Partial<MapIndex>;
   let log: string | undefined;
   try {
@@ -104,17 +113,19 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
       for (const chunk of split.chunks) {
         ctx.inputUri = chunk.uri;
         stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
+          tick(block.length);
           stats.inputRecords += words.countBlock(block);
           return out.full ? out.spill() : undefined;
         });
       }
     } else if (job.mapper) {
-      await runMapper(env, job, run, split, ctx, programs!, out, stats);
+      await runMapper(env, job, run, split, ctx, programs!, out, stats, tick);
     } else {
       const map = job.map!;
       for (const chunk of split.chunks) {
         ctx.inputUri = chunk.uri;
         stats.inputBytes += await readRecords(env.storage.for(chunk.uri), chunk, run.inputFormat, read, (record) => {
+          tick(typeof record === 'string' ? record.length + 1 : 64);
           stats.inputRecords++;
           let r: unknown;
           try {
@@ -165,6 +176,7 @@ async function runMapper(
   programs: ProgramTask,
   out: Collector,
   stats: MapStats,
+  tick: (bytes: number) => void,
 ): Promise<void> {
   const stream = run.stream ?? DEFAULT_STREAM_CONF;
   const command = job.mapper!;
@@ -182,6 +194,7 @@ async function runMapper(
               storage,
               chunk,
               (line, offset) => {
+                tick(line.length + 1);
                 stats.inputRecords++;
                 return write(`${offset}${stream.mapInputSeparator}${line}`);
               },
@@ -189,7 +202,9 @@ async function runMapper(
             )
           : await readRecords(storage, chunk, run.inputFormat, read, (record) => {
               stats.inputRecords++;
-              return write(typeof record === 'string' ? record : JSON.stringify(record));
+              const text = typeof record === 'string' ? record : JSON.stringify(record);
+              tick(text.length + 1);
+              return write(text);
             });
       },
       onLine,
@@ -238,6 +253,24 @@ export function taskReport(
     ...(ctx.stderrTail.length > 0 ? { stderr: ctx.stderrTail } : {}),
     ...(log !== undefined ? { log } : {}),
   };
+}
+
+/**
+ * The advice when a split ran out of its function's time: how far it got, and the split size
+ * that would fit at that pace (with a fifth to spare).
+ */
+function splitTooLarge(split: Split, reached: number, elapsed: number, allowed: number): SplitTooLargeError {
+  const MiB = 2 ** 20;
+  const fits = reached > 0 ? Math.max(1, Math.floor(((reached / elapsed) * allowed * 0.8) / MiB)) : undefined;
+  return new SplitTooLargeError(
+    `Map task ${split.index}: the split took longer than the function may run: lower splitSize. It read about ` +
+      `${(reached / MiB).toFixed(1)} MiB of its ${(split.bytes / MiB).toFixed(1)} MiB in ${(elapsed / 1000).toFixed(1)} s; ` +
+      `the function may run ${(allowed / 1000).toFixed(1)} s. ` +
+      (fits
+        ? `At that pace a split of about ${fits} MiB fits: set splitSize to ${fits}MiB or less `
+        : 'Set a smaller splitSize ') +
+      '(streaming start --split-size, or the StreamingJob splitSize prop), or give the map function more memory (more CPU).',
+  );
 }
 
 /** Map-only jobs: records go straight to the task's output part. */

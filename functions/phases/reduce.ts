@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../config.js';
-import { ChecksumMismatchError } from '../errors.js';
+import { ChecksumMismatchError, PartitionTooLargeError, StreamingError } from '../errors.js';
 import { crc32c } from '../format/crc32c.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
@@ -12,11 +12,20 @@ import { DEFAULT_STREAM_CONF } from '../jobconf.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
-import { type CounterGroups, type Counters, ioMeter, mapLimit, type TaskEnv, type TaskTiming } from './env.js';
+import {
+  type CounterGroups,
+  type Counters,
+  deadlineGuard,
+  ioMeter,
+  mapLimit,
+  type TaskEnv,
+  type TaskTiming,
+  tmpSpace,
+} from './env.js';
 import { programInputLine, taskReport } from './map.js';
 import { keyOrderOf } from './order.js';
 import { openProgramTask } from './programs.js';
-import { type ReducerItem, readReduceManifest } from './shuffle.js';
+import { partitionTooLarge, type ReducerItem, readReduceManifest } from './shuffle.js';
 import { parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
 
 export interface ReduceResult {
@@ -37,18 +46,68 @@ export interface ReduceResult {
 /** Memory for the merge's read buffers, shared by all runs. */
 const MERGE_BUFFER_BYTES = 16 << 20;
 
+/** Of a /tmp, what a reduce task may fill with one partition (the rest for what else is there). */
+const TMP_USE = 0.9;
+
 /**
- * Reduce task (DESIGN §2): fetch this partition's ranges to local disk with bounded
- * concurrency, verifying each checksum; k-way merge them; hand each key's values to `reduce`
- * as a stream; write `part-r-NNNNN` (published atomically); publish the result.
+ * Reduce task (DESIGN §2), over the consecutive partitions of its item: for each, fetch the
+ * partition's ranges to local disk with bounded concurrency, verifying each checksum; k-way
+ * merge them; hand each key's values to `reduce` as a stream; write `part-r-NNNNN` (published
+ * atomically); publish the partition's result. One partition is on local disk at a time.
  */
-export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item: ReducerItem): Promise<ReduceResult> {
+export async function runReduce(
+  env: TaskEnv,
+  job: AnyJob,
+  run: RunContext,
+  item: ReducerItem,
+): Promise<ReduceResult[]> {
+  const done: ReduceResult[] = [];
+  const overdue = deadlineGuard(env, (elapsed, allowed) => {
+    const fetched = done.reduce((n, r) => n + r.stats.inputBytes, 0);
+    const facts =
+      `It had reduced ${done.length} of its ${item.count} partitions (${mib(fetched)} of ${mib(item.bytes)}) in ` +
+      `${(elapsed / 1000).toFixed(1)} s; the function may run ${(allowed / 1000).toFixed(1)} s.`;
+    // Time spent on bytes: smaller partitions help. Time spent per partition on tiny ones: a longer timeout does.
+    const needed = fetched > 0 ? (elapsed * item.bytes) / fetched : 2 * allowed;
+    const remedy =
+      item.bytes >= item.count * 2 ** 20
+        ? `raise reducers from ${run.reducers} to at least ${Math.ceil(((run.reducers * needed) / allowed) * 1.25)}, or give the reduce function more memory (more CPU)`
+        : 'give the reduce function a longer timeout (its partitions are small: the time goes to their requests)';
+    return new PartitionTooLargeError(
+      `Reduce task ${item.task} (partitions ${item.first}-${item.first + item.count - 1}) took longer than the function may run: ${remedy}. ${facts}`,
+    );
+  });
+  // The map tasks' published attempts, read once for all the task's partitions.
+  const attempts = await env.storage.readJson<(string | null)[]>(item.attempts);
+  for (let p = item.first; p < item.first + item.count; p++)
+    done.push(await reducePartition(env, job, run, p, attempts, overdue));
+  return done;
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+async function reducePartition(
+  env: TaskEnv,
+  job: AnyJob,
+  run: RunContext,
+  r: number,
+  attempts: readonly (string | null)[],
+  overdue: () => void,
+): Promise<ReduceResult> {
   const start = Date.now();
   const io = ioMeter(env.storage);
-  const r = item.partition;
   const ctx = taskContext(run, 'reduce', r, env);
   const order = keyOrderOf(job, run, r);
-  const manifest = { ranges: await readReduceManifest(env.storage, run, item) };
+  const manifest = { ranges: await readReduceManifest(env.storage, run, r, attempts) };
+  const needed = manifest.ranges.reduce((n, g) => n + g.length, 0);
+  const space = tmpSpace(env.tmpDir);
+  // Before fetching anything: a partition larger than the whole /tmp can never fit (no retry can
+  // help); one that only does not fit what is free now may, in a fresh environment.
+  if (needed > space.total * TMP_USE) throw partitionTooLarge(run, r, needed, Math.floor(space.total * TMP_USE));
+  if (needed > space.free)
+    throw new StreamingError(
+      `Partition ${r} needs ${mib(needed)} of /tmp and ${mib(space.free)} is free (of ${mib(space.total)}); the task is retried.`,
+    );
   const local = path.join(env.tmpDir, `streaming-${run.jobId}-r${r}-${env.attempt}.in`);
   const fd = fs.openSync(local, 'w+');
   const partUri = layout.reducePart(run, r);
@@ -69,6 +128,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
       let pos = offsets[i]!;
       let crc = 0;
       for await (const chunk of env.storage.for(g.uri).read(g.uri, { start: g.offset, end: g.offset + g.length })) {
+        overdue();
         crc = crc32c(chunk, crc);
         let off = 0;
         while (off < chunk.length) {
@@ -99,6 +159,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
         async (write) => {
           while (merge.nextGroup()) {
             stats.groups++;
+            overdue();
             const flags = merge.keyJson ? KEY_JSON : 0;
             for (const [text, json] of merge.rawValues()) {
               const p = write(format(merge.key, flags | (json ? VALUE_JSON : 0), text));
@@ -122,6 +183,7 @@ export async function runReduce(env: TaskEnv, job: AnyJob, run: RunContext, item
       const reduce = job.reduce;
       while (merge.nextGroup()) {
         stats.groups++;
+        overdue();
         const key = decodeText(merge.key, merge.keyJson);
         const res = userCall('reduce', r, () => reduce(key, merge.values(), emit, ctx));
         if (isThenable(res)) await userAwait('reduce', r, res);

@@ -142,7 +142,7 @@ async function runDefinition(
     }
     if (phase === 'commit')
       manifests.push(await storage.readJson<JobManifest>(layout.manifest((result as CommitResult).output)));
-    if (phase === 'shuffle') progress.reducersKnown((result as ShuffleResult).partitions);
+    if (phase === 'shuffle') progress.reducersKnown((result as ShuffleResult).tasks);
     if (phase === 'map' && run?.reducers === 0) progress.reducersKnown(0);
     return result;
   };

@@ -70,9 +70,9 @@ export class ProgressTracker {
     this.progress.map.total = mapTasks;
   }
 
-  /** The shuffle plan returned (or a map-only step has none): the reduce tasks are known. */
-  reducersKnown(partitions: number): void {
-    this.progress.reduce.total = partitions;
+  /** The shuffle plan returned (or a map-only step has none): the reduce tasks are known (partitions are grouped into them). */
+  reducersKnown(tasks: number): void {
+    this.progress.reduce.total = tasks;
   }
 
   private publish(): void {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { MOBY } from '../helpers.js';
-import { type DeployedJob, JOBS } from './harness.js';
+import { type DeployedJob, JOBS, unique } from './harness.js';
 import { text, upload, useCloud } from './support.js';
 
 const cloud = useCloud();
@@ -19,6 +19,7 @@ beforeAll(async () => {
   job = await cloud.harness.job(JOBS.limits);
   for (const f of ['chapter_1.txt', 'chapter_2.txt', 'chapter_3.txt'])
     await upload(cloud.server, job.bucket, `input/moby/${f}`, fs.readFileSync(path.join(MOBY, f)));
+  await upload(cloud.server, job.bucket, 'input/big/data.txt', fs.readFileSync(path.join(MOBY, 'data.txt')));
 }, 300_000);
 
 /** One map task over the three chapters (one split), with the job's params. */
@@ -82,6 +83,50 @@ describe('a function’s ephemeral storage', () => {
     await expect(result).rejects.toThrow();
     const [error] = childErrors(small, before);
     expect(JSON.parse(error!.Cause!).errorMessage).toMatch(/ENOSPC: no space left on device/);
+  });
+});
+
+describe('a split longer than the function may run', () => {
+  it('fails once, not retried, saying to lower splitSize, with the numbers', async () => {
+    const before = job.childFailures.length;
+    // 205 lines at 100 ms each: 20 s of map work in a function that may run 5 s.
+    const { result, attempts } = await job.execute(spec(job, 'slow-split', { sleepMs: '100' }));
+    await expect(result).rejects.toThrow();
+    expect(attempts.map).toBe(1);
+    const [error] = childErrors(job, before);
+    expect(error?.Error).toBe('SplitTooLargeError');
+    const message = JSON.parse(error!.Cause!).errorMessage as string;
+    expect(message).toMatch(/split took longer than the function may run: lower splitSize/);
+    expect(message).toMatch(/read about [\d.]+ MiB of its [\d.]+ MiB in [\d.]+ s; the function may run [\d.]+ s/);
+    expect(message).toMatch(/set splitSize to \d+MiB or less/);
+  }, 60_000);
+});
+
+describe('reducers sized by bytes', () => {
+  it('a partition larger than a reduce task’s /tmp fails once, before any fetch, saying how many reducers would fit', async () => {
+    // Scaled: the functions' /tmp is 512 KiB instead of 512 MiB, and each of the 2 partitions of
+    // data.txt's lines (as keys and values) holds ~1.2 MB. The deployment still declares 512 MiB
+    // (so the shuffle plan's own check passes): this is the reduce task's check, on what it sees.
+    const small = await cloud.harness.job(JOBS.limits, { ephemeralBytes: 512 * 1024 });
+    const before = small.childFailures.length;
+    const jobId = unique('big-partitions');
+    const { result, attempts } = await small.execute({
+      input: [`s3://${small.bucket}/input/big/`],
+      output: `s3://${small.bucket}/output/big-partitions`,
+      params: { value: 'line' },
+      jobId,
+    });
+    await expect(result).rejects.toThrow();
+    expect(attempts.reduce).toBe(1); // one reduce task for both partitions, not retried
+    const [error] = childErrors(small, before);
+    expect(error?.Error).toBe('PartitionTooLargeError');
+    expect(JSON.parse(error!.Cause!).errorMessage).toMatch(
+      /Partition \d holds [\d.]+ MiB to sort, and a reduce task has [\d.]+ MiB of \/tmp for it\. Raise reducers from 2 to at least \d+/,
+    );
+    // Nothing was fetched: the reduce task read its manifests, no map data.
+    const reads = cloud.harness.guard.requests.filter((r) => r.principal.endsWith('/reduce') && r.url.includes(jobId));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((r) => r.url.includes('.data'))).toEqual([]);
   });
 });
 
