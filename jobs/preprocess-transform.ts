@@ -6,7 +6,8 @@
  * column as its key. A row with a missing field the fit did not impute, or text in a numeric
  * column, is skipped and counted (`dropped`).
  *
- * Parameters: model (required: the output of jobs/preprocess-fit.ts).
+ * Parameters: model (required: the output of jobs/preprocess-fit.ts; in jobs/preprocess.ts's
+ * pipeline, the fit step's output instead).
  * Output: feature vectors (jobs/lib/vectors.ts), in the model's feature order:
  *   {"key": <id or null>, "value": {"label": …, "size": d, "indices": […], "values": […]}}
  *
@@ -54,9 +55,11 @@ function build(header: ModelHeader, entries: ModelRecord[]): Preprocess {
   };
 }
 
-const loaded = new Loaded<Preprocess>();
-const modelOf = (ctx: TaskContext) =>
-  loaded.get(`${ctx.task.attempt} ${ctx.params.model}`, () => loadModel(ctx, ['preprocess'], build));
+/** The model a task applies: `--param model`, or (`previous`) the output of the step before. */
+function modelOf(ctx: TaskContext, from: 'param' | 'previous', loaded: Loaded<Preprocess>) {
+  const uri = from === 'param' ? ctx.params.model : ctx.params['previous.output'];
+  return loaded.get(`${ctx.task.attempt} ${uri}`, () => loadModel(ctx, ['preprocess'], build, uri));
+}
 
 /** A row as features, or undefined when it cannot be (a missing field not imputed, text in a numeric column). */
 function features(m: Preprocess, row: Record<string, string>): { indices: number[]; values: number[] } | undefined {
@@ -94,24 +97,33 @@ function features(m: Preprocess, row: Record<string, string>): { indices: number
   return { indices, values };
 }
 
-export default defineJob({
-  name: 'preprocess-transform',
-  input: { format: 'csv' },
-  map(row, emit, ctx) {
-    return withLoaded(modelOf(ctx), (m) => {
-      requireColumns(row, [...m.columns.map((c) => c.name), ...(m.id ? [m.id] : [])], ctx, 'preprocess-transform');
-      const f = features(m, row);
-      if (!f) {
-        ctx.count('dropped');
-        return;
-      }
-      const label =
-        m.label !== null && Object.hasOwn(row, m.label) && row[m.label]!.trim() !== ''
-          ? row[m.label]!.trim()
-          : undefined;
-      emit(m.id ? row[m.id] : null, vectorValue(label, m.size, f.indices, f.values));
-    });
-  },
-  reducers: 0,
-  output: { format: 'jsonl' },
-});
+/**
+ * The transform job, reading the model from `--param model` or from the previous step's output,
+ * and its rows from `input` (a pipeline step may read the locations of a param).
+ */
+export function preprocessTransform(from: 'param' | 'previous', input: { from?: { param: string } } = {}) {
+  const loaded = new Loaded<Preprocess>();
+  return defineJob({
+    name: 'preprocess-transform',
+    input: { format: 'csv', ...input },
+    map(row, emit, ctx) {
+      return withLoaded(modelOf(ctx, from, loaded), (m) => {
+        requireColumns(row, [...m.columns.map((c) => c.name), ...(m.id ? [m.id] : [])], ctx, 'preprocess-transform');
+        const f = features(m, row);
+        if (!f) {
+          ctx.count('dropped');
+          return;
+        }
+        const label =
+          m.label !== null && Object.hasOwn(row, m.label) && row[m.label]!.trim() !== ''
+            ? row[m.label]!.trim()
+            : undefined;
+        emit(m.id ? row[m.id] : null, vectorValue(label, m.size, f.indices, f.values));
+      });
+    },
+    reducers: 0,
+    output: { format: 'jsonl' },
+  });
+}
+
+export default preprocessTransform('param');

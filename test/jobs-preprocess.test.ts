@@ -135,6 +135,16 @@ describe('preprocess-fit and preprocess-transform', () => {
       expect([id, value(bucket('Island'))]).toEqual([id, id === 'atlantis' ? 1 : 0]);
       expect(v.label).toBe(id === 'atlantis' ? 'Adelie' : (rows[Number(id)] as { Species?: string }).Species);
     });
+    // One run of the pipeline (fit on train, apply to test) writes the same vectors.
+    const once = await runLocal(job('preprocess'), {
+      input: train,
+      output: path.join(dir, 'in-one-run'),
+      params: { ...PARAMS, apply: test },
+      workers: 2,
+      splitSize: 2048,
+    });
+    expect(once.steps!.map((s) => s.manifest.job)).toEqual(['preprocess-fit', 'preprocess-transform']);
+    expect(sortedLines(path.join(dir, 'in-one-run'))).toEqual(sortedLines(out));
   });
 
   it('depend on neither workers nor splits nor reducers; unknown=ignore leaves an unseen category out', async () => {
