@@ -20,10 +20,16 @@ import { parseArgs } from 'node:util';
 import { corpus, halfCorpus, warmPageCache } from './corpus.js';
 import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
 import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
+import { benchStreamWordCount, hasPython3, STREAM_MAX_MIB } from './stream.js';
 import { benchTinyJob } from './tiny.js';
 import { benchWordCount } from './wordcount.js';
 
-const BENCHES = ['tiny-job', 'word-count', ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-'))];
+const BENCHES = [
+  'tiny-job',
+  'word-count',
+  ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-')),
+  'stream-word-count',
+];
 
 const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--repeat N] [--only NAMES] [--json]
 
@@ -98,6 +104,17 @@ function main(): number {
         warmPageCache(docs);
         sections.push(benchDocuments(runner, spec, docs, out, cores, repeat.documents));
       }
+    }
+
+    if (only.includes('stream-word-count') && !hasPython3())
+      log('stream word count: skipped, python3 is not on PATH (its programs are Python)');
+    else if (only.includes('stream-word-count')) {
+      // Python programs go at tens of MB/s: their corpus is capped (the first files of the text corpus' size).
+      const text = corpus('text', Math.min(mib, STREAM_MAX_MIB));
+      corpora.streamText = { dir: text.dir, files: text.files.length, bytes: text.bytes, sources: text.sources };
+      log('stream word count (Python programs): warming up …');
+      warmPageCache(text);
+      sections.push(benchStreamWordCount(runner, text, out, cores, repeat.wordCount));
     }
 
     const runs = sections.flatMap((s) => s.runs);
