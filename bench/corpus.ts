@@ -246,6 +246,64 @@ function corpusOf(dir: string, files: Manifest['files']): Corpus {
   return { dir, files: files.map((f) => path.join(dir, f.name)), bytes: files.reduce((n, f) => n + f.bytes, 0) };
 }
 
+/** Longest line of the skewed corpus's first half, and shortest of its second half (columns). */
+const SHORT_LINE = 24;
+const LONG_LINE = 2000;
+
+/**
+ * The text corpus with lines of very different lengths in its two halves (the same files, byte
+ * for byte the same words): in the first half every line is wrapped at spaces to at most
+ * SHORT_LINE columns, in the second consecutive lines are joined with a space until at least
+ * LONG_LINE columns. A space for a newline (or a newline for a space) changes no word, so word
+ * counts equal the text corpus's. Equal bytes are then not equal work for a program that pays
+ * per line (a user's `map` per line): the case of balancing map tasks. Cached beside it.
+ */
+export function skewedCorpus(text: Corpus): Corpus {
+  const dir = `${text.dir}-skewed`;
+  const sizes = text.files.map((f) => fs.statSync(f).size);
+  const intact = () =>
+    text.files.every((f, i) => {
+      try {
+        return fs.statSync(path.join(dir, path.basename(f))).size === sizes[i];
+      } catch {
+        return false;
+      }
+    }) && fs.readdirSync(dir).length === text.files.length;
+  if (!fs.existsSync(dir) || !intact()) {
+    log(`building the skewed corpus in ${path.relative(ROOT, dir)}/ …`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const half = Math.ceil(text.files.length / 2);
+    text.files.forEach((f, i) => {
+      const lines = fs.readFileSync(f, 'utf8').split('\n');
+      const out = i < half ? lines.map((l) => wrap(l, SHORT_LINE)) : joinLines(lines, LONG_LINE);
+      fs.writeFileSync(path.join(dir, path.basename(f)), out.join('\n'));
+    });
+  }
+  return corpusOf(
+    dir,
+    text.files.map((f, i) => ({ name: path.basename(f), bytes: sizes[i]! })),
+  );
+}
+
+/** Consecutive lines joined with a space until each is at least `width` columns (the last may be shorter). */
+function joinLines(lines: string[], width: number): string[] {
+  const out: string[] = [];
+  let run: string[] = [];
+  let length = 0;
+  for (const l of lines) {
+    run.push(l);
+    length += l.length + 1;
+    if (length >= width) {
+      out.push(run.join(' '));
+      run = [];
+      length = 0;
+    }
+  }
+  if (run.length > 0) out.push(run.join(' '));
+  return out;
+}
+
 /** Reads every byte of the files once, so that no measurement pays for the disk. */
 export function warmPageCache(corpus: Corpus): void {
   const buf = Buffer.allocUnsafe(4 * 2 ** 20);

@@ -27,8 +27,8 @@ export interface Run {
   program: string;
   /** Worker threads asked for; null for the pipeline (its five processes run concurrently). */
   workers: number | null;
-  /** The corpus, its first half, or the start-up benchmark's one small file. */
-  corpus: 'big' | 'half' | 'tiny';
+  /** The corpus, its first half, its skewed form (corpus.ts) or the start-up benchmark's one small file. */
+  corpus: 'big' | 'half' | 'skewed' | 'tiny';
   bytes: number;
   /** Wall clock of the whole child process, spawn to exit. */
   seconds: number;

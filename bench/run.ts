@@ -17,16 +17,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { corpus, halfCorpus, warmPageCache } from './corpus.js';
+import { corpus, halfCorpus, skewedCorpus, warmPageCache } from './corpus.js';
 import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
 import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
 import { benchStreamWordCount, hasPython3, STREAM_MAX_MIB } from './stream.js';
 import { benchTinyJob } from './tiny.js';
+import { benchUserWordCount, PLAIN, BENCH as USER_WORD_COUNT } from './user-wordcount.js';
 import { benchWordCount } from './wordcount.js';
 
 const BENCHES = [
   'tiny-job',
   'word-count',
+  'user-word-count',
   ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-')),
   'stream-word-count',
 ];
@@ -35,7 +37,7 @@ const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--repeat N] [--
 
   --size-mib N  size of each corpus in MiB (word count also runs on the first half)  [default: 1024]
   --quick       a smoke run: 64 MiB, every measurement once
-  --repeat N    runs of each measurement; a row is their median  [default: 3 for word count, 1 for the others]
+  --repeat N    runs of each measurement; a row is their median  [default: 3 for both word counts, 1 for the others]
   --only NAMES  some of the benchmarks, comma-separated: ${BENCHES.join(', ')}
   --json        print every figure as one JSON object instead of the table
 `;
@@ -44,7 +46,7 @@ function options(): {
   mib: number;
   json: boolean;
   only: string[];
-  repeat: { wordCount: number; documents: number };
+  repeat: { wordCount: number; userWordCount: number; documents: number };
 } {
   const { values } = parseArgs({
     options: {
@@ -69,7 +71,12 @@ function options(): {
   if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1))
     throw new Error(`--repeat takes a whole number >= 1\n${USAGE}`);
   const times = (byDefault: number) => repeat ?? (values.quick ? 1 : byDefault);
-  return { mib, json: values.json === true, only, repeat: { wordCount: times(3), documents: times(1) } };
+  return {
+    mib,
+    json: values.json === true,
+    only,
+    repeat: { wordCount: times(3), userWordCount: times(3), documents: times(1) },
+  };
 }
 
 function main(): number {
@@ -94,6 +101,16 @@ function main(): number {
       log('word count: warming up …');
       warmPageCache(big);
       sections.push(benchWordCount(runner, big, half, out, cores, repeat.wordCount));
+    }
+    if (only.includes('user-word-count')) {
+      const text = corpus('text', mib);
+      const skewed = skewedCorpus(text);
+      corpora.text ??= { dir: text.dir, files: text.files.length, bytes: text.bytes, sources: text.sources };
+      corpora.skewed = { dir: skewed.dir, files: skewed.files.length, bytes: skewed.bytes, sources: text.sources };
+      log('user word count: warming up …');
+      warmPageCache(text);
+      warmPageCache(skewed);
+      sections.push(benchUserWordCount(runner, text, skewed, out, cores, repeat.userWordCount));
     }
     const documentBenches = DOCUMENT_BENCHES.filter((b) => only.includes(b.bench.replace(/\W+/g, '-')));
     if (documentBenches.length) {
@@ -214,7 +231,13 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
   const best = r.program === 'streaming' && r.corpus === 'big' ? bestBaseline(runs, r.bench) : undefined;
   let ratio = '';
   if (r.corpus === 'tiny') ratio = 'median wall clock, see the note';
-  else if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
+  else if (r.bench === USER_WORD_COUNT) {
+    const script = runs.find((x) => x.bench === r.bench && x.program === PLAIN && x.corpus === r.corpus);
+    const corpus = r.corpus === 'skewed' ? 'skewed corpus' : 'uniform corpus';
+    if (r.program === 'streaming' && script && r.workers)
+      ratio = `${(r.mbPerSec / (r.workers * script.mbPerSec)).toFixed(2)}× ${r.workers === 1 ? '' : `${r.workers} × `}the plain script (${corpus})`;
+    else ratio = corpus;
+  } else if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
   else if (r.program === 'streaming') {
     const base = same('hand-written', r.workers) ?? same('reference', r.workers);
     if (base) ratio = `${(r.mbPerSec / base.mbPerSec).toFixed(2)}× the ${base.program}`;

@@ -141,7 +141,7 @@ function unixPipeline(runner: Runner, corpus: Corpus): Run {
 // The output check.
 
 /** Word → count of `word<TAB>count` files; `duplicates` are words found on more than one line. */
-function readCounts(files: string[]): { counts: Map<string, number>; duplicates: string[] } {
+export function readCounts(files: string[]): { counts: Map<string, number>; duplicates: string[] } {
   const counts = new Map<string, number>();
   const duplicates: string[] = [];
   for (const f of files)
@@ -155,7 +155,7 @@ function readCounts(files: string[]): { counts: Map<string, number>; duplicates:
   return { counts, duplicates };
 }
 
-function partFiles(dir: string): string[] {
+export function partFiles(dir: string): string[] {
   return fs
     .readdirSync(dir)
     .filter((f) => f.startsWith('part-r-'))
@@ -164,6 +164,11 @@ function partFiles(dir: string): string[] {
 }
 
 function compare(compared: string, expected: Map<string, number>, files: string[]): Check {
+  return compareCounts(BENCH, compared, expected, files);
+}
+
+/** `word<TAB>count` files against expected counts: the same words and counts, no word twice. */
+export function compareCounts(bench: string, compared: string, expected: Map<string, number>, files: string[]): Check {
   const { counts: got, duplicates } = readCounts(files);
   const differing: string[] = [];
   for (const [w, c] of expected) if (got.get(w) !== c) differing.push(w);
@@ -172,7 +177,7 @@ function compare(compared: string, expected: Map<string, number>, files: string[
   let tokens = 0;
   for (const c of got.values()) tokens += c;
   return {
-    bench: BENCH,
+    bench,
     compared,
     agree: differing.length === 0 && duplicates.length === 0,
     summary: `${got.size} words, ${tokens} tokens`,
