@@ -255,9 +255,12 @@ export function runStreaming(
   const e = runner.exec(process.execPath, streamingArgs(job, input.dir, out, workers));
   const rss = [...e.stdout.matchAll(/peak RSS (\d+) MiB/g)].map((m) => Number(m[1]));
   const took = /succeeded in ([\d.]+) s\n(?![\s\S]*succeeded in)/.exec(e.stdout)?.[1];
+  // "workers map 5.21 s, idle 0.04 s / 0.31 s per worker; …" (the last job's, with 2+ workers).
+  const idle = [...e.stdout.matchAll(/workers map [\d.]+ s, idle ([^;\n]*) per worker/g)].pop()?.[1];
   const self = {
     peakRssMiB: rss.length ? Math.max(...rss) : null,
     seconds: took === undefined ? null : Number(took),
+    mapIdleSeconds: idle === undefined ? null : [...idle.matchAll(/([\d.]+) s/g)].map((m) => Number(m[1])),
     summary: e.stdout.trim(),
   };
   return row(bench, 'streaming', workers, which, input.bytes, e, self.peakRssMiB ?? e.timeRssMiB, self);

@@ -220,6 +220,12 @@ function vsBestBaseline(runs: Run[], bench: string): Record<string, number> {
   );
 }
 
+/** "; map idle 0.04 / 0.31 s": each worker's idle time in the map phase, as Streaming reported it. */
+function idleOf(r: Run): string {
+  const idle = r.selfReported?.mapIdleSeconds as number[] | null | undefined;
+  return idle ? `; map idle ${idle.map((s) => s.toFixed(2)).join(' / ')} s` : '';
+}
+
 /**
  * A run as a row of the table. "vs best": Streaming's MB/s over the fastest baseline's of its
  * benchmark (any program, any number of workers; the pipeline counts); "ratio": Streaming's over
@@ -235,7 +241,7 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
     const script = runs.find((x) => x.bench === r.bench && x.program === PLAIN && x.corpus === r.corpus);
     const corpus = r.corpus === 'skewed' ? 'skewed corpus' : 'uniform corpus';
     if (r.program === 'streaming' && script && r.workers)
-      ratio = `${(r.mbPerSec / (r.workers * script.mbPerSec)).toFixed(2)}× ${r.workers === 1 ? '' : `${r.workers} × `}the plain script (${corpus})`;
+      ratio = `${(r.mbPerSec / (r.workers * script.mbPerSec)).toFixed(2)}× ${r.workers === 1 ? '' : `${r.workers} × `}the plain script (${corpus})${idleOf(r)}`;
     else ratio = corpus;
   } else if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
   else if (r.program === 'streaming') {

@@ -13,6 +13,43 @@ const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
 /** A task is a straggler when it ran more than this many times its phase's median. */
 export const STRAGGLER_FACTOR = 1.5;
 
+/** How long each worker sat idle during a phase (its span: first task start to last task end). */
+export interface PhaseIdle {
+  /** Seconds from the phase's first task start to its last task end. */
+  span: number;
+  /** Idle seconds of each worker that ran a task of the job, in the order first seen. */
+  idle: { worker: string; seconds: number }[];
+}
+
+/**
+ * Idle time per worker in each phase, from the tasks' timings (a worker ran one task at a
+ * time; its idle time is the phase's span less the time its tasks of that phase took).
+ * Undefined when the tasks do not say which worker ran them (the cloud) or one worker ran all.
+ */
+export function idleByWorker(m: JobManifest): { map: PhaseIdle; reduce?: PhaseIdle } | undefined {
+  const workers = [...new Set(m.tasks.map((t) => t.worker))];
+  if (workers.length < 2 || workers.includes(undefined)) return undefined;
+  const phase = (p: 'map' | 'reduce'): PhaseIdle | undefined => {
+    const ts = m.tasks.filter((t) => t.phase === p);
+    if (ts.length === 0) return undefined;
+    const span = (Math.max(...ts.map((t) => t.end)) - Math.min(...ts.map((t) => t.start))) / 1000;
+    const idle = workers.map((worker) => {
+      const busy = ts.filter((t) => t.worker === worker).reduce((s, t) => s + t.end - t.start, 0) / 1000;
+      return { worker: worker!, seconds: Math.max(0, span - busy) };
+    });
+    return { span, idle };
+  };
+  const map = phase('map');
+  if (!map) return undefined;
+  const reduce = phase('reduce');
+  return reduce ? { map, reduce } : { map };
+}
+
+/** "5.21 s, idle 0.04 s / 0.31 s per worker": a phase's span and each worker's idle time. */
+export function describeIdle(p: PhaseIdle): string {
+  return `${p.span.toFixed(2)} s, idle ${p.idle.map((i) => `${i.seconds.toFixed(2)} s`).join(' / ')} per worker`;
+}
+
 export function renderReport(m: JobManifest): string {
   const tasks = [...m.tasks].sort((a, b) => (a.phase === b.phase ? a.task - b.task : a.phase === 'map' ? -1 : 1));
   // Manifests from before failed attempts were recorded have none.
@@ -69,7 +106,8 @@ export function renderReport(m: JobManifest): string {
     const stragglers = ts.filter((t) => t.end - t.start > STRAGGLER_FACTOR * medians[phase] && tasks.length > 2).length;
     const io = m.io?.[phase];
     const retried = failed.filter((f) => f.phase === phase).length;
-    return `<tr><td>${phase}</td><td>${ts.length}</td><td>${busy.toFixed(2)} s</td><td>${(medians[phase] / 1000).toFixed(3)} s</td><td>${stragglers}</td><td>${retried}</td><td>${records.toLocaleString('en')}</td><td>${mb(bytes)}</td><td>${io ? `${io.requests} / ${mb(io.bytesRead)} / ${mb(io.bytesWritten)}` : '-'}</td></tr>`;
+    const idle = idleByWorker(m)?.[phase];
+    return `<tr><td>${phase}</td><td>${ts.length}</td><td>${busy.toFixed(2)} s</td><td>${(medians[phase] / 1000).toFixed(3)} s</td><td>${stragglers}</td><td>${retried}</td><td>${records.toLocaleString('en')}</td><td>${mb(bytes)}</td><td>${io ? `${io.requests} / ${mb(io.bytesRead)} / ${mb(io.bytesWritten)}` : '-'}</td><td>${idle ? describeIdle(idle) : '-'}</td></tr>`;
   };
   const taskRows = tasks
     .map(
@@ -98,7 +136,7 @@ td.said { text-align: left; max-width: 480px; } td.said pre { margin: 2px 0; fon
 <p>${esc(m.output)} — ${m.timings.seconds.toFixed(2)} s; input ${m.input.objects} objects, ${mb(m.input.bytes)}, ${m.input.records.toLocaleString('en')} records;
 output ${m.parts.length} parts, ${m.records.toLocaleString('en')} records, ${mb(m.bytes)}${m.steps > 1 ? `; step ${m.step + 1} of ${m.steps}` : ''}.</p>
 <h2>Phases</h2>
-<table><tr><th>phase</th><th>tasks</th><th>task time</th><th>median</th><th>stragglers (&gt; ${STRAGGLER_FACTOR}× median)</th><th>failed attempts</th><th>input records</th><th>input bytes</th><th>storage requests / read / written</th></tr>
+<table><tr><th>phase</th><th>tasks</th><th>task time</th><th>median</th><th>stragglers (&gt; ${STRAGGLER_FACTOR}× median)</th><th>failed attempts</th><th>input records</th><th>input bytes</th><th>storage requests / read / written</th><th>span, idle per worker</th></tr>
 ${phaseRow('map')}
 ${phaseRow('reduce')}
 </table>

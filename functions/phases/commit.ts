@@ -54,6 +54,8 @@ export interface JobManifest {
     start: number;
     end: number;
     attempt: string;
+    /** What ran it (TaskEnv.worker: a local worker thread), where known. */
+    worker?: string;
     records: number;
     bytes: number;
     status?: string;
@@ -265,7 +267,8 @@ function said(t: { status?: string | undefined; stderr?: string[] | undefined; l
 }
 
 function timed(phase: 'map' | 'reduce', task: number, t: TaskTiming, records: number, bytes: number) {
-  return { phase, task, start: t.start, end: t.end, attempt: t.attempt, records, bytes };
+  const worker = t.worker !== undefined ? { worker: t.worker } : {};
+  return { phase, task, start: t.start, end: t.end, attempt: t.attempt, ...worker, records, bytes };
 }
 
 const zeroIo = (): IoStats => ({ requests: 0, bytesRead: 0, bytesWritten: 0 });

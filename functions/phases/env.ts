@@ -19,6 +19,11 @@ export interface TaskEnv {
   readonly taskLog?: TaskLog;
   /** When the task's function will be stopped (ms since the epoch): Lambda's timeout; none locally. */
   readonly deadline?: number;
+  /**
+   * What runs the task: a local worker thread. Task timings carry it, so a job's manifest shows
+   * each worker's idle time (Lambda scales its environments: none is named). @default unknown
+   */
+  readonly worker?: string;
 }
 
 /** A task of the map or reduce phase, as the task log names it. */
@@ -70,6 +75,13 @@ export interface TaskTiming {
   start: number;
   end: number;
   attempt: string;
+  /** TaskEnv.worker, where known. */
+  worker?: string;
+}
+
+/** The timing of an attempt that began at `start` and ends now. */
+export function taskTiming(env: TaskEnv, start: number): TaskTiming {
+  return { start, end: Date.now(), attempt: env.attempt, ...(env.worker !== undefined ? { worker: env.worker } : {}) };
 }
 
 /** A failed attempt of a map or reduce task, as its record in scratch holds it (Commit adds them to the manifest). */

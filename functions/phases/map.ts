@@ -14,7 +14,15 @@ import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
 import { CombineTable, type MapSideTable } from './combine-table.js';
 import { isThenable, type MutableContext, taskContext, userAwait, userCall, userError } from './context.js';
-import { type CounterGroups, type Counters, deadlineGuard, ioMeter, type TaskEnv, type TaskTiming } from './env.js';
+import {
+  type CounterGroups,
+  type Counters,
+  deadlineGuard,
+  ioMeter,
+  type TaskEnv,
+  type TaskTiming,
+  taskTiming,
+} from './env.js';
 import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
 import type { Split } from './plan.js';
 import { openProgramTask, type ProgramTask } from './programs.js';
@@ -155,7 +163,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     stats,
     counters: ctx.counters,
     ...taskReport(ctx, log),
-    timing: { start, end: Date.now(), attempt: env.attempt },
+    timing: taskTiming(env, start),
   };
   // Publishing the index is what makes the attempt's output visible to the shuffle plan.
   io(index);

@@ -20,6 +20,7 @@ import {
   mapLimit,
   type TaskEnv,
   type TaskTiming,
+  taskTiming,
   tmpSpace,
 } from './env.js';
 import { programInputLine, taskReport } from './map.js';
@@ -221,7 +222,7 @@ async function reducePartition(
     stats,
     counters: ctx.counters,
     ...taskReport(ctx, log),
-    timing: { start, end: Date.now(), attempt: env.attempt },
+    timing: taskTiming(env, start),
   };
   io(result);
   await env.storage.for(run.scratch).write(layout.reduceResult(run, r), JSON.stringify(result));

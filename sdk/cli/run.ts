@@ -7,6 +7,7 @@ import { JobCancelledError, JobFailedError } from '../../functions/errors.js';
 import type { JobManifest } from '../../functions/phases/commit.js';
 import { type LocalRunOptions, runLocal } from '../local/engine.js';
 import { progressReporter } from '../progress.js';
+import { describeIdle, idleByWorker } from '../report.js';
 import { type Command, parseCommand } from './command.js';
 import { UsageError } from './options.js';
 
@@ -125,6 +126,10 @@ export function summary(m: JobManifest, seconds: number): string {
     `  reduce  ${m.reduce.tasks} tasks, ${m.reduce.groups} keys`,
     `  output  ${m.parts.length} parts, ${m.records} records, ${mb(m.bytes)} in ${m.output}`,
   ];
+  // Balance: how long each worker waited while others still ran tasks of the phase.
+  const idle = idleByWorker(m);
+  if (idle)
+    lines.push(`  workers map ${describeIdle(idle.map)}${idle.reduce ? `; reduce ${describeIdle(idle.reduce)}` : ''}`);
   // Worker threads share the process, so this is the peak of the engine and all its workers.
   lines.push(`  memory  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   const list = (c: Record<string, number>) =>

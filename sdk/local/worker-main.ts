@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { toErrorCause } from '../../functions/errors.js';
 import type { JobModule } from '../../functions/job.js';
 import type { TaskLog, TaskRef } from '../../functions/phases/env.js';
@@ -63,6 +63,7 @@ export function startWorker(job: JobModule): void {
     storage,
     tmpDir,
     taskLog,
+    worker: `thread ${threadId}`,
     ...(settings.programRoot !== undefined ? { programRoot: settings.programRoot } : {}),
   };
   port.on('message', async (req: TaskRequest) => {
