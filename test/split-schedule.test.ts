@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { DEFAULTS } from '../functions/config.js';
 import { readLines } from '../functions/format/lines.js';
 import { makeSplits, type Split, shrinkingSplitSizes, splitSizes } from '../functions/phases/plan.js';
+import { largestFirst } from '../functions/phases/shuffle.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { normalizeUri } from '../functions/storage/uri.js';
 import { tempDir } from './helpers.js';
@@ -192,5 +193,43 @@ describe('splitSizes (what Plan cuts by)', () => {
     expect(splitSizes(spec(2), objects)).toEqual(shrinkingSplitSizes(100 * MiB, 2, 64 * MiB, DEFAULTS.minSplitSize));
     expect(splitSizes(spec(1), objects)).toBe(64 * MiB);
     expect(splitSizes(spec(undefined), objects)).toBe(64 * MiB);
+  });
+});
+
+describe('reduce tasks largest first', () => {
+  /** The best finish time of `sizes` on `workers` workers, by trying every assignment. */
+  const best = (sizes: number[], workers: number): number => {
+    let min = Number.POSITIVE_INFINITY;
+    const load = new Array<number>(workers).fill(0);
+    const go = (i: number) => {
+      if (i === sizes.length) {
+        min = Math.min(min, Math.max(...load));
+        return;
+      }
+      for (let w = 0; w < workers; w++) {
+        load[w]! += sizes[i]!;
+        go(i + 1);
+        load[w]! -= sizes[i]!;
+      }
+    };
+    go(0);
+    return min;
+  };
+
+  it('finish within 4/3 of the best schedule when each goes to the first worker free', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 7 }),
+        fc.integer({ min: 2, max: 3 }),
+        (bytes, workers) => {
+          const items = bytes.map((b, task) => ({ task, first: task, count: 1, bytes: b, attempts: '' }));
+          const order = largestFirst(items);
+          expect(order.map((i) => i.task).sort((a, b) => a - b)).toEqual(items.map((i) => i.task));
+          const free = new Array<number>(workers).fill(0);
+          for (const item of order) free[free.indexOf(Math.min(...free))]! += item.bytes;
+          expect(Math.max(...free)).toBeLessThanOrEqual((4 / 3) * best(bytes, workers));
+        },
+      ),
+    );
   });
 });
