@@ -1,11 +1,25 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe } from '@jest/globals';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 export const MOBY = path.join(ROOT, 'node_modules', '@stdlib', 'datasets-moby-dick', 'data');
+
+/**
+ * `describe` where python3 runs, else `describe.skip` with a warning: the stream-program tests
+ * run the Hadoop Streaming tutorial's Python programs, and `npm test` needs nothing but Node.
+ */
+export const describeWithPython3: (name: string, tests: () => void) => void =
+  spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0
+    ? describe
+    : (() => {
+        console.warn('python3 is not on PATH: the tests of Python stream programs are skipped');
+        return describe.skip;
+      })();
 
 export function tempDir(prefix = 'streaming-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from '@jest/globals';
-import { ROOT, tempDir } from './helpers.js';
+import { expect, it } from '@jest/globals';
+import { describeWithPython3, ROOT, tempDir } from './helpers.js';
 
 const PAGE = path.join(ROOT, 'docs', 'stream-programs.md');
 const MARK = '<!-- test/stream-docs.test.ts runs the next block -->';
@@ -57,7 +57,7 @@ function run(cwd: string, command: string): string[] {
     .map((l) => normalize(l.replace(/file:\/\/\S+/g, 'file://<output>')));
 }
 
-describe('docs/stream-programs.md', () => {
+describeWithPython3('docs/stream-programs.md', () => {
   const all = blocks();
 
   it('has the examples the page promises, and the README names files that exist', () => {

@@ -9,10 +9,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { StorageRouter } from '../functions/storage/index.js';
 import { type LocalRunOptions, readResults, runLocal } from '../sdk/index.js';
-import { MOBY, outputLines, partFiles, ROOT, sortedEntries, tempDir } from './helpers.js';
+import { describeWithPython3, MOBY, outputLines, partFiles, ROOT, sortedEntries, tempDir } from './helpers.js';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const WORDCOUNT = path.join(EXAMPLES, 'wordcount-python', 'wordcount.ts');
@@ -70,7 +70,7 @@ function weatherCsv(file: string, rows: number): { year: string; temp: string }[
   return out;
 }
 
-describe('the Hadoop Streaming tutorial word count (Python)', () => {
+describeWithPython3('the Hadoop Streaming tutorial word count (Python)', () => {
   const input = path.join(MOBY, 'data.txt');
   const expected = pythonSplitCounts(input);
   const lines = fs.readFileSync(input, 'utf8').replace(/\n$/, '').split('\n').length;
@@ -97,82 +97,84 @@ describe('the Hadoop Streaming tutorial word count (Python)', () => {
   );
 });
 
-describe('max temperature with a secondary sort (KeyFieldBasedPartitioner and KeyFieldBasedComparator)', () => {
-  const dir = tempDir();
-  const input = path.join(dir, 'weather.csv');
-  const records = weatherCsv(input, 20_000);
-  const max = new Map<string, number>();
-  for (const r of records) max.set(r.year, Math.max(max.get(r.year) ?? Number.NEGATIVE_INFINITY, Number(r.temp)));
+describeWithPython3(
+  'max temperature with a secondary sort (KeyFieldBasedPartitioner and KeyFieldBasedComparator)',
+  () => {
+    const dir = tempDir();
+    const input = path.join(dir, 'weather.csv');
+    const records = weatherCsv(input, 20_000);
+    const max = new Map<string, number>();
+    for (const r of records) max.set(r.year, Math.max(max.get(r.year) ?? Number.NEGATIVE_INFINITY, Number(r.temp)));
 
-  it.each([
-    { reducers: 1, splitSize: 1 << 20 },
-    { reducers: 3, splitSize: 64 * 1024 },
-    { reducers: 8, splitSize: 100_000 },
-  ])('finds each year’s maximum as the first line of its group: $reducers reducers, split $splitSize', async (o) => {
-    const out = path.join(tempDir(), 'out');
-    const { manifest } = await runLocal(MAX_TEMPERATURE, { input, output: out, workers: 2, ...o });
-    expect(manifest.parts).toHaveLength(o.reducers);
-    const found = new Map(outputLines(out).map((l) => [l.split('\t')[0]!, Number(l.split('\t')[1])]));
-    expect(sortedEntries(found)).toEqual(sortedEntries(max));
-    expect(manifest.counterGroups.MaxTemperature).toEqual({ skipped: 1 }); // the header line
-  });
+    it.each([
+      { reducers: 1, splitSize: 1 << 20 },
+      { reducers: 3, splitSize: 64 * 1024 },
+      { reducers: 8, splitSize: 100_000 },
+    ])('finds each year’s maximum as the first line of its group: $reducers reducers, split $splitSize', async (o) => {
+      const out = path.join(tempDir(), 'out');
+      const { manifest } = await runLocal(MAX_TEMPERATURE, { input, output: out, workers: 2, ...o });
+      expect(manifest.parts).toHaveLength(o.reducers);
+      const found = new Map(outputLines(out).map((l) => [l.split('\t')[0]!, Number(l.split('\t')[1])]));
+      expect(sortedEntries(found)).toEqual(sortedEntries(max));
+      expect(manifest.counterGroups.MaxTemperature).toEqual({ skipped: 1 }); // the header line
+    });
 
-  it.each([2, 5])(
-    'partitions on the year and sorts on year, then temperature descending (%i reducers, -D)',
-    async (reducers) => {
-      // The same programs with `cat` as the reducer: what the reducer reads, in full.
-      const jobDir = tempDir();
-      const job = writeJob(jobDir, 'sorted', {
-        mapper: `python3 ${path.join(EXAMPLES, 'max-temperature', 'max_temperature_map.py')}`,
-        reducer: 'cat',
-      });
-      const out = path.join(jobDir, 'out');
-      await runLocal(job, {
-        input,
-        output: out,
-        workers: 2,
-        splitSize: 50_000,
-        reducers,
-        // What a Hadoop Streaming command line gives with -D.
-        jobconf: {
-          'stream.num.map.output.key.fields': '2',
-          'mapreduce.partition.keypartitioner.options': '-k1,1',
-          'mapreduce.partition.keycomparator.options': '-k1,1 -k2,2nr',
-          'mapreduce.job.output.key.comparator.class':
-            'org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator',
-        },
-      });
-      const partOfYear = new Map<string, string>();
-      let total = 0;
-      for (const part of partFiles(out)) {
-        // The reducer read `year<TAB>temp<TAB>` (key of two fields, empty value) and printed it back.
-        const rows = fs
-          .readFileSync(part, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => l.split('\t'));
-        total += rows.length;
-        for (let i = 0; i < rows.length; i++) {
-          const [year, temp] = rows[i]!;
-          expect(partOfYear.get(year!) ?? part).toBe(part);
-          partOfYear.set(year!, part);
-          if (i === 0) continue;
-          const [py, pt] = rows[i - 1]!;
-          expect(py! < year! || (py === year && Number(pt) >= Number(temp))).toBe(true);
+    it.each([2, 5])(
+      'partitions on the year and sorts on year, then temperature descending (%i reducers, -D)',
+      async (reducers) => {
+        // The same programs with `cat` as the reducer: what the reducer reads, in full.
+        const jobDir = tempDir();
+        const job = writeJob(jobDir, 'sorted', {
+          mapper: `python3 ${path.join(EXAMPLES, 'max-temperature', 'max_temperature_map.py')}`,
+          reducer: 'cat',
+        });
+        const out = path.join(jobDir, 'out');
+        await runLocal(job, {
+          input,
+          output: out,
+          workers: 2,
+          splitSize: 50_000,
+          reducers,
+          // What a Hadoop Streaming command line gives with -D.
+          jobconf: {
+            'stream.num.map.output.key.fields': '2',
+            'mapreduce.partition.keypartitioner.options': '-k1,1',
+            'mapreduce.partition.keycomparator.options': '-k1,1 -k2,2nr',
+            'mapreduce.job.output.key.comparator.class':
+              'org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator',
+          },
+        });
+        const partOfYear = new Map<string, string>();
+        let total = 0;
+        for (const part of partFiles(out)) {
+          // The reducer read `year<TAB>temp<TAB>` (key of two fields, empty value) and printed it back.
+          const rows = fs
+            .readFileSync(part, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split('\t'));
+          total += rows.length;
+          for (let i = 0; i < rows.length; i++) {
+            const [year, temp] = rows[i]!;
+            expect(partOfYear.get(year!) ?? part).toBe(part);
+            partOfYear.set(year!, part);
+            if (i === 0) continue;
+            const [py, pt] = rows[i - 1]!;
+            expect(py! < year! || (py === year && Number(pt) >= Number(temp))).toBe(true);
+          }
         }
-      }
-      expect(total).toBe(records.length);
-      expect(partOfYear.size).toBe(max.size);
-    },
-  );
+        expect(total).toBe(records.length);
+        expect(partOfYear.size).toBe(max.size);
+      },
+    );
 
-  it('a TypeScript job gets the same with compareValues (values in descending order) and partitionBy/compareKeys', async () => {
-    const jobDir = tempDir();
-    const job = writeJob(
-      jobDir,
-      'typed',
-      { reducers: 3 },
-      `map(line: string, emit: (k: unknown, v: number) => void) {
+    it('a TypeScript job gets the same with compareValues (values in descending order) and partitionBy/compareKeys', async () => {
+      const jobDir = tempDir();
+      const job = writeJob(
+        jobDir,
+        'typed',
+        { reducers: 3 },
+        `map(line: string, emit: (k: unknown, v: number) => void) {
         const f = line.split(',');
         if (f[0] === 'location') return;
         emit([Number(f[1]!.slice(0, 4)), Number(f[1]!.slice(5, 7))], Number(f[3]));
@@ -183,43 +185,44 @@ describe('max temperature with a secondary sort (KeyFieldBasedPartitioner and Ke
       reduce(key: [number, number], temps: Iterable<number>, emit: (k: unknown, v: unknown) => void) {
         emit(key, [...temps]);
       },`,
-    );
-    const out = path.join(jobDir, 'out');
-    const { manifest } = await runLocal(job, { input, output: out, workers: 2, splitSize: 64 * 1024 });
-    const byMonth = new Map<string, number[]>();
-    records.forEach((r, i) => {
-      // weatherCsv writes month 1 + i % 9.
-      const k = JSON.stringify([Number(r.year), 1 + (i % 9)]);
-      const list = byMonth.get(k) ?? [];
-      list.push(Number(r.temp));
-      byMonth.set(k, list);
-    });
-    const years = new Map<number, number>();
-    for (const [i, part] of manifest.parts.entries()) {
-      let previous: [number, number] | undefined;
-      for await (const rec of readResults(new StorageRouter(), { ...manifest, parts: [part] })) {
-        const key = JSON.parse(rec.key as string) as [number, number];
-        const temps = JSON.parse(rec.value as string) as number[];
-        // Values in the order compareValues asks, every one of the group's.
-        // (-0.0 in the input is emitted as a number: JSON makes it 0.)
-        expect(temps).toEqual(
-          byMonth
-            .get(JSON.stringify(key))!
-            .map((t) => t + 0)
-            .sort((a, b) => b - a),
-        );
-        // A year in one part; keys by year, then month descending.
-        expect(years.get(key[0]) ?? i).toBe(i);
-        years.set(key[0], i);
-        if (previous) expect(previous[0] < key[0] || (previous[0] === key[0] && previous[1] > key[1])).toBe(true);
-        previous = key;
+      );
+      const out = path.join(jobDir, 'out');
+      const { manifest } = await runLocal(job, { input, output: out, workers: 2, splitSize: 64 * 1024 });
+      const byMonth = new Map<string, number[]>();
+      records.forEach((r, i) => {
+        // weatherCsv writes month 1 + i % 9.
+        const k = JSON.stringify([Number(r.year), 1 + (i % 9)]);
+        const list = byMonth.get(k) ?? [];
+        list.push(Number(r.temp));
+        byMonth.set(k, list);
+      });
+      const years = new Map<number, number>();
+      for (const [i, part] of manifest.parts.entries()) {
+        let previous: [number, number] | undefined;
+        for await (const rec of readResults(new StorageRouter(), { ...manifest, parts: [part] })) {
+          const key = JSON.parse(rec.key as string) as [number, number];
+          const temps = JSON.parse(rec.value as string) as number[];
+          // Values in the order compareValues asks, every one of the group's.
+          // (-0.0 in the input is emitted as a number: JSON makes it 0.)
+          expect(temps).toEqual(
+            byMonth
+              .get(JSON.stringify(key))!
+              .map((t) => t + 0)
+              .sort((a, b) => b - a),
+          );
+          // A year in one part; keys by year, then month descending.
+          expect(years.get(key[0]) ?? i).toBe(i);
+          years.set(key[0], i);
+          if (previous) expect(previous[0] < key[0] || (previous[0] === key[0] && previous[1] > key[1])).toBe(true);
+          previous = key;
+        }
       }
-    }
-    expect(years.size).toBe(max.size);
-  });
-});
+      expect(years.size).toBe(max.size);
+    });
+  },
+);
 
-describe('what programs report and see', () => {
+describeWithPython3('what programs report and see', () => {
   it('sums counters from stderr over tasks and attempts exactly once: a failed attempt’s counters are not counted', async () => {
     const dir = tempDir();
     const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}`);
@@ -346,7 +349,7 @@ describe('what programs report and see', () => {
   });
 });
 
-describe('job properties', () => {
+describeWithPython3('job properties', () => {
   it('splits program output on stream.map.output.field.separator and stream.num.map.output.key.fields', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'b.x.1\na.y.2\na.x.3\n');
@@ -426,7 +429,7 @@ describe('job properties', () => {
   });
 });
 
-describe('protocols, hooks and reducers', () => {
+describeWithPython3('protocols, hooks and reducers', () => {
   it('the jsonl protocol keeps the types programs print', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'a b a\nb a\n');

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { runLocal } from '../sdk/index.js';
-import { outputLines, ROOT, tempDir } from './helpers.js';
+import { describeWithPython3, outputLines, ROOT, tempDir } from './helpers.js';
 
 const CLI = path.join(ROOT, 'dist', 'sdk', 'cli.js');
 
@@ -78,7 +78,7 @@ async function until(check: () => boolean, ms = 60_000): Promise<void> {
   }
 }
 
-describe('lifecycle', () => {
+describeWithPython3('lifecycle', () => {
   it('Ctrl-C ends every program of the run with its whole process group: none is left re-parented', async () => {
     const dir = tempDir();
     const job = sleeperJob(dir);
