@@ -9,6 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobManifest } from '../../functions/phases/commit.js';
 import type { MapIndex } from '../../functions/phases/map.js';
+import { PHASES } from '../../functions/runtime.js';
 import { runLocal } from '../../sdk/local/engine.js';
 import { countsOf, expectedWordCounts, MOBY, partFiles, ROOT, sortedEntries, tempDir } from '../helpers.js';
 import { type DeployedJob, type Faults, JOBS } from './harness.js';
@@ -59,6 +60,21 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(summary.parts).toBe(3);
     await expectSameAsLocal(out('clean'));
     expect(cloud.harness.guard.denials()).toEqual([]);
+  });
+
+  it('publishes _SUCCESS last: after every part and _manifest.json (a reader seeing it finds both)', () => {
+    // The run above, as its writes reached S3 (in the order S3 answered them).
+    const prefix = `/${job.bucket}/output/clean/`;
+    const writes = cloud.harness.guard.requests
+      .filter((r) => r.allowed && r.status < 300 && (r.method === 'PUT' || r.method === 'POST'))
+      .map((r) => decodeURIComponent(new URL(r.url, 'http://s3').pathname))
+      .filter((p) => p.startsWith(prefix) && !p.endsWith('/_CLAIM'))
+      .map((p) => p.slice(prefix.length));
+    expect(writes.at(-1)).toBe('_SUCCESS');
+    expect(writes.filter((w) => w === '_SUCCESS')).toHaveLength(1);
+    const before = new Set(writes.slice(0, -1));
+    expect(before).toContain('_manifest.json');
+    for (const [part] of localParts) expect(before).toContain(part);
   });
 
   it('keeps every state’s payload the same size whatever the number of map tasks (the Maps’ results go to S3)', async () => {
@@ -123,7 +139,7 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(sortedEntries(countsOf(lines))).toEqual(
       sortedEntries(expectedWordCounts(chapters.map((f) => path.join(MOBY, f)))),
     );
-  });
+  }, 240_000); // a second deployment: its six functions start cold
 
   it('retries tasks that fail once and Lambda throttling (Lambda.TooManyRequestsException), with identical output', async () => {
     const failed = new Set<string>();
@@ -262,4 +278,59 @@ describe('the deployed word count, run from its bundles against S3', () => {
     expect(marker.message).toContain('the shuffle plan never works');
     expect(marker.stack?.length).toBeGreaterThan(1);
   });
+
+  // Last: over every run of this file (clean, retried, duplicated, failed attempts, Abort), each role
+  // must have used every S3 grant (and the state machine's every invoke grant) it was given, bar
+  // those NOT_EXERCISED names with the path that needs them.
+  it('gives each role no S3 or invoke permission it did not use, and refused none it needed', () => {
+    const unexplained: string[] = [];
+    for (const role of [...PHASES, 'StateMachineRole'])
+      for (const grant of cloud.harness.guard.unusedGrants(`${job.path}/${role}`, ['s3:', 'lambda:']))
+        if (!NOT_EXERCISED.some((n) => n.roles.includes(role) && n.grant.test(grant)))
+          unexplained.push(`${role}: ${grant}`);
+    expect(unexplained).toEqual([]);
+    expect(cloud.harness.guard.denials()).toEqual([]);
+  });
 });
+
+/**
+ * Grants a role needs only on paths this file does not run (infra/job-access.ts says why each
+ * phase has its row). Any other grant no request used is a permission the role does not need.
+ */
+const NOT_EXERCISED: { roles: string[]; grant: RegExp; why: string }[] = [
+  {
+    roles: ['StateMachineRole'],
+    grant: /^lambda:InvokeFunction function:[^:]+:\*$/,
+    why: 'CDK’s invoke grant also covers the functions’ versions and aliases; the definition invokes the unqualified ARNs',
+  },
+  {
+    roles: [...PHASES, 'StateMachineRole'],
+    grant: /^s3:(AbortMultipartUpload|ListMultipartUploadParts) /,
+    why: 'a multipart upload that fails midway is aborted (the SDK’s Upload; the ResultWriter’s, per AWS’s policy for it)',
+  },
+  {
+    roles: ['shuffle', 'reduce'],
+    grant: /^s3:ListBucket list scratch\/\*$/,
+    why: 'a GET of a missing key answers 404 (not 403) only with s3:ListBucket: a reader tells “not there” from “denied”',
+  },
+  { roles: ['map'], grant: /^s3:PutObject output\/\*$/, why: 'a map-only job (or last step) writes its parts' },
+  {
+    roles: ['map'],
+    grant: /^s3:(GetObject scratch\/\*|ListBucket list (scratch|input)\/\*)$/,
+    why: 'a step’s side input: an earlier step’s output in scratch, or an input prefix, listed and read part by part',
+  },
+  { roles: ['plan'], grant: /^s3:DeleteObject output\/\*$/, why: '--overwrite: Plan clears what an earlier run left' },
+  {
+    roles: ['plan'],
+    grant: /^s3:ListBucket list scratch\/\*$/,
+    why: 'a later step of a multi-step job lists its input in scratch',
+  },
+  // Found unused here and in Plan's and Commit's code: reported (issue 14) to job-access.ts's owner
+  // rather than removed under a test that cannot see the multi-step paths.
+  {
+    roles: ['plan'],
+    grant: /^s3:(GetObject input|GetObject scratch|DeleteObject scratch)\/\*$/,
+    why: 'no use found (stat is a one-key listing, not a HEAD)',
+  },
+  { roles: ['commit'], grant: /^s3:PutObject scratch\/\*$/, why: 'no use found' },
+];

@@ -198,8 +198,10 @@ export interface Principal {
 export class S3Guard {
   /** Every request, in the order the answers completed. */
   readonly requests: S3Request[] = [];
-  /** Grant → requests it allowed, per principal. */
+  /** Grant → requests it allowed, per principal (summed over every front door opened under its name). */
   readonly used = new Map<string, Map<Grant, number>>();
+  /** Each principal's identity policy statements, by name. */
+  readonly principals = new Map<string, Statement[]>();
   private readonly servers: http.Server[] = [];
   private readonly agent = new http.Agent({ keepAlive: true });
 
@@ -208,8 +210,10 @@ export class S3Guard {
   /** Starts the front door of a principal; returns its endpoint. */
   async open(principal: Principal): Promise<string> {
     const up = new URL(this.upstream);
-    const used = new Map<Grant, number>();
+    // A job deployed again (scaled differently) has the same roles: its doors add to the same counts.
+    const used = this.used.get(principal.name) ?? new Map<Grant, number>();
     this.used.set(principal.name, used);
+    this.principals.set(principal.name, principal.statements);
     const server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://s3');
       const isDelete = req.method === 'POST' && url.searchParams.has('delete');
@@ -301,6 +305,28 @@ export class S3Guard {
         allowed: false,
         status: 403,
         end: Date.now(),
+      });
+  }
+
+  /**
+   * The grants of a principal's policies, for actions of `services` (e.g. `s3:`), that allowed no
+   * request so far: a role given more than it uses.
+   */
+  unusedGrants(principal: string, services: string[]): string[] {
+    const statements = this.principals.get(principal);
+    if (!statements) throw new Error(`No front door was opened for ${principal}`);
+    const used = this.used.get(principal)!;
+    const byId = new Map(statements.map((st) => [st.id, st]));
+    return grantsOf(statements, services)
+      .filter((g) => !used.has(g))
+      .map((g) => {
+        const [id, action, resource] = g.split('|') as [string, string, string];
+        // Named without the statement's id (it moves as the template changes): the action and where.
+        const prefix = byId.get(id)?.conditions?.StringLike?.['s3:prefix'];
+        const where = resource
+          .replace(/^arn:aws:s3:::[^/]+\/?/, '')
+          .replace(/^arn:aws:lambda:[^:]+:\d+:function:/, 'function:');
+        return `${action} ${prefix !== undefined ? `list ${[prefix].flat().join(',')}` : where || 'bucket'}`;
       });
   }
 

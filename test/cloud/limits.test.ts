@@ -130,6 +130,33 @@ describe('reducers sized by bytes', () => {
   });
 });
 
+describe('Lambda’s own transient failures (the definition’s Lambda-service retrier)', () => {
+  /** Throttles the shuffle plan's first `times` invocations, as Lambda would under a full account. */
+  const throttled = (times: number) => {
+    let n = 0;
+    return {
+      before: (phase: string) => {
+        if (phase === 'shuffle' && n++ < times)
+          throw Object.assign(new Error('Rate exceeded'), { name: 'Lambda.TooManyRequestsException' });
+      },
+    };
+  };
+
+  it('retries a throttled task six times, beyond the task policy’s three attempts', async () => {
+    const { result, attempts } = await job.execute(spec(job, 'throttled-6', {}), throttled(6));
+    await expect(result).resolves.toMatchObject({ parts: 2 });
+    expect(attempts.shuffle).toBe(7);
+  });
+
+  it('gives up after six retries: the seventh throttle fails the job into Abort', async () => {
+    const { result, attempts } = await job.execute(spec(job, 'throttled-7', {}), throttled(7));
+    const failure = (await result.catch((e: Error & { cause?: Error }) => e.cause)) as Error | undefined;
+    expect(failure?.name).toBe('Lambda.TooManyRequestsException');
+    expect(attempts.shuffle).toBe(7);
+    expect(await text(`s3://${job.bucket}/output/throttled-7/_FAILED`)).toBeDefined();
+  });
+});
+
 describe('a failed task inside a Distributed Map, as AWS surfaces it', () => {
   const fail = { fail: 'the real error of the map task' };
 
