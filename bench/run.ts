@@ -5,13 +5,15 @@
  *     the shared reference ../shared/reference/wordcount-baseline.mjs where it exists, and the
  *     Unix pipeline;
  *   - inverted index and tf-idf (bench/documents.ts): hand-written Node programs
- *     (bench/baselines/).
+ *     (bench/baselines/);
+ *   - logistic regression training (bench/logistic.ts): seconds per iteration beside a run of
+ *     the tf-idf job over the same messages.
  * Every program is timed the same way: wall clock of the whole child process, spawn to exit, so
  * start-up, bundling and writing the output count; MB/s = corpus bytes / 1e6 / seconds.
  * Each row is the median of repeated runs (--repeat): three for word count, whose margins are
  * the tightest, one for the document jobs, whose runs take 30-90 s each at 1 GiB.
  *
- *   npm run bench [-- --size-mib 1024] [--quick] [--repeat N] [--only tiny-job,word-count,inverted-index,tf-idf] [--json]
+ *   npm run bench [-- --size-mib 1024] [--quick] [--repeat N] [--only tiny-job,word-count,user-word-count,inverted-index,tf-idf,stream-word-count,logistic-regression] [--json]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { corpus, halfCorpus, skewedCorpus, warmPageCache } from './corpus.js';
 import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
 import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
+import { benchLogistic, MAX_MIB } from './logistic.js';
 import { benchStreamWordCount, hasPython3, STREAM_MAX_MIB } from './stream.js';
 import { benchTinyJob } from './tiny.js';
 import { benchUserWordCount, PLAIN, BENCH as USER_WORD_COUNT } from './user-wordcount.js';
@@ -31,11 +34,13 @@ const BENCHES = [
   'user-word-count',
   ...DOCUMENT_BENCHES.map((b) => b.bench.replace(/\W+/g, '-')),
   'stream-word-count',
+  'logistic-regression',
 ];
 
 const USAGE = `Usage: npm run bench -- [--size-mib N] [--quick] [--repeat N] [--only NAMES] [--json]
 
-  --size-mib N  size of each corpus in MiB (word count also runs on the first half)  [default: 1024]
+  --size-mib N  size of each corpus in MiB (word count also runs on the first half;
+                stream word count takes at most ${STREAM_MAX_MIB}, logistic regression ${MAX_MIB})  [default: 1024]
   --quick       a smoke run: 64 MiB, every measurement once
   --repeat N    runs of each measurement; a row is their median  [default: 3 for both word counts, 1 for the others]
   --only NAMES  some of the benchmarks, comma-separated: ${BENCHES.join(', ')}
@@ -79,7 +84,7 @@ function options(): {
   };
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const { mib, json, only, repeat } = options();
   const cores = os.availableParallelism();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-bench-'));
@@ -122,7 +127,6 @@ function main(): number {
         sections.push(benchDocuments(runner, spec, docs, out, cores, repeat.documents));
       }
     }
-
     if (only.includes('stream-word-count') && !hasPython3())
       log('stream word count: skipped, python3 is not on PATH (its programs are Python)');
     else if (only.includes('stream-word-count')) {
@@ -132,6 +136,10 @@ function main(): number {
       log('stream word count (Python programs): warming up …');
       warmPageCache(text);
       sections.push(benchStreamWordCount(runner, text, out, cores, repeat.wordCount));
+    }
+    if (only.includes('logistic-regression')) {
+      log('logistic regression: building its corpus and features …');
+      sections.push(await benchLogistic(runner, mib, out, cores));
     }
 
     const runs = sections.flatMap((s) => s.runs);
@@ -247,6 +255,9 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
   else if (r.program === 'streaming') {
     const base = same('hand-written', r.workers) ?? same('reference', r.workers);
     if (base) ratio = `${(r.mbPerSec / base.mbPerSec).toFixed(2)}× the ${base.program}`;
+  } else if (r.program === 'training, per iteration') {
+    const tfidf = same('tf-idf job', r.workers);
+    if (tfidf) ratio = `${(r.seconds / tfidf.seconds).toFixed(2)}× the tf-idf job`;
   } else if (r.program === 'unix pipeline') {
     const fastest = same('streaming', cores);
     if (fastest)
@@ -266,9 +277,12 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
   ];
 }
 
-try {
-  process.exitCode = main();
-} catch (e) {
-  log(`bench: ${(e as Error).message}`);
-  process.exitCode = 1;
-}
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    log(`bench: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);
