@@ -3,6 +3,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { tempDir } from './helpers.js';
 import './s3rver-races.js';
+import './s3rver-conditional.js';
 
 /** The environment that points the AWS SDK (ours and the workers') at a local S3 server. */
 export interface S3Server {

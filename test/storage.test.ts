@@ -96,6 +96,26 @@ describe.each(cases)('storage conformance: %s', (_name, make) => {
     expect(await list(storage, `${root}dx/`)).toEqual([['no.txt', 9]]);
   });
 
+  it('conditional writes: of racing creates exactly one applies; a write or delete on a stale version fails', async () => {
+    const uri = `${root}claim/_CLAIM`;
+    const created = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => storage.writeIf(uri, `run ${i}`, { ifAbsent: true })),
+    );
+    expect(created.filter(Boolean)).toHaveLength(1);
+    const first = (await storage.readVersioned(uri))!;
+    expect(first.body.toString()).toBe(`run ${created.indexOf(true)}`);
+    const takeovers = await Promise.all(
+      ['a', 'b', 'c'].map((who) => storage.writeIf(uri, `taken by ${who}`, { ifVersion: first.version })),
+    );
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+    expect(await storage.deleteIf(uri, first.version)).toBe(false);
+    const now = (await storage.readVersioned(uri))!;
+    expect(now.body.toString()).toMatch(/^taken by /);
+    expect(await storage.writeIf(`${root}claim/missing`, 'x', { ifVersion: first.version })).toBe(false);
+    expect(await storage.deleteIf(uri, now.version)).toBe(true);
+    expect(await storage.readVersioned(uri)).toBeUndefined();
+  });
+
   it('counts its requests and bytes', () => {
     expect(storage.stats.requests).toBeGreaterThan(10);
     expect(storage.stats.bytesWritten).toBeGreaterThan(20 << 20);
