@@ -30,6 +30,18 @@ const isObjectCreated = (e: Record<string, unknown>): e is S3ObjectCreated & Rec
 const isScheduled = (e: Record<string, unknown>): e is ScheduledEvent & Record<string, unknown> =>
   e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
 
+/**
+ * The delivery an execution was started by, when it was an EventBridge event: its id, which a
+ * redelivery of the same event repeats (EventBridge delivers at least once). Undefined for an
+ * SDK/CLI spec.
+ */
+export function deliveryOf(event: unknown): { id: string; kind: 'upload' | 'schedule' } | undefined {
+  if (event === null || typeof event !== 'object') return undefined;
+  const e = event as Record<string, unknown>;
+  const kind = isObjectCreated(e) ? 'upload' : isScheduled(e) ? 'schedule' : undefined;
+  return kind && typeof e.id === 'string' && e.id !== '' ? { id: e.id, kind } : undefined;
+}
+
 export function specFromEvent(event: unknown, env: Record<string, string | undefined> = process.env): unknown {
   if (event === null || typeof event !== 'object') return event;
   const e = event as Record<string, unknown>;

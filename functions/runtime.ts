@@ -5,7 +5,7 @@ import { type CommitEvent, commit } from './phases/commit.js';
 import type { TaskEnv } from './phases/env.js';
 import { recordFailedAttempt } from './phases/failed-attempts.js';
 import { runMap } from './phases/map.js';
-import { plan, type Split } from './phases/plan.js';
+import { planTask, type Split } from './phases/plan.js';
 import { runReduce } from './phases/reduce.js';
 import { type ReducerItem, shufflePlan } from './phases/shuffle.js';
 import type { RunContext } from './spec.js';
@@ -35,7 +35,7 @@ export async function runPhase(
       throw new Error(`The ${phase} task got no "job" in its input: the state machine definition is not Streaming's.`);
     return e.job;
   };
-  if (phase === 'plan') return plan(env, module, event);
+  if (phase === 'plan') return planTask(env, module, event);
   const job = stepOf(module, run().step ?? 0);
   switch (phase) {
     case 'map': {

@@ -36,7 +36,10 @@ export interface StateMachineDefinition {
 
 /** State names, shared with the local engine and the tests. */
 export const STATE = {
+  start: 'Start',
   plan: 'Plan',
+  delivered: 'Delivered before?',
+  duplicate: 'Duplicate delivery',
   mapPhase: 'Map phase',
   mapTask: 'Map task',
   mapOnly: 'Map-only job?',
@@ -138,10 +141,24 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
   return {
     Comment:
       'Streaming MapReduce job: plan, map, shuffle plan, reduce, commit (then the next step, if any); any failure aborts.',
-    StartAt: STATE.plan,
+    StartAt: STATE.start,
     States: {
+      // Plan learns its execution: the claim names it, and an event delivered twice runs once (functions/phases/delivery.ts).
+      [STATE.start]: {
+        Type: 'Pass',
+        Parameters: { 'id.$': '$$.Execution.Id' },
+        ResultPath: '$.execution',
+        Next: STATE.plan,
+      },
       // No ResultPath: the result replaces the input (the default; aws-local-stepfunctions 3.0 mishandles an explicit '$').
-      [STATE.plan]: task(fn.plan, { Catch: toAbort, Next: STATE.mapPhase }),
+      [STATE.plan]: task(fn.plan, { Catch: toAbort, Next: STATE.delivered }),
+      [STATE.delivered]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.duplicate', IsPresent: true, Next: STATE.duplicate }],
+        Default: STATE.mapPhase,
+      },
+      // Plan found the event handled by an earlier execution, did nothing, and logged so.
+      [STATE.duplicate]: { Type: 'Succeed' },
       [STATE.mapPhase]: distributedMap(
         '$.plan.splits',
         STATE.mapTask,

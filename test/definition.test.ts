@@ -26,8 +26,16 @@ describe('state machine definition', () => {
   const def = buildDefinition({ functions, maxConcurrency: 500, taskAttempts: 4, retryIntervalSeconds: 2 });
 
   it('runs Plan, a Distributed Map over the splits, shuffle plan, a Distributed Map over the reducers, Commit', () => {
-    expect(def.StartAt).toBe(STATE.plan);
-    expect(def.States[STATE.plan]!.Next).toBe(STATE.mapPhase);
+    // Plan gets the execution's id; an event delivered again ends the execution after Plan.
+    expect(def.StartAt).toBe(STATE.start);
+    expect(def.States[STATE.start]).toMatchObject({ Parameters: { 'id.$': '$$.Execution.Id' }, Next: STATE.plan });
+    expect(def.States[STATE.plan]!.Next).toBe(STATE.delivered);
+    expect(def.States[STATE.delivered]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.duplicate', IsPresent: true, Next: STATE.duplicate }],
+      Default: STATE.mapPhase,
+    });
+    expect(def.States[STATE.duplicate]).toEqual({ Type: 'Succeed' });
     for (const [map, task, items] of [
       [STATE.mapPhase, STATE.mapTask, '$.plan.splits'],
       [STATE.reducePhase, STATE.reduceTask, '$.shuffle.reducers'],

@@ -94,6 +94,8 @@ export function createHandlers(
           },
           module,
         );
+        const duplicate = (result as { duplicate?: { message: string } } | undefined)?.duplicate;
+        if (duplicate) log.warn(`duplicate delivery, nothing done: ${duplicate.message}`, { duplicate });
         log.info('task finished', { ms: Date.now() - started });
         return result;
       } catch (err) {

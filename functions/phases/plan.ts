@@ -20,6 +20,7 @@ import {
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
 import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
+import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
 import { startPipeline } from './pipeline.js';
 
@@ -46,6 +47,29 @@ export interface PlanResult {
   warnings?: string[];
 }
 
+/** The execution running Plan, as the definition's first state stamps it on the input (`$$.Execution.Id`). */
+function executionOf(event: unknown): string | undefined {
+  const stamp = (event as { execution?: { id?: unknown } } | null)?.execution;
+  return typeof stamp?.id === 'string' ? stamp.id : undefined;
+}
+
+/**
+ * The Plan task: an event delivered again (delivery.ts) is not run twice; Plan returns
+ * `duplicate`, having done nothing, and the state machine ends there.
+ */
+export async function planTask(
+  env: TaskEnv,
+  module: JobModule,
+  event: unknown,
+): Promise<PlanResult | DuplicateDelivery> {
+  const output = (specFromEvent(event) as Partial<JobSpec> | undefined)?.output;
+  if (typeof output === 'string') {
+    const duplicate = await checkDelivery(env.storage, event, executionOf(event), output);
+    if (duplicate) return duplicate;
+  }
+  return plan(env, module, event);
+}
+
 /**
  * Plan (DESIGN §2): normalise the trigger's event into a spec and resolve it, claim the output
  * (claim.ts: a live run's output is refused), list the inputs, cut them into splits and write
@@ -54,6 +78,7 @@ export interface PlanResult {
  */
 export async function plan(env: TaskEnv, module: JobModule, event: unknown): Promise<PlanResult> {
   let raw = (specFromEvent(event) ?? {}) as JobSpec;
+  const execution = executionOf(event);
   let owner: ClaimOwner | undefined;
   let created = false;
   const claim = async (o: ClaimOwner) => {
@@ -71,7 +96,7 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
       typeof raw.output === 'string'
     ) {
       const jobId = raw.jobId ?? newJobId(module.name);
-      await claim({ output: normalizeUri(raw.output), jobId });
+      await claim({ output: normalizeUri(raw.output), jobId, ...(execution ? { execution } : {}) });
       raw = await startPipeline(env.storage, module, { ...raw, jobId });
     }
     const step = raw.step ?? 0;
@@ -80,6 +105,8 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
     if (step === 0 && spec.pipeline?.warnings) spec.warnings.unshift(...spec.pipeline.warnings);
     const run = runContextOf(spec, job, { index: step, of: stepCount(module) });
     checkProgramFiles(env, job, spec.files);
+    // Names the execution in the claim, so a refused run is told which execution to cancel.
+    if (execution) run.execution = execution;
     // Before anything is written: the output becomes this run's, or the run stops here.
     await claim(claimOwner(run));
     return await planRun(env, spec, run, job.name);

@@ -34,6 +34,8 @@ export interface ObjectLocation {
   Key: string;
 }
 
+const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:local';
+
 export interface ExecuteOptions {
   /** Runs the task of a resource (a Lambda ARN) on its input. Throw an Error whose `name` is the error type. */
   invoke: (resource: string, input: unknown) => Promise<unknown>;
@@ -53,6 +55,8 @@ export interface ExecuteOptions {
   onChildFailure?: (map: string, error: { Error: string; Cause?: string }) => void;
   /** Named in the MapRunArn of a ResultWriter's manifest. @default a local ARN */
   stateMachineArn?: string;
+  /** The execution's ARN, as the context object gives it (`$$.Execution.Id`). @default a new one under stateMachineArn */
+  executionArn?: string;
   /** With payloadLimitBytes: the size of every payload checked, by state name (for figures). */
   onPayload?: (state: string, bytes: number) => void;
 }
@@ -180,7 +184,7 @@ export async function executeDefinition(
     if (!options.writeObject)
       throw new Error(`Distributed Map "${map}" has a ResultWriter: the executor needs writeObject.`);
     const runId = randomUUID();
-    const machine = options.stateMachineArn ?? 'arn:aws:states:local:000000000000:stateMachine:local';
+    const machine = options.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN;
     const mapRunArn = `${machine.replace(':stateMachine:', ':mapRun:')}/${map}:${runId}`;
     const dir = path.posix.join(writer.Prefix ?? '', runId);
     const now = new Date().toISOString();
@@ -245,7 +249,11 @@ export async function executeDefinition(
   const machine = new StateMachine(local as never, {
     validationOptions: { checkPaths: false, checkArn: false, noValidate: true },
   });
+  const executionArn =
+    options.executionArn ??
+    `${(options.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN).replace(':stateMachine:', ':execution:')}:${randomUUID()}`;
   const execution = machine.run(input as never, {
+    context: { Execution: { Id: executionArn, Name: executionArn.slice(executionArn.lastIndexOf(':') + 1) } },
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
   });
   if (limit === undefined) return { result: execution.result, abort: () => execution.abort() };

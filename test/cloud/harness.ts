@@ -268,8 +268,8 @@ export class DeployedJob {
     );
   }
 
-  /** Starts an execution of the job's state machine on `input` (a job spec, or a trigger's event). */
-  async execute(input: unknown, faults: Faults = {}): Promise<HarnessExecution> {
+  /** Starts an execution of the job's state machine on `input` (a job spec, or a trigger's event); `executionArn` is its `$$.Execution.Id` (default: a new one). */
+  async execute(input: unknown, faults: Faults = {}, executionArn?: string): Promise<HarnessExecution> {
     const attempts: Partial<Record<Phase, number>> = {};
     const payloads = new Map<string, number>();
     const task = async (resource: string, event: unknown) => {
@@ -324,6 +324,7 @@ export class DeployedJob {
           largest.set(state, Math.max(size, largest.get(state) ?? 0));
       },
       stateMachineArn: this.stateMachineArn,
+      ...(executionArn ? { executionArn } : {}),
     });
     const abort = () => execution.abort();
     this.executions.add(abort);
@@ -352,7 +353,7 @@ export class DeployedJob {
         const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
         const e: ExecutionDescription & { abort?: () => void } = { status: 'RUNNING', input: JSON.stringify(input) };
         executions.set(executionArn, e);
-        const { result, abort } = await this.execute(input, faults);
+        const { result, abort } = await this.execute(input, faults, executionArn);
         e.abort = abort;
         result.then(
           (out) => Object.assign(e, { status: 'SUCCEEDED', output: JSON.stringify(out) }),

@@ -4,20 +4,21 @@
  * trigger and a schedule: Plan's environment (where runs write, what never starts a job) is the
  * template's.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { MOBY } from '../helpers.js';
 import { type DeployedJob, JOBS } from './harness.js';
-import { text, upload, useCloud } from './support.js';
+import { keys, text, upload, useCloud } from './support.js';
 
 const cloud = useCloud();
 let job: DeployedJob;
 
-/** EventBridge's "Object Created" sample event for `key` of the job's bucket. */
-const objectCreated = (key: string) => ({
+/** EventBridge's "Object Created" sample event for `key` of the job's bucket (each event has its own id). */
+const objectCreated = (key: string, id = randomUUID()) => ({
   version: '0',
-  id: '17793124-05d4-b198-2fde-7ededc63b103',
+  id,
   'detail-type': 'Object Created',
   source: 'aws.s3',
   account: '111122223333',
@@ -90,5 +91,66 @@ describe('triggers: events run through Plan and the whole job', () => {
     });
     expect(attempts.plan).toBe(1);
     expect(attempts.map).toBeUndefined();
+  });
+});
+
+describe('an event delivered twice (EventBridge delivers at least once) runs once', () => {
+  const wordsOf = async (out: string) => {
+    const lines: string[] = [];
+    for (const p of (await keys(`${out}/`)).filter((u) => /part-r-/.test(u)))
+      lines.push(...(await text(p))!.split('\n'));
+    return lines.filter(Boolean).sort();
+  };
+
+  it('two deliveries at once: one execution runs the job, the other does nothing, succeeds and says so in its log', async () => {
+    const key = 'input/uploads/twice.txt';
+    await upload(cloud.server, job.bucket, key, 'to be or not to be\n');
+    const event = objectCreated(key);
+    const runs = await Promise.all([job.execute(event), job.execute(event)]);
+    const results = (await Promise.all(runs.map((r) => r.result))) as Record<string, unknown>[];
+    const dup = results.findIndex((r) => 'duplicate' in r);
+    expect(dup).toBeGreaterThanOrEqual(0);
+    expect(results[1 - dup]).toMatchObject({ output: `s3://${job.bucket}/output/uploads/${key}/` });
+    // The duplicate stopped at Plan: no task of it ran, and it did not touch the output.
+    expect(runs[dup]!.attempts).toEqual({ plan: 1 });
+    expect(results[dup]).toMatchObject({
+      duplicate: {
+        event: event.id,
+        kind: 'upload',
+        message: expect.stringMatching(/delivered again; execution .* has handled it/),
+      },
+    });
+    expect(
+      job.logs.some(
+        (l) => l.phase === 'plan' && l.line.includes('duplicate delivery, nothing done') && l.line.includes(event.id),
+      ),
+    ).toBe(true);
+    const out = `s3://${job.bucket}/output/uploads/${key}`;
+    expect(await wordsOf(out)).toEqual(['be\t2', 'not\t1', 'or\t1', 'to\t2']);
+    expect(await text(`${out}/_FAILED`)).toBeUndefined();
+
+    // Delivered a third time, after the job completed: still nothing (not an OutputExistsError failure).
+    const late = await job.execute(event);
+    expect(await late.result).toMatchObject({ duplicate: { event: event.id } });
+    expect(late.attempts).toEqual({ plan: 1 });
+    expect(await text(`${out}/_SUCCESS`)).toBe('');
+  });
+
+  it('a retried Plan of the first execution is not a duplicate: the job runs', async () => {
+    const key = 'input/uploads/retried.txt';
+    await upload(cloud.server, job.bucket, key, 'again and again\n');
+    let lost = false;
+    // Plan did its work (the delivery recorded, the output claimed), then its answer was lost.
+    const { result, attempts } = await job.execute(objectCreated(key), {
+      after: (phase) => {
+        if (phase === 'plan' && !lost) {
+          lost = true;
+          throw Object.assign(new Error('Lambda.ServiceException'), { name: 'Lambda.ServiceException' });
+        }
+      },
+    });
+    expect(await result).toMatchObject({ output: `s3://${job.bucket}/output/uploads/${key}/` });
+    expect(attempts.plan).toBe(2);
+    expect(await wordsOf(`s3://${job.bucket}/output/uploads/${key}`)).toEqual(['again\t2', 'and\t1']);
   });
 });
