@@ -50,6 +50,14 @@ export const DEFAULTS = {
   fetchConcurrency: 8,
   /** Concurrent index reads of the shuffle plan and commit. */
   metadataConcurrency: 32,
+  /**
+   * Attempts of one S3 request (first try included), with the SDK's adaptive retry mode: each
+   * client backs off exponentially with jitter on 503 SlowDown, 500s and dropped connections and
+   * slows its own request rate while S3 throttles it. S3 answers SlowDown above ~3,500 writes or
+   * 5,500 reads per second per prefix while it scales out: ten attempts ride that out, where
+   * the SDK's default three would fail the task. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE override.
+   */
+  s3MaxAttempts: 10,
   /** Attempts of a failing task (first try included) before the job fails. */
   taskAttempts: 3,
   /** First retry delay in seconds; doubles each attempt. */

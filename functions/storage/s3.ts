@@ -10,6 +10,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { DEFAULTS } from '../config.js';
 import { ObjectNotFoundError } from '../errors.js';
 import type {
   ByteRange,
@@ -53,7 +54,8 @@ const notFound = (e: unknown) => {
 /**
  * The client from the standard AWS configuration: region and credentials from the usual chain,
  * the endpoint from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (LocalStack, a local S3 server),
- * checksum behaviour from AWS_REQUEST_CHECKSUM_CALCULATION / AWS_RESPONSE_CHECKSUM_VALIDATION.
+ * checksum behaviour from AWS_REQUEST_CHECKSUM_CALCULATION / AWS_RESPONSE_CHECKSUM_VALIDATION,
+ * retries adaptive with DEFAULTS.s3MaxAttempts attempts (AWS_RETRY_MODE / AWS_MAX_ATTEMPTS override).
  * Path-style addressing is used whenever an endpoint is configured (local servers rarely
  * resolve bucket subdomains), or when STREAMING_S3_FORCE_PATH_STYLE=true.
  */
@@ -66,6 +68,8 @@ export function s3ClientFromEnvironment(overrides: S3ClientConfig = {}): S3Clien
   return new S3Client({
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     forcePathStyle,
+    retryMode: env.AWS_RETRY_MODE ?? 'adaptive',
+    maxAttempts: Number(env.AWS_MAX_ATTEMPTS) || DEFAULTS.s3MaxAttempts,
     ...overrides,
   });
 }
