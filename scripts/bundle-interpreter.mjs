@@ -30,7 +30,9 @@ await build({
   format: 'esm',
   target: 'node20',
   logLevel: 'warning',
-  banner: { js: "import { createRequire as __sfnRequire } from 'node:module'; const require = __sfnRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __sfnRequire } from 'node:module'; const require = __sfnRequire(import.meta.url);",
+  },
   plugins: [
     {
       name: 'leave-out',
