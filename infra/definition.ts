@@ -54,6 +54,9 @@ export const STATE = {
   failed: 'Failed',
 } as const;
 
+/** The Distributed Maps' labels, which name their Map Runs. */
+export const MAP_RUN_LABEL = { map: 'map', reduce: 'reduce' } as const;
+
 /**
  * What a Task state waits beyond its function's timeout: Lambda's initialisation (up to 10 s)
  * and the invocation's own latency are not in the function's timeout.
@@ -112,8 +115,17 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
     Retry: retry,
     ...extra,
   });
-  const distributedMap = (items: string, taskName: string, resource: string, selector: State, next: string): State => ({
+  const distributedMap = (
+    label: string,
+    items: string,
+    taskName: string,
+    resource: string,
+    selector: State,
+    next: string,
+  ): State => ({
     Type: 'Map',
+    // Names the Map Runs (their ARNs end in <state machine>/<label>:<id>): status() counts a phase's done tasks with DescribeMapRun.
+    Label: label,
     ItemReader: {
       Resource: 'arn:aws:states:::s3:getObject',
       ReaderConfig: { InputType: 'JSON' },
@@ -160,6 +172,7 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
       // Plan found the event handled by an earlier execution, did nothing, and logged so.
       [STATE.duplicate]: { Type: 'Succeed' },
       [STATE.mapPhase]: distributedMap(
+        MAP_RUN_LABEL.map,
         '$.plan.splits',
         STATE.mapTask,
         fn.map,
@@ -178,6 +191,7 @@ export function buildDefinition(options: DefinitionOptions): StateMachineDefinit
         Next: STATE.reducePhase,
       }),
       [STATE.reducePhase]: distributedMap(
+        MAP_RUN_LABEL.reduce,
         '$.shuffle.reducers',
         STATE.reduceTask,
         fn.reduce,

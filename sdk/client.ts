@@ -5,14 +5,14 @@ import { createGunzip } from 'node:zlib';
  * job's state machine and returns a handle to follow it, read its results, or cancel it.
  */
 
-import { DEFAULTS } from '../functions/config.js';
 import { JobCancelledError, JobFailedError, ObjectNotFoundError, StreamingError } from '../functions/errors.js';
 import { abort, type FailedMarker } from '../functions/phases/abort.js';
 import type { JobManifest } from '../functions/phases/commit.js';
-import { addCounters, type Counters, mapLimit } from '../functions/phases/env.js';
+import type { Counters } from '../functions/phases/env.js';
 import { layout, newJobId, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { joinUri, normalizeUri } from '../functions/storage/uri.js';
+import { MAP_RUN_LABEL } from '../infra/definition.js';
 import { type JobRegistry, ssmRegistry } from './cloud/registry.js';
 import { awsStepFunctions, type StepFunctionsApi } from './cloud/stepfunctions.js';
 
@@ -53,7 +53,7 @@ export interface JobStatus {
   phase: 'plan' | 'map' | 'reduce' | 'commit' | 'done';
   map: { done: number; total: number | undefined };
   reduce: { done: number; total: number | undefined };
-  /** Counters summed over the tasks finished so far (all of them once the job is done). */
+  /** The job's counters, summed once, at the end: present once the job succeeded (from its manifest). */
   counters?: Counters;
   /** Of a multi-step job: the running step (from 0) and the number of steps; map, reduce and counters are that step's. */
   step?: { index: number; of: number };
@@ -64,17 +64,17 @@ export interface OutputRecord {
   value: unknown;
 }
 
-export interface StatusOptions {
-  /** Sum the counters of the tasks finished so far (one small read per task). @default true */
-  counters?: boolean;
-}
-
 export interface JobHandle {
   readonly id: string;
   /** The Step Functions execution (cloud jobs). */
   readonly executionArn?: string;
   readonly output: string;
-  status(options?: StatusOptions): Promise<JobStatus>;
+  /**
+   * Where the job is. A cloud job's status costs a fixed number of requests whatever its number
+   * of tasks: DescribeExecution, one or two small GETs (plan.json), ListMapRuns and a
+   * DescribeMapRun per phase (docs/starting-jobs.md).
+   */
+  status(): Promise<JobStatus>;
   /** Resolves with the manifest when the job succeeds; throws JobFailedError / JobCancelledError otherwise. */
   wait(options?: {
     onProgress?: (s: JobStatus) => void;
@@ -152,6 +152,8 @@ export async function attachJob(
 const POLL_ATTEMPTS = 5;
 /** Attempts of one status() read. */
 const READ_ATTEMPTS = 3;
+/** How far a Map Run's start (Step Functions' clock) may seem to precede the plan it runs (Lambda's clock). */
+const CLOCK_SLACK_MS = 2000;
 
 const TERMINAL: Record<string, JobState> = {
   SUCCEEDED: 'SUCCEEDED',
@@ -175,41 +177,22 @@ class CloudJobHandle implements JobHandle {
     return { jobId: this.id, output: this.output, scratch: this.scratch, keepScratch: false };
   }
 
-  /** The published task results under a prefix (map indexes or reduce results). */
-  private async published(prefix: string, suffix: string): Promise<string[]> {
-    const found: string[] = [];
-    for await (const o of this.storage.for(prefix).list(prefix)) if (o.uri.endsWith(suffix)) found.push(o.uri);
-    return found;
-  }
-
-  /** Counters summed over the tasks published so far: one small read per task. */
-  private async countersOf(uris: string[]): Promise<Counters> {
-    const all = await mapLimit(uris, DEFAULTS.metadataConcurrency, async (u) => {
-      try {
-        return (await this.storage.readJson<{ counters?: Counters }>(u)).counters;
-      } catch (e) {
-        // Listed, then gone: the job (or a step of it) committed and removed its scratch meanwhile.
-        if (e instanceof ObjectNotFoundError) return undefined;
-        throw e;
-      }
-    });
-    const sum: Counters = {};
-    for (const c of all) addCounters(sum, c);
-    return sum;
-  }
-
-  async status(options: StatusOptions = {}): Promise<JobStatus> {
+  async status(): Promise<JobStatus> {
     // A connection dropped mid-read (the job may be rewriting what is read) is read again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.readStatus(options);
+        return await this.readStatus();
       } catch (e) {
         if (attempt >= READ_ATTEMPTS || e instanceof StreamingError) throw e;
       }
     }
   }
 
-  private async readStatus(options: StatusOptions): Promise<JobStatus> {
+  /**
+   * Task counts from the Distributed Maps' own item counts (DescribeMapRun), never from
+   * listing scratch: a bounded number of requests however many tasks the job has.
+   */
+  private async readStatus(): Promise<JobStatus> {
     const d = await this.sfn.describeExecution(this.executionArn);
     const state = TERMINAL[d.status] ?? 'RUNNING';
     const s: JobStatus = {
@@ -229,19 +212,21 @@ class CloudJobHandle implements JobHandle {
     }
     let run = this.run as RunContext;
     let plan = await this.planOf(run);
-    // A multi-step job: its plan names the running step, whose tasks are under the step's own scratch.
+    // A multi-step job: its plan names the running step, whose own plan has its task counts.
     if (plan?.job) {
       run = plan.job;
       s.step = { index: run.step, of: run.steps };
       plan = await this.planOf(run);
     }
     if (plan) {
-      const maps = await this.published(layout.mapIndexes(run), '.index.json');
-      const reduces = await this.published(layout.reduceResults(run), '.result.json');
-      s.map = { done: maps.length, total: plan.mapTasks };
-      s.reduce = { done: reduces.length, total: plan.reducers };
-      if (options.counters !== false) s.counters = await this.countersOf([...maps, ...reduces]);
-      s.phase = s.map.done < plan.mapTasks ? 'map' : s.reduce.done < plan.reducers ? 'reduce' : 'commit';
+      const runs = await this.sfn.mapRuns(this.executionArn);
+      // Map Runs of an earlier step of a multi-step job started before this step was planned.
+      const since = (plan.planned ?? 0) - CLOCK_SLACK_MS;
+      const map = runs.find((r) => r.label === MAP_RUN_LABEL.map && r.started >= since);
+      const reduce = map && runs.find((r) => r.label === MAP_RUN_LABEL.reduce && r.started >= map.started);
+      s.map = { done: map?.succeeded ?? 0, total: plan.mapTasks };
+      s.reduce = { done: reduce?.succeeded ?? 0, total: reduce?.total ?? plan.reducers };
+      s.phase = s.map.done < plan.mapTasks ? 'map' : s.reduce.done < (s.reduce.total ?? 0) ? 'reduce' : 'commit';
     }
     if (state !== 'RUNNING') s.phase = 'done';
     return s;
@@ -249,7 +234,7 @@ class CloudJobHandle implements JobHandle {
 
   private async planOf(
     run: Pick<RunContext, 'scratch'>,
-  ): Promise<{ mapTasks: number; reducers: number; job?: RunContext } | undefined> {
+  ): Promise<{ mapTasks: number; reducers: number; planned?: number; job?: RunContext } | undefined> {
     try {
       return await this.storage.readJson(layout.plan(run));
     } catch (e) {
@@ -266,8 +251,7 @@ class CloudJobHandle implements JobHandle {
       if (options.signal?.aborted) throw new JobCancelledError('Stopped waiting (the job goes on; cancel() stops it).');
       let s: JobStatus;
       try {
-        // Polling skips the counters: summing them reads one object per finished task.
-        s = await this.status({ counters: false });
+        s = await this.status();
         failures = 0;
       } catch (e) {
         // A dropped connection while polling says nothing about the job: poll again, a few times.

@@ -127,7 +127,8 @@ async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, jobNam
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: jobName, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
   // Small, for clients following progress (the splits file can be megabytes).
-  const progress = { mapTasks: splits.length, reducers: run.reducers };
+  // `planned`: a client counts only the Map Runs that started after it (a multi-step job's earlier steps had theirs).
+  const progress = { mapTasks: splits.length, reducers: run.reducers, planned: Date.now() };
   await storage.write(layout.plan(run), JSON.stringify(progress));
   // A client follows a multi-step job by its own id: this names the step running now.
   if (run.pipeline) {

@@ -21,10 +21,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { PHASES, type Phase } from '../../functions/runtime.js';
 import { S3Storage } from '../../functions/storage/s3.js';
 import { fromItemLocation, type ItemLocation } from '../../functions/storage/uri.js';
-import type { StateMachineDefinition } from '../../infra/definition.js';
+import { MAP_RUN_LABEL, type StateMachineDefinition } from '../../infra/definition.js';
 import { definitionFromTemplate, type PhysicalNames, resolveTokens } from '../../infra/template-definition.js';
 import type { DeployedJob as RegistryEntry } from '../../sdk/cloud/registry.js';
-import type { ExecutionDescription, StepFunctionsApi } from '../../sdk/cloud/stepfunctions.js';
+import type { ExecutionDescription, MapRunProgress, StepFunctionsApi } from '../../sdk/cloud/stepfunctions.js';
 import { executeDefinition } from '../../sdk/local/execute.js';
 import { type CloudAssembly, cloudAssembly, constructPath, type FunctionSpec } from './assembly.js';
 import { evaluate, resolvedRoleStatements, S3Guard, type Statement } from './iam.js';
@@ -84,6 +84,8 @@ export interface HarnessExecution {
   attempts: Partial<Record<Phase, number>>;
   /** The largest payload (input or output, task payloads and a Map's collected result included) of each state so far, in bytes. */
   payloads: Map<string, number>;
+  /** Each Distributed Map's run so far, its items counted as DescribeMapRun counts them. */
+  mapRuns: MapRunProgress[];
 }
 
 /** A failed task as Step Functions sees it: `name` is `Error` (the Lambda errorType), `message` is `Cause`. */
@@ -272,6 +274,13 @@ export class DeployedJob {
   async execute(input: unknown, faults: Faults = {}, executionArn?: string): Promise<HarnessExecution> {
     const attempts: Partial<Record<Phase, number>> = {};
     const payloads = new Map<string, number>();
+    const mapRuns: MapRunProgress[] = [];
+    /** A child that succeeded counts in its Map's newest run (Map Runs of one execution run one after another). */
+    const succeeded = (phase: Phase) => {
+      const label = phase === 'map' ? MAP_RUN_LABEL.map : phase === 'reduce' ? MAP_RUN_LABEL.reduce : undefined;
+      const run = mapRuns.findLast((r) => r.label === label);
+      if (run) run.succeeded++;
+    };
     const task = async (resource: string, event: unknown) => {
       const phase = this.byArn.get(resource);
       if (!phase) throw new Error(`No function of ${this.path} has the ARN ${resource}`);
@@ -300,6 +309,7 @@ export class DeployedJob {
       } catch (e) {
         throw new LambdaTaskError(documentOf(e));
       }
+      succeeded(phase);
       return outcome.result;
     };
     const invoke = (resource: string, event: unknown) => {
@@ -311,8 +321,14 @@ export class DeployedJob {
     };
     const execution = await executeDefinition(this.definition, input, {
       invoke,
-      readItems: async (location) =>
-        JSON.parse((await this.itemStorage.readAll(fromItemLocation(location as ItemLocation))).toString('utf8')),
+      readItems: async (location) => {
+        const uri = fromItemLocation(location as ItemLocation);
+        const items = JSON.parse((await this.itemStorage.readAll(uri)).toString('utf8')) as unknown[];
+        // The map phase reads the splits; the reduce phase, the shuffle plan's reducers.
+        const label = uri.endsWith('/splits.json') ? MAP_RUN_LABEL.map : MAP_RUN_LABEL.reduce;
+        mapRuns.push({ label, started: Date.now(), succeeded: 0, total: items.length });
+        return items;
+      },
       writeObject: (location, body) => this.itemStorage.write(fromItemLocation(location), body),
       concurrency: this.harness.options.concurrency ?? 4,
       retryDelayMs: this.harness.options.retryDelayMs ?? 5,
@@ -330,7 +346,7 @@ export class DeployedJob {
     this.executions.add(abort);
     const result = execution.result.finally(() => this.executions.delete(abort));
     result.catch(() => {});
-    return { result, abort, attempts, payloads };
+    return { result, abort, attempts, payloads, mapRuns };
   }
 
   /** Resolves once no invocation of this job is in flight (stopped executions' tasks included). */
@@ -343,7 +359,7 @@ export class DeployedJob {
    * machine, each execution run by `execute` (what `startJob` and job handles call).
    */
   stepFunctions(faults?: Faults): StepFunctionsApi & { starts: unknown[] } {
-    const executions = new Map<string, ExecutionDescription & { abort?: () => void }>();
+    const executions = new Map<string, ExecutionDescription & { abort?: () => void; mapRuns?: MapRunProgress[] }>();
     const starts: unknown[] = [];
     return {
       starts,
@@ -351,10 +367,14 @@ export class DeployedJob {
         if (arn !== this.stateMachineArn) throw new Error(`StateMachineDoesNotExist: ${arn}`);
         starts.push(input);
         const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
-        const e: ExecutionDescription & { abort?: () => void } = { status: 'RUNNING', input: JSON.stringify(input) };
+        const e: ExecutionDescription & { abort?: () => void; mapRuns?: MapRunProgress[] } = {
+          status: 'RUNNING',
+          input: JSON.stringify(input),
+        };
         executions.set(executionArn, e);
-        const { result, abort } = await this.execute(input, faults, executionArn);
+        const { result, abort, mapRuns } = await this.execute(input, faults, executionArn);
         e.abort = abort;
+        e.mapRuns = mapRuns;
         result.then(
           (out) => Object.assign(e, { status: 'SUCCEEDED', output: JSON.stringify(out) }),
           (err: Error & { cause?: Error }) => {
@@ -371,8 +391,16 @@ export class DeployedJob {
       describeExecution: async (executionArn) => {
         const found = executions.get(executionArn);
         if (!found) throw new Error(`ExecutionDoesNotExist: ${executionArn}`);
-        const { abort: _, ...d } = found;
+        const { abort: _, mapRuns: __, ...d } = found;
         return d;
+      },
+      // ListMapRuns and DescribeMapRun: the newest run of each label.
+      mapRuns: async (executionArn) => {
+        const found = executions.get(executionArn);
+        if (!found) throw new Error(`ExecutionDoesNotExist: ${executionArn}`);
+        const newest = new Map<string, MapRunProgress>();
+        for (const r of found.mapRuns ?? []) newest.set(r.label, { ...r });
+        return [...newest.values()];
       },
       stopExecution: async (executionArn) => {
         const e = executions.get(executionArn)!;
