@@ -189,10 +189,12 @@ describe('splitSizes (what Plan cuts by)', () => {
     >[0];
   const objects = [{ uri: 'file:///in/a.txt', size: 100 * MiB }];
 
-  it('shrinks the splits for two or more workers, and keeps equal splits for one or an unknown number', () => {
+  it('shrinks the splits for two or more workers; equal splits for one, an unknown number, or even work', () => {
     expect(splitSizes(spec(2), objects)).toEqual(shrinkingSplitSizes(100 * MiB, 2, 64 * MiB, DEFAULTS.minSplitSize));
     expect(splitSizes(spec(1), objects)).toBe(64 * MiB);
     expect(splitSizes(spec(undefined), objects)).toBe(64 * MiB);
+    // Even work (the word count on bytes): one equal split per worker.
+    expect(splitSizes(spec(2), objects, true)).toBe(50 * MiB);
   });
 });
 
