@@ -421,7 +421,7 @@ export function prefixRates(ranges: FetchRange[]): PrefixFigures {
 }
 
 export interface StatusFigures {
-  /** Requests of one status() while the reduce phase runs (counters summed: one GET per finished task). */
+  /** Requests of one status() while the reduce phase runs (counters come once, at the end). */
   status: { s3: number; stepFunctions: number };
   /** Requests of one of wait()'s polls (status without counters). */
   poll: { s3: number; stepFunctions: number };
@@ -531,7 +531,7 @@ async function main(): Promise<void> {
     `S3 rate   reduce phase at full concurrency: ${n(rates.inFlight)} ranged GETs in flight (${DEFAULTS.maxConcurrency} tasks × ${DEFAULTS.fetchConcurrency}), ~${n(rates.getsPerSecond)} GET/s at ${ASSUMED_GET_SECONDS * 1000} ms each`,
     `          over ${n(rates.prefixes)} map-task folders: ${rates.perPartitionedPrefix.toFixed(1)} GET/s per prefix once S3 has partitioned them; ${n(rates.getsPerSecond)} GET/s on one prefix before (S3: 5,500)`,
     `          shuffle plan: ~${n(rates.shuffleGetsPerSecond)} GET/s (${DEFAULTS.metadataConcurrency} in flight) under one map/ prefix`,
-    `status    status(): ${n(status.status.s3)} S3 requests + ${status.status.stepFunctions} DescribeExecution; a wait() poll (no counters): ${n(status.poll.s3)} S3 + ${status.poll.stepFunctions}`,
+    `status    status(): ${n(status.status.s3)} S3 requests + ${status.status.stepFunctions} Step Functions calls (DescribeExecution, ListMapRuns, DescribeMapRun ×2); a wait() poll: ${n(status.poll.s3)} S3 + ${status.poll.stepFunctions}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
