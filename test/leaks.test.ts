@@ -72,19 +72,18 @@ describe('a local run leaves no files behind', () => {
   it('puts the tasks’ local files under --scratch while it runs', async () => {
     const dir = tempDir();
     const scratch = path.join(dir, 'scratch');
-    const seen = new Set<string>();
+    const markers = tempDir('streaming-markers-');
     await runLocal(path.join(FIXTURES, 'slow-reduce.ts'), {
       input: input(dir),
       output: path.join(dir, 'out'),
       workers: 2,
       scratch,
-      params: { ms: '1' },
-      onProgress: (p) => {
-        if (p.reduce.running > 0) for (const f of tree(scratch)) seen.add(f);
-      },
+      params: { ms: '1', markers, list: scratch },
     });
-    // A reducer's fetched input (`.in`) was on disk under scratch, in the run's folder.
-    expect([...seen].some((f) => /^streaming-run-\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
+    // What each reducer saw under scratch at its first key: its fetched input (`.in`), in the run's folder.
+    const seen = fs.readdirSync(markers).flatMap((m) => fs.readFileSync(path.join(markers, m), 'utf8').split('\n'));
+    expect(seen.some((f) => /^streaming-run-\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
+    fs.rmSync(markers, { recursive: true, force: true });
     expect(tree(scratch)).toEqual([]);
   });
 
