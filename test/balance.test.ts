@@ -1,6 +1,8 @@
 /**
  * Balance on the local engine: with two workers Plan's splits shrink toward the end of the
- * input (plan.ts) and a user-written job's output stays exact; every task says which worker ran
+ * input for a job without a combiner, one equal split per worker for one with a combiner (each
+ * map task's table costs more than the balance saves: plan.ts), and a user-written job's output
+ * stays exact; every task says which worker ran
  * it, and the run's summary and report give each worker's idle time per phase (sdk/report.ts).
  */
 import fs from 'node:fs';
@@ -9,25 +11,29 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULTS } from '../functions/config.js';
 import { type JobManifest, runLocal } from '../sdk/index.js';
 import { describeIdle, idleByWorker, renderReport } from '../sdk/report.js';
-import { countsOf, expectedWordCounts, MOBY, outputLines, ROOT, sortedEntries, tempDir } from './helpers.js';
+import { countsOf, expectedWordCounts, FIXTURES, MOBY, outputLines, ROOT, sortedEntries, tempDir } from './helpers.js';
 
 const USER_WORDCOUNT = path.join(ROOT, 'bench', 'jobs', 'user-wordcount.ts');
+const WITHOUT_COMBINE = path.join(FIXTURES, 'user-wordcount-no-combine.ts');
+
+/** Just over the size at which the splits shrink (2 workers × 2 × minSplitSize): real text,
+ * Moby-Dick repeated, the second half with its lines joined (longer lines, other work per byte). */
+function skewedInput(): string[] {
+  const dir = tempDir();
+  const book = fs.readFileSync(path.join(MOBY, 'data.txt'), 'utf8');
+  const copies = Math.ceil((4 * DEFAULTS.minSplitSize + 1) / Buffer.byteLength(book) / 2);
+  fs.writeFileSync(path.join(dir, 'a.txt'), book.repeat(copies));
+  fs.writeFileSync(path.join(dir, 'b.txt'), book.repeat(copies).replace(/\n(?!\n)/g, ' '));
+  return [path.join(dir, 'a.txt'), path.join(dir, 'b.txt')];
+}
 
 describe('balanced map tasks', () => {
-  it("run a user's own word count over shrinking splits on two workers, exactly, each task naming its worker", async () => {
-    // Just over the size at which the splits shrink (2 workers × 2 × minSplitSize): real text,
-    // Moby-Dick repeated, the second half with its lines joined (longer lines, other work per byte).
-    const dir = tempDir();
-    const book = fs.readFileSync(path.join(MOBY, 'data.txt'), 'utf8');
-    const copies = Math.ceil((4 * DEFAULTS.minSplitSize + 1) / Buffer.byteLength(book) / 2);
-    fs.writeFileSync(path.join(dir, 'a.txt'), book.repeat(copies));
-    fs.writeFileSync(path.join(dir, 'b.txt'), book.repeat(copies).replace(/\n(?!\n)/g, ' '));
+  it("run a user's own word count without a combiner over shrinking splits on two workers, exactly, each task naming its worker", async () => {
+    const files = skewedInput();
     const output = path.join(tempDir(), 'out');
-    const { manifest } = await runLocal(USER_WORDCOUNT, { input: dir, output, workers: 2 });
+    const { manifest } = await runLocal(WITHOUT_COMBINE, { input: path.dirname(files[0]!), output, workers: 2 });
 
-    expect(sortedEntries(countsOf(outputLines(output)))).toEqual(
-      sortedEntries(expectedWordCounts([path.join(dir, 'a.txt'), path.join(dir, 'b.txt')])),
-    );
+    expect(sortedEntries(countsOf(outputLines(output)))).toEqual(sortedEntries(expectedWordCounts(files)));
     // More map tasks than workers (equal splits made one per worker: 2).
     expect(manifest.map.tasks).toBeGreaterThan(2);
     // Two worker threads ran the tasks, and the summary's idle times come from them.
@@ -37,6 +43,14 @@ describe('balanced map tasks', () => {
     expect(idle?.reduce?.idle).toHaveLength(2);
     // The report's phase table shows them.
     expect(renderReport(manifest)).toContain(`<td>${describeIdle(idle!.map)}</td>`);
+  }, 120_000);
+
+  it('give a job with a combiner one equal split per worker, exactly', async () => {
+    const files = skewedInput();
+    const output = path.join(tempDir(), 'out');
+    const { manifest } = await runLocal(USER_WORDCOUNT, { input: path.dirname(files[0]!), output, workers: 2 });
+    expect(sortedEntries(countsOf(outputLines(output)))).toEqual(sortedEntries(expectedWordCounts(files)));
+    expect(manifest.map.tasks).toBe(2);
   }, 120_000);
 });
 

@@ -23,7 +23,6 @@ import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.
 import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
 import { startPipeline } from './pipeline.js';
-import { countsWordsOnBytes } from './word-count.js';
 
 /** One map task's input: chunks of one or more objects. */
 export interface Split {
@@ -123,8 +122,10 @@ export async function plan(env: TaskEnv, module: JobModule, event: unknown): Pro
 async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, job: AnyJob): Promise<PlanResult> {
   await prepareOutput(env.storage, spec);
   const objects = await listInputs(env.storage, spec.input);
-  const evenWork = countsWordsOnBytes(job, run.inputFormat, run.reducers);
-  const splits = makeSplits(objects, splitSizes(spec, objects, evenWork), run.inputFormat, splitJsonRoom(run));
+  // A job with a combiner sorts, writes and merges a whole table per map task: measured, the
+  // tasks that shrinking splits add cost it more than the idle time they save (docs/performance.md).
+  const perTaskTable = run.reducers > 0 && (job.combine !== undefined || job.combiner !== undefined);
+  const splits = makeSplits(objects, splitSizes(spec, objects, perTaskTable), run.inputFormat, splitJsonRoom(run));
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
   await storage.write(layout.splits(run), JSON.stringify(splits));
@@ -254,16 +255,17 @@ export function splitJsonRoom(run: RunContext): number {
  * The sizes to cut the input into (see makeSplits): `splitSize` alone when no parallelism is
  * known or there is one worker; else the shrinking schedule of `shrinkingSplitSizes`, so that
  * a few large files still give every worker work and the workers finish together on input whose
- * bytes are not all equal work. `evenWork`: the job's bytes are equal work (the word count on
- * bytes, word-count.ts: nothing is paid per line), so one equal split per worker ends together,
- * and each more task would cost it a whole table sorted, written and merged against bytes it
- * counts at ~80 MB/s a worker (shrinking splits: +15% CPU at 64 MiB on 2 workers).
+ * bytes are not all equal work. `perTaskTable`: each map task sorts, writes and merges a whole
+ * combine table (a job with a combiner, the word count on bytes among them), so one equal split
+ * per worker: each more task costs a table (~0.25 s of CPU for a user's word count on real text),
+ * more than the balance saves (on 64 MiB of skewed text, 2 workers: 7.09 s equal, 8.10 s
+ * shrinking; the word count on bytes: +15% CPU shrinking).
  */
-export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], evenWork = false): number | number[] {
+export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], perTaskTable = false): number | number[] {
   const P = spec.parallelism;
   if (P === undefined || P === 1) return spec.splitSize;
   const total = objects.reduce((n, o) => n + o.size, 0);
-  if (evenWork) return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, Math.ceil(total / P)));
+  if (perTaskTable) return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, Math.ceil(total / P)));
   return shrinkingSplitSizes(total, P, spec.splitSize, DEFAULTS.minSplitSize);
 }
 
