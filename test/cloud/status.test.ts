@@ -92,7 +92,10 @@ describe('status() costs a bounded number of requests', () => {
     expect(few.status.map.done).toBe(1);
     expect(many.status.map.done).toBeGreaterThan(15);
     for (const { status, s3, sfnCalls } of [few, many]) {
-      expect(status).toMatchObject({ state: 'RUNNING', phase: 'reduce', reduce: { done: 0, total: 3 } });
+      expect(status).toMatchObject({ state: 'RUNNING', phase: 'reduce', reduce: { done: 0 } });
+      // The reduce Map's items: the shuffle plan groups the 3 partitions into tasks by bytes.
+      expect(status.reduce.total).toBeGreaterThanOrEqual(1);
+      expect(status.reduce.total).toBeLessThanOrEqual(3);
       expect(status.map.done).toBe(status.map.total);
       expect(status.counters).toBeUndefined();
       // plan.json only; the map Run and the reduce Run counted by Step Functions.
