@@ -57,7 +57,7 @@ describe('stream programs (Hadoop Streaming)', () => {
       reducers: 2,
     });
     // A small sort buffer: several spills per task, each combined.
-    const opts = { input, splitSize: 400_000, sortBufferBytes: 2 << 20, workers: 2 };
+    const opts = { input, splitSize: 400_000, sortBufferBytes: 1 << 19, workers: 2 };
     const a = await runLocal(plain, { ...opts, output: path.join(dir, 'plain') });
     const b = await runLocal(combined, { ...opts, output: path.join(dir, 'combined') });
     expect(b.manifest.map.spills).toBeGreaterThan(b.manifest.map.tasks);

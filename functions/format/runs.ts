@@ -36,6 +36,20 @@ export class RunWriter {
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
+  /** `append` with the key and the value as UTF-8 bytes: src[ks, ke) and src[vs, ve). */
+  appendRecordBytes(
+    flags: number,
+    src: Uint8Array,
+    ks: number,
+    ke: number,
+    vs: number,
+    ve: number,
+  ): Promise<void> | undefined {
+    this.buf.appendRecordBytes(flags, src, ks, ke, vs, ve);
+    this.runRecords++;
+    return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
+  }
+
   private async flush(): Promise<void> {
     const b = this.buf;
     if (b.length === 0) return;

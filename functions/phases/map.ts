@@ -23,10 +23,11 @@ import {
   type TaskTiming,
   taskTiming,
 } from './env.js';
+import { LineTable } from './line-table.js';
 import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
 import type { Split } from './plan.js';
 import { openProgramTask, type ProgramTask } from './programs.js';
-import { parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
+import { type OutputBytes, type OutputLines, parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
 import { countsWordsOnBytes, WordCountTable } from './word-count.js';
 
 /** What a map task publishes (its index object, written last). */
@@ -91,11 +92,15 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
   const ctx = taskContext(run, 'map', task, env);
   const stats = emptyMapStats();
   const order = keyOrderOf(job, run, task);
+  const stream = run.stream ?? DEFAULT_STREAM_CONF;
   const words =
     order === undefined && !job.setup && !job.cleanup && countsWordsOnBytes(job, run.inputFormat, run.reducers)
       ? new WordCountTable()
       : undefined;
   const programs = hasPrograms(job) ? openProgramTask(env, job, run, ctx) : undefined;
+  const lines = takesLinesAsBytes(job, run, order)
+    ? new LineTable(stream.mapOutputSeparator, stream.mapOutputKeyFields)
+    : undefined;
   let collector: Collector | undefined;
   // Bytes read so far, roughly (per record): how far the split got, for the advice when it runs out of time.
   let reached = 0;
@@ -111,7 +116,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     collector =
       run.reducers === 0
         ? new DirectOutput(env, run, task)
-        : new ShuffleOutput(env, job, run, task, words, order, programs);
+        : new ShuffleOutput(env, job, run, task, words ?? lines, order, programs);
     const out = collector;
     const emit = out.emit;
     const read = { strictUtf8: run.strictUtf8 === true };
@@ -127,7 +132,19 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
         });
       }
     } else if (job.mapper) {
-      await runMapper(env, job, run, split, ctx, programs!, out, stats, tick);
+      const output: OutputLines | OutputBytes = lines
+        ? {
+            chunk: (buf) => {
+              lines.chunk(buf);
+              return out.full ? out.spill() : undefined;
+            },
+            end: () => {
+              lines.end();
+              return out.full ? out.spill() : undefined;
+            },
+          }
+        : programLineReader(job, job.mapper, stream.mapOutputSeparator, stream.mapOutputKeyFields, out);
+      await runMapper(env, job, run, split, ctx, programs!, output, stats, tick);
     } else {
       const map = job.map!;
       for (const chunk of split.chunks) {
@@ -182,7 +199,7 @@ async function runMapper(
   split: Split,
   ctx: MutableContext,
   programs: ProgramTask,
-  out: Collector,
+  output: OutputLines | OutputBytes,
   stats: MapStats,
   tick: (bytes: number) => void,
 ): Promise<void> {
@@ -190,7 +207,6 @@ async function runMapper(
   const command = job.mapper!;
   const lineOffsets = run.inputFormat === 'text' && !stream.mapInputIgnoreKey;
   const read = { strictUtf8: run.strictUtf8 === true, lineOffsets };
-  const onLine = programLineReader(job, command, stream.mapOutputSeparator, stream.mapOutputKeyFields, out);
   for (const chunk of split.chunks) {
     ctx.inputUri = chunk.uri;
     await runStreamProgram(
@@ -215,9 +231,24 @@ async function runMapper(
               return write(text);
             });
       },
-      onLine,
+      output,
     );
   }
+}
+
+/**
+ * True when a mapper program's output can be held as bytes (LineTable): text lines keyed by
+ * Hadoop's rule, in the engine's own order, shuffled, with nothing else emitting records.
+ */
+function takesLinesAsBytes(job: AnyJob, run: RunContext, order: KeyOrder | undefined): boolean {
+  return (
+    job.mapper !== undefined &&
+    job.protocol !== 'jsonl' &&
+    order === undefined &&
+    run.reducers > 0 &&
+    !job.combine &&
+    !job.cleanup
+  );
 }
 
 /**
@@ -362,7 +393,7 @@ class ShuffleOutput implements Collector {
     if (table) {
       this.table = table;
       this.emit = () => {
-        throw new Error('This map task counts words on bytes and takes no emitted records');
+        throw new Error('This map task holds its records as bytes and takes no emitted records');
       };
     } else if (job.combine) {
       const combining = new CombineTable(job, task);
@@ -405,7 +436,9 @@ class ShuffleOutput implements Collector {
 
   /** Writes the buffered records, sorted, as R runs through `out`. */
   private async writeBuffer(out: RunWriter): Promise<void> {
-    if (this.table) {
+    if (this.table instanceof LineTable && this.job.combiner) {
+      await this.combineLines(this.job.combiner, this.table, out);
+    } else if (this.table) {
       await this.table.write(out, this.R, this.order);
     } else {
       let parts = this.entries;
@@ -457,6 +490,22 @@ class ShuffleOutput implements Collector {
       }),
     );
     return out;
+  }
+
+  /**
+   * Pipes the mapper's lines, sorted, through the combiner program (one run for all
+   * partitions) and writes what it prints, partitioned and sorted again: a program may print
+   * any keys. Bytes all the way: the lines as the mapper printed them, to the combiner's stdin.
+   */
+  private async combineLines(command: string, lines: LineTable, out: RunWriter): Promise<void> {
+    const stream = this.run.stream ?? DEFAULT_STREAM_CONF;
+    const combined = new LineTable(stream.mapOutputSeparator, stream.mapOutputKeyFields);
+    await runStreamProgram(
+      this.programs!.options(command),
+      (_write, writeBytes) => lines.feed(stream.reduceInputSeparator, this.R, writeBytes),
+      combined,
+    );
+    await combined.write(out, this.R);
   }
 
   async spill(): Promise<void> {

@@ -69,16 +69,31 @@ export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): bool
   }
 }
 
+/** What a program prints, taken as bytes: chunks of stdout as they come, then its end. */
+export interface OutputBytes {
+  chunk(buf: Buffer): Promise<void> | undefined | void;
+  end(): Promise<void> | undefined | void;
+}
+
+/** Line by line: what a program prints, one line at a time (CRLF or LF, the last line with or without). */
+export type OutputLines = (line: string) => Promise<void> | undefined;
+
+/** Writes a line to the program's stdin (LF added); a promise when the pipe is full. */
+export type WriteLine = (line: string) => Promise<void> | undefined;
+/** Writes bytes to the program's stdin as they are (the buffer is the pipe's to keep). */
+export type WriteBytes = (bytes: Buffer) => Promise<void> | undefined;
+
 /**
- * Runs a stream program: `feed` writes its input lines (awaiting when the pipe is full), each
- * line it prints goes to `onLine` (which may return a promise: the program is then paused by
- * the pipe, not buffered), stderr lines go to the reporter. A non-zero exit fails with the end
- * of its stderr; a program without progress for `timeoutMs` is killed with its group.
+ * Runs a stream program: `feed` writes its input (lines or bytes, awaiting when the pipe is
+ * full), what it prints goes to `output` (a line at a time, or as bytes; a promise returned
+ * pauses the program by the pipe, nothing is buffered meanwhile), stderr lines go to the
+ * reporter. A non-zero exit fails with the end of its stderr; a program without progress for
+ * `timeoutMs` is killed with its group.
  */
 export async function runStreamProgram(
   o: ProgramOptions,
-  feed: (write: (line: string) => Promise<void> | undefined) => Promise<void>,
-  onLine: (line: string) => Promise<void> | undefined,
+  feed: (write: WriteLine, writeBytes: WriteBytes) => Promise<void>,
+  output: OutputLines | OutputBytes,
 ): Promise<void> {
   const child = spawn('/bin/sh', ['-c', o.command], {
     cwd: o.cwd,
@@ -146,11 +161,7 @@ export async function runStreamProgram(
   // Lines are gathered into pieces of PIPE_CHUNK characters: one write (one system call) per piece, not per line.
   let pending: string[] = [];
   let pendingLength = 0;
-  const flush = (): Promise<void> | undefined => {
-    if (pendingLength === 0) return undefined;
-    const piece = pending.join('');
-    pending = [];
-    pendingLength = 0;
+  const send = (piece: string | Buffer): Promise<void> | undefined => {
     progress();
     // The program may have exited (and its stdin closed) before this piece: nothing to wait for.
     if (gone() || stdin.write(piece)) return undefined;
@@ -165,51 +176,109 @@ export async function runStreamProgram(
       if (gone()) done();
     });
   };
+  const flush = (): Promise<void> | undefined => {
+    if (pendingLength === 0) return undefined;
+    const piece = pending.join('');
+    pending = [];
+    pendingLength = 0;
+    return send(piece);
+  };
   const write = (line: string): Promise<void> | undefined => {
     pending.push(line, '\n');
     pendingLength += line.length + 1;
     return pendingLength >= PIPE_CHUNK ? flush() : undefined;
   };
+  const writeBytes = (bytes: Buffer): Promise<void> | undefined => {
+    const before = flush();
+    return before ? before.then(() => send(bytes)) : send(bytes);
+  };
   const feeding = (async () => {
     try {
-      await feed(write);
+      await feed(write, writeBytes);
       await flush();
     } finally {
       stdin.end();
     }
   })();
-  const reading = (async () => {
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    const deliver = async (text: string, last: boolean) => {
-      let i = 0;
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', i)) {
-        const end = nl > i && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // CRLF is one line end
-        const p = onLine(text.slice(i, end));
-        i = nl + 1;
+  const sink = typeof output === 'function' ? linesOf(output) : output;
+  // 'data' events, not an async iterator: a program that writes each line on its own (Python
+  // under PYTHONUNBUFFERED) hands over one small chunk per line, and each costs little this way.
+  // Chunks go to the sink one at a time, in order: while it deals with one (a promise), the
+  // others wait in `queue` and the program waits on the pipe; the end comes after the last.
+  const reading = new Promise<void>((resolve, reject) => {
+    const stdout = child.stdout;
+    const queue: Buffer[] = [];
+    let busy = false;
+    let paused = false;
+    let ended = false;
+    let settled = false;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      queue.length = 0;
+      stdout.off('data', onData);
+      stdout.resume(); // drain what is left, so the program is not stuck on a full pipe
+      reject(e);
+    };
+    const pump = (): void => {
+      while (queue.length > 0) {
+        const chunk = queue.shift()!;
+        let p: Promise<void> | undefined | void;
+        try {
+          p = sink.chunk(chunk);
+        } catch (e) {
+          fail(e);
+          return;
+        }
         if (p) {
+          // While our side deals with what the program printed, the program waits on us: not its fault.
+          busy = true;
           ourTurn++;
-          try {
-            await p;
-          } finally {
-            ourTurn--;
-            progress();
+          if (!paused) {
+            paused = true;
+            stdout.pause();
           }
+          p.then(
+            () => {
+              busy = false;
+              ourTurn--;
+              progress();
+              pump();
+            },
+            (e) => {
+              ourTurn--;
+              fail(e);
+            },
+          );
+          return;
         }
       }
-      rest = text.slice(i);
-      if (last && rest !== '') {
-        const p = onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
-        if (p) await p;
+      if (ended) {
+        if (settled) return;
+        settled = true;
+        Promise.resolve()
+          .then(() => sink.end())
+          .then(() => resolve(), reject);
+      } else if (paused) {
+        paused = false;
+        stdout.resume();
       }
     };
-    // The pipe is pulled a chunk at a time: while a line is being dealt with, the program waits.
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    const onData = (chunk: Buffer) => {
       progress();
-      await deliver(rest + decoder.write(chunk), false);
-    }
-    await deliver(rest + decoder.end(), true);
-  })();
+      queue.push(chunk);
+      if (!busy) pump();
+    };
+    stdout.on('data', onData);
+    stdout.once('error', fail);
+    stdout.once('close', () => {
+      if (!ended) fail(new Error(`The output of \`${o.command}\` (${o.where}) was cut off before its end`));
+    });
+    stdout.once('end', () => {
+      ended = true;
+      if (!busy) pump();
+    });
+  });
   // Our side failing (bad output, storage) ends the program: nothing else would.
   feeding.catch(() => kill('failed'));
   reading.catch(() => kill('failed'));
@@ -232,6 +301,36 @@ export async function runStreamProgram(
       tracked(pid, false);
     }
   }
+}
+
+/** Turns chunks of a program's output into its lines, decoded as UTF-8 (bad bytes as U+FFFD). */
+function linesOf(onLine: OutputLines): OutputBytes {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const deliver = (text: string, from: number): Promise<void> | undefined => {
+    let i = from;
+    for (let nl = text.indexOf('\n', i); nl >= 0; nl = text.indexOf('\n', i)) {
+      const end = nl > i && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // CRLF is one line end
+      const p = onLine(text.slice(i, end));
+      i = nl + 1;
+      if (p) return p.then(() => deliver(text, i));
+    }
+    rest = text.slice(i);
+    return undefined;
+  };
+  return {
+    chunk: (buf) => deliver(rest + decoder.write(buf), 0),
+    end: async () => {
+      const text = rest + decoder.end();
+      const p = deliver(text, 0);
+      if (p) await p;
+      if (rest !== '') {
+        const last = onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+        rest = '';
+        if (last) await last;
+      }
+    },
+  };
 }
 
 /**

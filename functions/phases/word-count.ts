@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { byteOrder } from '../format/byte-order.js';
 import { partitionOfBytes } from '../format/hash.js';
 import { VALUE_JSON } from '../format/records.js';
 import type { RunWriter } from '../format/runs.js';
@@ -27,8 +28,6 @@ const SLOT = 4;
  * counts are int32s, and one block adds far fewer than 2^30 more.
  */
 const COUNT_LIMIT = 1 << 30;
-/** Sort keys are prefix × POSITIONS + position: 24 + 29 bits, exact in a double. */
-const POSITIONS = 2 ** 29;
 
 /**
  * Word count on bytes: what `countWords` + `combine: sum` compute, without a string per line or
@@ -246,48 +245,19 @@ export class WordCountTable implements MapSideTable {
     }
   }
 
-  /**
-   * The slots, sorted by their words' bytes. A native numeric sort on (first three bytes, then
-   * position) does most of the work; only words that share their first three bytes are compared
-   * further. Words hold no NUL byte, so a shorter word padded with zeros sorts before the longer
-   * words it begins.
-   */
+  /** The slots, sorted by their words' bytes. */
   private sortedByBytes(part: number[]): number[] {
-    const { arena, slots } = this;
+    const { slots } = this;
     const n = part.length;
-    const keys = new Float64Array(n);
+    const offsets = new Int32Array(n);
+    const lengths = new Int32Array(n);
     for (let x = 0; x < n; x++) {
-      const i = part[x]!;
-      const off = slots[i * SLOT + 1]! - 1;
-      const len = slots[i * SLOT + 2]!;
-      const prefix = (arena[off]! << 16) | (len > 1 ? arena[off + 1]! << 8 : 0) | (len > 2 ? arena[off + 2]! : 0);
-      keys[x] = prefix * POSITIONS + x;
+      offsets[x] = slots[part[x]! * SLOT + 1]! - 1;
+      lengths[x] = slots[part[x]! * SLOT + 2]!;
     }
-    keys.sort();
-    const byBytes = (a: number, b: number): number => {
-      const oa = slots[a * SLOT + 1]! - 1;
-      const ob = slots[b * SLOT + 1]! - 1;
-      const la = slots[a * SLOT + 2]!;
-      const lb = slots[b * SLOT + 2]!;
-      const m = Math.min(la, lb);
-      for (let k = 3; k < m; k++) {
-        const d = arena[oa + k]! - arena[ob + k]!;
-        if (d !== 0) return d;
-      }
-      return la - lb;
-    };
+    const order = byteOrder(this.arena, offsets, lengths);
     const sorted = new Array<number>(n);
-    for (let x = 0; x < n; ) {
-      const prefix = Math.floor(keys[x]! / POSITIONS);
-      let y = x + 1;
-      while (y < n && Math.floor(keys[y]! / POSITIONS) === prefix) y++;
-      for (let z = x; z < y; z++) sorted[z] = part[keys[z]! % POSITIONS]!;
-      if (y - x > 1) {
-        const tie = sorted.slice(x, y).sort(byBytes);
-        for (let z = x; z < y; z++) sorted[z] = tie[z - x]!;
-      }
-      x = y;
-    }
+    for (let x = 0; x < n; x++) sorted[x] = part[order[x]!]!;
     return sorted;
   }
 
