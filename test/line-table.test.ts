@@ -109,12 +109,17 @@ describe('LineTable: program output held as bytes', () => {
     );
   });
 
-  it('finds the key end as splitKeyValue does where separators run together or overlap', async () => {
-    const output = Buffer.from('a:::b:c\n::\n:::\n::::x\nk::v::w\né::é\n:\na\n\n::b::\n');
-    for (const keyFields of [1, 2, 3]) {
-      await expectSameRuns([output], '::', keyFields, 1);
-      await expectSameRuns([output], ':', keyFields, 2);
-    }
+  it('finds the key end as splitKeyValue does where separators run together, overlap or meet a CR', async () => {
+    const output = Buffer.from('a:::b:c\n::\n:::\n::::x\nk::v::w\né::é\n:\na\n\n::b::\nax\r\na\rb\r\nx\r\r\nab\r');
+    for (const keyFields of [1, 2, 3])
+      for (const [sep, R] of [
+        ['::', 1],
+        [':', 2],
+        ['x\r', 1],
+        ['\r', 2],
+        ['a\n', 1],
+      ] as const)
+        await expectSameRuns([output], sep, keyFields, R);
   });
 
   it("feeds a combiner the string path's lines: partition after partition, sorted, key<separator>value", async () => {

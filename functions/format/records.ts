@@ -186,8 +186,16 @@ export class RecordBuffer {
     this.length = o + 4 + vn;
   }
 
-  /** Appends one record whose key and value are already UTF-8: src[ks, ke) and src[vs, ve). */
-  appendRecordBytes(flags: number, src: Uint8Array, ks: number, ke: number, vs: number, ve: number): void {
+  /** Appends one record whose key and value are already UTF-8: keySrc[ks, ke) and valueSrc[vs, ve). */
+  appendRecordBytes(
+    flags: number,
+    keySrc: Uint8Array,
+    ks: number,
+    ke: number,
+    valueSrc: Uint8Array,
+    vs: number,
+    ve: number,
+  ): void {
     const kn = ke - ks;
     const vn = ve - vs;
     this.reserve(9 + kn + vn);
@@ -196,13 +204,13 @@ export class RecordBuffer {
     b[o] = flags;
     b.writeUInt32LE(kn, o + 1);
     o += 5;
-    if (kn < SHORT) for (let k = 0; k < kn; k++) b[o + k] = src[ks + k]!;
-    else b.set(src.subarray(ks, ke), o);
+    if (kn < SHORT) for (let k = 0; k < kn; k++) b[o + k] = keySrc[ks + k]!;
+    else b.set(keySrc.subarray(ks, ke), o);
     o += kn;
     b.writeUInt32LE(vn, o);
     o += 4;
-    if (vn < SHORT) for (let k = 0; k < vn; k++) b[o + k] = src[vs + k]!;
-    else b.set(src.subarray(vs, ve), o);
+    if (vn < SHORT) for (let k = 0; k < vn; k++) b[o + k] = valueSrc[vs + k]!;
+    else b.set(valueSrc.subarray(vs, ve), o);
     this.length = o + vn;
   }
 

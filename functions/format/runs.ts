@@ -36,16 +36,17 @@ export class RunWriter {
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
-  /** `append` with the key and the value as UTF-8 bytes: src[ks, ke) and src[vs, ve). */
+  /** `append` with the key and the value as UTF-8 bytes: keySrc[ks, ke) and valueSrc[vs, ve). */
   appendRecordBytes(
     flags: number,
-    src: Uint8Array,
+    keySrc: Uint8Array,
     ks: number,
     ke: number,
+    valueSrc: Uint8Array,
     vs: number,
     ve: number,
   ): Promise<void> | undefined {
-    this.buf.appendRecordBytes(flags, src, ks, ke, vs, ve);
+    this.buf.appendRecordBytes(flags, keySrc, ks, ke, valueSrc, vs, ve);
     this.runRecords++;
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }

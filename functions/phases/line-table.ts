@@ -8,9 +8,7 @@ const NL = 10;
 const CR = 13;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
-/** Int32s per record: line start, key end, value start, line end (arena offsets), next record of its key (-1: none). */
-const REC = 5;
-/** Int32s per slot: FNV-1a hash of the key, first record + 1 (0: empty), last record, key length. */
+/** Int32s per slot: FNV-1a hash of the key, key offset + 1 (0: empty), key length, group. */
 const SLOT = 4;
 /** Bytes of a piece handed to a program's stdin. */
 const PIECE = 64 * 1024;
@@ -21,21 +19,30 @@ const ARENA_LIMIT = 2 ** 30;
 
 /**
  * The lines a mapper or combiner program prints (the `text` protocol, the engine's own key
- * order), held as bytes: no string per line, key or value. Each chunk of stdout is copied once
- * into an arena; each line's key is the bytes before its `keyFields`-th separator (Hadoop
- * Streaming's rule, as `splitKeyValue` applies it to strings), hashed while it is scanned and
- * looked up in an open-addressing table of distinct keys, whose records are chained in arrival
- * order. Writing sorts only the distinct keys, by their bytes, each partition's apart
- * (`partitionOfBytes`, the same partition as the key's text): the records come out in the
- * order a stable sort of all of them by key would give, and the runs are those of the string
- * path, byte for byte (test/line-table.test.ts). Text that is not UTF-8 is decoded as the
- * string path decodes it (U+FFFD for each bad sequence) before it is held.
+ * order), held as bytes: no string per line, key or value. Each line's key is the bytes before
+ * its `keyFields`-th separator (Hadoop Streaming's rule, as `splitKeyValue` applies it to
+ * strings), hashed while the line is scanned and looked up in an open-addressing table of
+ * distinct keys (their bytes in an arena of their own, small and close together); the values
+ * go one after another into another arena, each record keeping its key's group. Writing sorts
+ * only the distinct keys, by their bytes, each partition's apart (`partitionOfBytes`, the same
+ * partition as the key's text), and places the records of each group in arrival order by a
+ * counting pass: the order a stable sort of all records by key gives, and the runs of the
+ * string path, byte for byte (test/line-table.test.ts). Text that is not UTF-8 is decoded as
+ * the string path decodes it (U+FFFD for each bad sequence) before it is held.
  */
 export class LineTable implements MapSideTable {
-  private arena = Buffer.allocUnsafe(1 << 20);
-  private used = 0;
-  private recs = new Int32Array(REC * 4096);
+  private keys = Buffer.allocUnsafe(1 << 16);
+  private keysUsed = 0;
+  private values = Buffer.allocUnsafe(1 << 20);
+  private valuesUsed = 0;
+  /** Per record: its group, and its value's offset in `values` (its end is the next record's start). */
+  private group = new Int32Array(1 << 14);
+  private valueAt = new Int32Array(1 << 14);
   private count = 0;
+  /** Per group (distinct key): records, key offset and length. */
+  private groupSize = new Int32Array(1 << 12);
+  private keyAt = new Int32Array(1 << 12);
+  private keyLen = new Int32Array(1 << 12);
   private mask = 0;
   private slots = new Int32Array(0);
   /** Distinct keys held. */
@@ -57,7 +64,8 @@ export class LineTable implements MapSideTable {
 
   /** Estimated heap bytes held: what the sort buffer limit bounds. */
   get bytes(): number {
-    return this.used >= ARENA_LIMIT ? Number.POSITIVE_INFINITY : this.used + 4 * (REC * this.count + SLOT * this.size);
+    const held = this.keysUsed + this.valuesUsed + 8 * this.count + 12 * this.size + 4 * this.slots.length;
+    return this.valuesUsed >= ARENA_LIMIT || this.keysUsed >= ARENA_LIMIT ? Number.POSITIVE_INFINITY : held;
   }
 
   private alloc(capacity: number): void {
@@ -77,114 +85,123 @@ export class LineTable implements MapSideTable {
       return;
     }
     if (last + 1 < buf.length) this.carry = Buffer.from(buf.subarray(last + 1));
-    this.lines(buf.subarray(0, last + 1), false);
+    this.lines(buf.subarray(0, last + 1));
   }
 
   /** The program's output ended: a last line without LF is a line. */
   end(): void {
     const rest = this.carry;
     this.carry = undefined;
-    if (rest && rest.length > 0) this.lines(rest, true);
+    if (rest && rest.length > 0) this.lines(Buffer.concat([rest, LF]));
   }
 
-  /** Takes lines that each end with LF (or, at the end of the output, the one line in `text`). */
-  private lines(text: Buffer, unterminated: boolean): void {
+  /** Takes lines that each end with LF. */
+  private lines(text: Buffer): void {
     if (!isUtf8(text)) text = Buffer.from(text.toString('utf8'));
-    const at = this.reserve(text.length);
-    text.copy(this.arena, at);
-    const a = this.arena;
-    const end = at + text.length;
-    for (let s = at; s < end; ) {
-      let nl = unterminated ? end : a.indexOf(NL, s);
-      if (nl < 0 || nl > end) nl = end;
-      // CRLF is one line end; at the end of the output a lone CR ends the line too, as for strings.
-      const le = nl > s && a[nl - 1] === CR ? nl - 1 : nl;
-      this.add(s, le);
+    const sep = this.sep;
+    // A separator with a LF in it is never inside a line: a first byte no byte equals.
+    const s0 = sep.includes(NL) ? -1 : sep[0]!;
+    const sepLen = sep.length;
+    const keyFields = this.keyFields;
+    const end = text.length;
+    for (let s = 0; s < end; ) {
+      // One pass over the line: the key's hash and end, then the line's end.
+      let h = FNV_OFFSET;
+      let fields = 0;
+      let keyEnd = -1;
+      let k = s;
+      for (; ; k++) {
+        const b = text[k]!;
+        if (b === NL) break;
+        if (b === s0 && (sepLen === 1 || sepAt(text, sep, k))) {
+          if (++fields === keyFields) {
+            keyEnd = k;
+            break;
+          }
+          // A separator inside the key (keyFields > 1) is part of it; the search goes on after it.
+          for (let j = 0; j < sepLen; j++) h = Math.imul(h ^ text[k + j]!, FNV_PRIME);
+          k += sepLen - 1;
+          continue;
+        }
+        h = Math.imul(h ^ b, FNV_PRIME);
+      }
+      let nl = k;
+      if (keyEnd >= 0) while (text[nl] !== NL) nl++;
+      // CRLF is one line end, and so is a CR before the end of the output (as for strings).
+      const le = nl > s && text[nl - 1] === CR ? nl - 1 : nl;
+      if (keyEnd < 0 || keyEnd + sepLen > le) {
+        // No separator within the line (a match that took in its CR is none): the line is all
+        // key, hashed again unless the scan hashed exactly its bytes.
+        if (keyEnd >= 0 || le < nl) h = rehash(text, s, le);
+        keyEnd = le;
+      }
+      const valueStart = keyEnd < le ? keyEnd + sepLen : le;
+      this.add(text, s, keyEnd, h, valueStart, le);
       s = nl + 1;
     }
   }
 
-  /** Holds the line arena[s, le). */
-  private add(s: number, le: number): void {
-    const a = this.arena;
-    const sep = this.sep;
-    const s0 = sep[0]!;
-    const sepLen = sep.length;
-    let h = FNV_OFFSET;
-    let fields = 0;
-    let keyEnd = le;
-    for (let k = s; k < le; k++) {
-      const b = a[k]!;
-      if (b === s0 && (sepLen === 1 || this.sepAt(k, le))) {
-        if (++fields === this.keyFields) {
-          keyEnd = k;
-          break;
-        }
-        // A separator inside the key (keyFields > 1) is part of it; the search goes on after it.
-        for (let j = 0; j < sepLen; j++) h = Math.imul(h ^ a[k + j]!, FNV_PRIME);
-        k += sepLen - 1;
-        continue;
-      }
-      h = Math.imul(h ^ b, FNV_PRIME);
-    }
-    const valueStart = keyEnd < le ? keyEnd + sepLen : le;
+  /** Holds a record: key src[s, keyEnd) hashed to h, value src[vs, ve). */
+  private add(src: Buffer, s: number, keyEnd: number, h: number, vs: number, ve: number): void {
     const r = this.count++;
-    if (REC * this.count > this.recs.length) {
-      const bigger = new Int32Array(this.recs.length * 2);
-      bigger.set(this.recs);
-      this.recs = bigger;
+    if (r === this.group.length) {
+      this.group = grown(this.group);
+      this.valueAt = grown(this.valueAt);
     }
-    const recs = this.recs;
-    const o = r * REC;
-    recs[o] = s;
-    recs[o + 1] = keyEnd;
-    recs[o + 2] = valueStart;
-    recs[o + 3] = le;
-    recs[o + 4] = -1;
+    const vn = ve - vs;
+    if (this.valuesUsed + vn > this.values.length) this.values = grownBytes(this.values, this.valuesUsed + vn);
+    const values = this.values;
+    const at = this.valuesUsed;
+    if (vn < SHORT_COPY) for (let j = 0; j < vn; j++) values[at + j] = src[vs + j]!;
+    else src.copy(values, at, vs, ve);
+    this.valuesUsed = at + vn;
+    this.valueAt[r] = at;
     this.records++;
+
     const len = keyEnd - s;
-    const { slots, mask } = this;
+    const { slots, mask, keys } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const j = i * SLOT;
-      const first = slots[j + 1]! - 1;
-      if (first < 0) {
-        slots[j] = h;
-        slots[j + 1] = r + 1;
-        slots[j + 2] = r;
-        slots[j + 3] = len;
-        if (++this.size * 2 > mask) this.grow();
+      const off = slots[j + 1]! - 1;
+      if (off < 0) {
+        this.group[r] = this.insert(j, src, s, len, h);
         return;
       }
-      if (slots[j] === h && slots[j + 3] === len) {
-        const ks = recs[first * REC]!;
+      if (slots[j] === h && slots[j + 2] === len) {
         let k = 0;
-        while (k < len && a[ks + k] === a[s + k]) k++;
+        while (k < len && keys[off + k] === src[s + k]) k++;
         if (k === len) {
-          recs[slots[j + 2]! * REC + 4] = r;
-          slots[j + 2] = r;
+          const g = slots[j + 3]!;
+          this.group[r] = g;
+          this.groupSize[g]!++;
           return;
         }
       }
     }
   }
 
-  private sepAt(k: number, le: number): boolean {
-    const sep = this.sep;
-    if (k + sep.length > le) return false;
-    for (let j = 1; j < sep.length; j++) if (this.arena[k + j] !== sep[j]) return false;
-    return true;
-  }
-
-  /** Room for n more bytes in the arena; returns where they go. */
-  private reserve(n: number): number {
-    if (this.used + n > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + n));
-      this.arena.copy(bigger, 0, 0, this.used);
-      this.arena = bigger;
+  /** A new key in slot j: its bytes into the key arena; returns its group. */
+  private insert(j: number, src: Buffer, s: number, len: number, h: number): number {
+    if (this.keysUsed + len > this.keys.length) this.keys = grownBytes(this.keys, this.keysUsed + len);
+    const at = this.keysUsed;
+    src.copy(this.keys, at, s, s + len);
+    this.keysUsed += len;
+    const g = this.size++;
+    if (g === this.groupSize.length) {
+      this.groupSize = grown(this.groupSize);
+      this.keyAt = grown(this.keyAt);
+      this.keyLen = grown(this.keyLen);
     }
-    const at = this.used;
-    this.used += n;
-    return at;
+    this.groupSize[g] = 1;
+    this.keyAt[g] = at;
+    this.keyLen[g] = len;
+    const slots = this.slots;
+    slots[j] = h;
+    slots[j + 1] = at + 1;
+    slots[j + 2] = len;
+    slots[j + 3] = g;
+    if (this.size * 2 > this.mask) this.grow();
+    return g;
   }
 
   private grow(): void {
@@ -199,41 +216,63 @@ export class LineTable implements MapSideTable {
     }
   }
 
-  /** The first record of each distinct key, per partition, each partition's sorted by key bytes. */
-  private sortedGroups(R: number): Int32Array[] {
-    const { arena, slots, recs } = this;
+  /**
+   * The records in write order: partition after partition, groups sorted by key bytes within
+   * each, a group's records in arrival order; and where each partition's records end.
+   */
+  private ordered(R: number): { groups: Int32Array; records: Int32Array; partEnds: number[] } {
+    const { keys, keyAt, keyLen, groupSize } = this;
+    const G = this.size;
     const parts: number[][] = Array.from({ length: R }, () => []);
-    for (let j = 0; j < slots.length; j += SLOT) {
-      const first = slots[j + 1]! - 1;
-      if (first < 0) continue;
-      const ks = recs[first * REC]!;
-      parts[R === 1 ? 0 : partitionOfBytes(arena, ks, ks + slots[j + 3]!, R)]!.push(first);
+    for (let g = 0; g < G; g++)
+      parts[R === 1 ? 0 : partitionOfBytes(keys, keyAt[g]!, keyAt[g]! + keyLen[g]!, R)]!.push(g);
+    const groups = new Int32Array(G);
+    const partEnds: number[] = [];
+    let x = 0;
+    for (const part of parts) {
+      const order = byteOrder(
+        keys,
+        Int32Array.from(part, (g) => keyAt[g]!),
+        Int32Array.from(part, (g) => keyLen[g]!),
+      );
+      for (let y = 0; y < order.length; y++) groups[x++] = part[order[y]!]!;
+      partEnds.push(x);
     }
-    return parts.map((part) => {
-      const n = part.length;
-      const offsets = new Int32Array(n);
-      const lengths = new Int32Array(n);
-      for (let x = 0; x < n; x++) {
-        const o = part[x]! * REC;
-        offsets[x] = recs[o]!;
-        lengths[x] = recs[o + 1]! - recs[o]!;
-      }
-      const order = byteOrder(arena, offsets, lengths);
-      for (let x = 0; x < n; x++) order[x] = part[order[x]!]!;
-      return order;
-    });
+    // Counting pass: each group's first place, then each record to its group's next place.
+    const next = new Int32Array(G);
+    let at = 0;
+    for (let y = 0; y < G; y++) {
+      next[groups[y]!] = at;
+      at += groupSize[groups[y]!]!;
+    }
+    const records = new Int32Array(this.count);
+    const group = this.group;
+    for (let r = 0; r < this.count; r++) records[next[group[r]!]!++] = r;
+    return { groups, records, partEnds };
+  }
+
+  /** The end of record r's value in `values`. */
+  private valueEnd(r: number): number {
+    return r + 1 < this.count ? this.valueAt[r + 1]! : this.valuesUsed;
   }
 
   /** Writes the lines as R runs sorted by key (one per partition) through `out`, and empties the table. */
   async write(out: RunWriter, R: number): Promise<void> {
-    const { arena, recs } = this;
-    for (const groups of this.sortedGroups(R)) {
-      for (const first of groups)
-        for (let r = first; r >= 0; r = recs[r * REC + 4]!) {
-          const o = r * REC;
-          const p = out.appendRecordBytes(0, arena, recs[o]!, recs[o + 1]!, recs[o + 2]!, recs[o + 3]!);
+    const { groups, records, partEnds } = this.ordered(R);
+    const { keys, keyAt, keyLen, groupSize, values, valueAt } = this;
+    let x = 0;
+    let y = 0;
+    for (const partEnd of partEnds) {
+      for (; y < partEnd; y++) {
+        const g = groups[y]!;
+        const ks = keyAt[g]!;
+        const ke = ks + keyLen[g]!;
+        for (const stop = x + groupSize[g]!; x < stop; x++) {
+          const r = records[x]!;
+          const p = out.appendRecordBytes(0, keys, ks, ke, values, valueAt[r]!, this.valueEnd(r));
           if (p) await p;
         }
+      }
       out.endRun();
     }
     this.clear();
@@ -246,41 +285,37 @@ export class LineTable implements MapSideTable {
    * piece is a new buffer: `write` may keep it.
    */
   async feed(separator: string, R: number, write: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
-    const { arena, recs } = this;
+    const { groups, records } = this.ordered(R);
+    const { keys, keyAt, keyLen, groupSize, values, valueAt } = this;
     const sep = Buffer.from(separator, 'utf8');
-    const sameSep = sep.equals(this.sep);
+    const sepLen = sep.length;
     let piece = Buffer.allocUnsafe(PIECE);
     let n = 0;
-    const put = (s: number, e: number) => {
-      const len = e - s;
-      if (len < SHORT_COPY) for (let k = 0; k < len; k++) piece[n++] = arena[s + k]!;
-      else n += arena.copy(piece, n, s, e);
-    };
-    for (const groups of this.sortedGroups(R)) {
-      for (const first of groups)
-        for (let r = first; r >= 0; r = recs[r * REC + 4]!) {
-          const o = r * REC;
-          const s = recs[o]!;
-          const keyEnd = recs[o + 1]!;
-          const vs = recs[o + 2]!;
-          const le = recs[o + 3]!;
-          const room = le - s + sep.length + 1;
-          if (n + room > piece.length) {
-            if (n > 0) {
-              const p = write(piece.subarray(0, n));
-              if (p) await p;
-            }
-            piece = Buffer.allocUnsafe(Math.max(PIECE, room));
-            n = 0;
+    let x = 0;
+    for (let y = 0; y < groups.length; y++) {
+      const g = groups[y]!;
+      const ks = keyAt[g]!;
+      const kn = keyLen[g]!;
+      for (const stop = x + groupSize[g]!; x < stop; x++) {
+        const r = records[x]!;
+        const vs = valueAt[r]!;
+        const vn = this.valueEnd(r) - vs;
+        const room = kn + sepLen + vn + 1;
+        if (n + room > piece.length) {
+          if (n > 0) {
+            const p = write(piece.subarray(0, n));
+            if (p) await p;
           }
-          if (sameSep && keyEnd < le) put(s, le);
-          else {
-            put(s, keyEnd);
-            for (let k = 0; k < sep.length; k++) piece[n++] = sep[k]!;
-            put(vs, le);
-          }
-          piece[n++] = NL;
+          piece = Buffer.allocUnsafe(Math.max(PIECE, room));
+          n = 0;
         }
+        if (kn < SHORT_COPY) for (let j = 0; j < kn; j++) piece[n++] = keys[ks + j]!;
+        else n += keys.copy(piece, n, ks, ks + kn);
+        for (let j = 0; j < sepLen; j++) piece[n++] = sep[j]!;
+        if (vn < SHORT_COPY) for (let j = 0; j < vn; j++) piece[n++] = values[vs + j]!;
+        else n += values.copy(piece, n, vs, vs + vn);
+        piece[n++] = NL;
+      }
     }
     if (n > 0) {
       const p = write(piece.subarray(0, n));
@@ -291,11 +326,44 @@ export class LineTable implements MapSideTable {
 
   private clear(): void {
     // Start small again: what the table holds is what the sort buffer limit bounds.
-    this.arena = Buffer.allocUnsafe(1 << 20);
-    this.used = 0;
-    this.recs = new Int32Array(REC * 4096);
+    this.keys = Buffer.allocUnsafe(1 << 16);
+    this.keysUsed = 0;
+    this.values = Buffer.allocUnsafe(1 << 20);
+    this.valuesUsed = 0;
+    this.group = new Int32Array(1 << 14);
+    this.valueAt = new Int32Array(1 << 14);
     this.count = 0;
+    this.groupSize = new Int32Array(1 << 12);
+    this.keyAt = new Int32Array(1 << 12);
+    this.keyLen = new Int32Array(1 << 12);
     this.size = 0;
     this.alloc(1 << 12);
   }
+}
+
+const LF = Buffer.from('\n');
+
+/** Whether the separator's bytes start at text[k] (its first byte already matched). */
+function sepAt(text: Buffer, sep: Buffer, k: number): boolean {
+  for (let j = 1; j < sep.length; j++) if (text[k + j] !== sep[j]) return false;
+  return true;
+}
+
+/** The FNV-1a hash of text[s, e). */
+function rehash(text: Buffer, s: number, e: number): number {
+  let h = FNV_OFFSET;
+  for (let k = s; k < e; k++) h = Math.imul(h ^ text[k]!, FNV_PRIME);
+  return h;
+}
+
+function grown(a: Int32Array): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+function grownBytes(b: Buffer, atLeast: number): Buffer<ArrayBuffer> {
+  const bigger = Buffer.allocUnsafe(Math.max(b.length * 2, atLeast));
+  b.copy(bigger);
+  return bigger;
 }
