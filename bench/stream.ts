@@ -7,7 +7,8 @@
  *   - the same at 1 worker without the combiner: exactly the programs of the hand pipe, so its
  *     time over the pipe's is the engine's overhead (bundling, splitting, the pipes to and from
  *     the programs, our sort and shuffle in place of GNU sort's, writing parts and manifest);
- *   - the hand pipe `cat | python3 mapper.py | LC_ALL=C sort | python3 reducer.py`.
+ *   - the hand pipe `cat | python3 mapper.py | LC_ALL=C sort | python3 reducer.py`, without
+ *     PYTHONUNBUFFERED in its environment, as the engine runs its programs.
  * Every output is checked against the hand pipe's. Streaming and the pipe alternate (A-B-B-A),
  * and each row is the median of the repetitions.
  */
@@ -109,8 +110,9 @@ export function benchStreamWordCount(
 /** The programs piped by hand, as the tutorial runs them to test them: one process each, sort between. */
 function handPipe(runner: Runner, corpus: Corpus, out: string): Run {
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  // Without PYTHONUNBUFFERED, as the engine runs programs (a line per system call would slow the pipe's mapper 2×).
   const script =
-    `cat ${corpus.files.map(q).join(' ')} | python3 ${q(path.join(EXAMPLE, 'mapper.py'))} 2>/dev/null` +
+    `unset PYTHONUNBUFFERED; cat ${corpus.files.map(q).join(' ')} | python3 ${q(path.join(EXAMPLE, 'mapper.py'))} 2>/dev/null` +
     ` | LC_ALL=C sort | python3 ${q(path.join(EXAMPLE, 'reducer.py'))} > ${q(out)}`;
   const e = runner.exec('/bin/sh', ['-c', script]);
   return row(BENCH, 'hand pipe', null, 'big', corpus.bytes, e, e.timeRssMiB, null);

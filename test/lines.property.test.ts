@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { readLines } from '../functions/format/lines.js';
+import { linesAsWritten, readLineBlocks, readLines } from '../functions/format/lines.js';
 import { makeSplits } from '../functions/phases/plan.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { normalizeUri } from '../functions/storage/uri.js';
@@ -71,5 +71,32 @@ describe('line rule (Hadoop LineRecordReader)', () => {
     const file = path.join(dir, 'bad.txt');
     fs.writeFileSync(file, Buffer.from([0x61, 0xff, 0x0a, 0xc3, 0x0a, 0x62]));
     expect(await readAllSplits(file, 1)).toEqual(['a\uFFFD', '\uFFFD', 'b']);
+  });
+
+  it('hands a program the lines readLines gives, as bytes, each with a LF, for any split size', async () => {
+    let n = 0;
+    const bytes = fc.array(fc.constantFrom(0x61, 0x0a, 0x0a, 0x0d, 0xc3, 0xa9, 0xff, 0x09), { maxLength: 60 });
+    await fc.assert(
+      fc.asyncProperty(bytes, fc.integer({ min: 1, max: 20 }), async (content, splitSize) => {
+        const file = path.join(dir, `written-${n++}.txt`);
+        fs.writeFileSync(file, Buffer.from(content));
+        const uri = normalizeUri(file);
+        const lines: string[] = [];
+        const written: Buffer[] = [];
+        let count = 0;
+        for (const s of makeSplits([{ uri, size: content.length }], splitSize, 'text'))
+          for (const c of s.chunks) {
+            await readLines(storage, c, (l) => void lines.push(l));
+            await readLineBlocks(storage, c, {}, (block) => {
+              const w = linesAsWritten(Buffer.from(block));
+              written.push(w.bytes);
+              count += w.lines;
+            });
+          }
+        expect(Buffer.concat(written).toString('utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
+        expect(count).toBe(lines.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

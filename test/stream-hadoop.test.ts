@@ -315,6 +315,32 @@ describeWithPython3('what programs report and see', () => {
     ]);
   });
 
+  it('leaves PYTHONUNBUFFERED out of what programs inherit, unless the job sets it', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'x\n');
+    const mapper = 'cat >/dev/null; echo "${PYTHONUNBUFFERED:-unset}"';
+    const before = process.env.PYTHONUNBUFFERED;
+    process.env.PYTHONUNBUFFERED = '1';
+    try {
+      const seen = async (name: string, cmdenv?: Record<string, string>) => {
+        const out = path.join(dir, name);
+        await runLocal(writeJob(dir, name, { mapper, reducers: 0 }), {
+          input: path.join(dir, 'in.txt'),
+          output: out,
+          workers: 1,
+          ...(cmdenv ? { cmdenv } : {}),
+        });
+        return outputLines(out);
+      };
+      // A line without a tab is all key, written with an empty value.
+      expect(await seen('inherited')).toEqual(['unset\t']);
+      expect(await seen('asked', { PYTHONUNBUFFERED: '1' })).toEqual(['1\t']);
+    } finally {
+      if (before === undefined) delete process.env.PYTHONUNBUFFERED;
+      else process.env.PYTHONUNBUFFERED = before;
+    }
+  });
+
   it('finds programs beside the job file and ships files, whatever directory the CLI runs in', () => {
     const jobDir = tempDir();
     const elsewhere = tempDir();

@@ -58,6 +58,33 @@ export async function readLines(
 }
 
 /**
+ * A block of whole lines (see BlockSink) as readLines hands its lines on, each then written with
+ * a LF: a CR before a LF dropped, invalid UTF-8 as U+FFFD, a LF after an object's last line that
+ * has none. Most blocks need none of that and are returned as they are. Also counts the lines.
+ */
+export function linesAsWritten(block: Buffer): { bytes: Buffer; lines: number } {
+  if (isUtf8(block) && block.indexOf(CR) < 0) {
+    let lines = 0;
+    for (let i = block.indexOf(NL); i >= 0; i = block.indexOf(NL, i + 1)) lines++;
+    if (block.length > 0 && block[block.length - 1] !== NL)
+      return { bytes: Buffer.concat([block, LF]), lines: lines + 1 };
+    return { bytes: block, lines };
+  }
+  const text = block.toString('utf8');
+  const out: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    let j = text.indexOf('\n', i);
+    if (j < 0) j = text.length; // the object's last line, without LF
+    out.push(j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j), '\n');
+    i = j + 1;
+  }
+  return { bytes: Buffer.from(out.join('')), lines: out.length / 2 };
+}
+
+const CR = 13;
+const LF = Buffer.from('\n');
+
+/**
  * Called with blocks of whole lines of the chunk (by the line rule of readLines): every line of
  * a block ends with LF, bar the last line of an object that has none. The byte-order mark is
  * already gone. `at` is the block's offset in the object (in the decompressed stream for gzip).

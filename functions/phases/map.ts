@@ -3,7 +3,7 @@ import path from 'node:path';
 import { SplitTooLargeError } from '../errors.js';
 import { partitionOf } from '../format/hash.js';
 import { readRecords } from '../format/input.js';
-import { readLineBlocks, readLines } from '../format/lines.js';
+import { linesAsWritten, readLineBlocks, readLines } from '../format/lines.js';
 import { GroupedMerge } from '../format/merge.js';
 import { LineWriter } from '../format/output.js';
 import { decodeText, encodeText, KEY_JSON, sortByUtf8, VALUE_JSON } from '../format/records.js';
@@ -211,8 +211,18 @@ async function runMapper(
     ctx.inputUri = chunk.uri;
     await runStreamProgram(
       programs.options(command, chunk),
-      async (write) => {
+      async (write, writeBytes) => {
         const storage = env.storage.for(chunk.uri);
+        if (run.inputFormat === 'text' && !lineOffsets) {
+          // Lines pass as bytes, a block at a time: no string per line.
+          stats.inputBytes += await readLineBlocks(storage, chunk, read, (block) => {
+            tick(block.length);
+            const { bytes, lines } = linesAsWritten(block);
+            stats.inputRecords += lines;
+            return writeBytes(bytes);
+          });
+          return;
+        }
         stats.inputBytes += lineOffsets
           ? await readLines(
               storage,

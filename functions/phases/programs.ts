@@ -112,7 +112,7 @@ export function openProgramTask(env: TaskEnv, job: AnyJob, run: RunContext, ctx:
     dir,
     options(command, input) {
       const environment: NodeJS.ProcessEnv = {
-        ...process.env,
+        ...inherited(),
         // Last, so the system's commands win over files of the same name; a bare `map.py` still runs.
         PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:${dir}`,
         ...run.programEnv,
@@ -135,6 +135,16 @@ export function openProgramTask(env: TaskEnv, job: AnyJob, run: RunContext, ctx:
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The engine's environment as programs inherit it, less PYTHONUNBUFFERED: a program's stdout is
+ * a pipe the engine reads to its end, so writing each line with a system call of its own only
+ * costs (twice the time of a Python word count). A job that wants it sets it (`env`, `-cmdenv`).
+ */
+function inherited(): NodeJS.ProcessEnv {
+  const { PYTHONUNBUFFERED: _, ...env } = process.env;
+  return env;
 }
 
 /** Hadoop's task variables, under their Hadoop 3 names and the Hadoop 1 names scripts still read. */
