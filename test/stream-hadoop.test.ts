@@ -318,6 +318,7 @@ describeWithPython3('what programs report and see', () => {
   it('leaves PYTHONUNBUFFERED out of what programs inherit, unless the job sets it', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'in.txt'), 'x\n');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template
     const mapper = 'cat >/dev/null; echo "${PYTHONUNBUFFERED:-unset}"';
     const before = process.env.PYTHONUNBUFFERED;
     process.env.PYTHONUNBUFFERED = '1';
