@@ -41,6 +41,8 @@ export class LineTable implements MapSideTable {
   private count = 0;
   /** Per group (distinct key): records, key offset and length. */
   private groupSize = new Int32Array(1 << 12);
+  /** Per group: the bytes of its records' values. */
+  private groupBytes = new Int32Array(1 << 12);
   private keyAt = new Int32Array(1 << 12);
   private keyLen = new Int32Array(1 << 12);
   private mask = 0;
@@ -164,7 +166,9 @@ export class LineTable implements MapSideTable {
       const j = i * SLOT;
       const off = slots[j + 1]! - 1;
       if (off < 0) {
-        this.group[r] = this.insert(j, src, s, len, h);
+        const g = this.insert(j, src, s, len, h);
+        this.group[r] = g;
+        this.groupBytes[g] = vn;
         return;
       }
       if (slots[j] === h && slots[j + 2] === len) {
@@ -174,6 +178,7 @@ export class LineTable implements MapSideTable {
           const g = slots[j + 3]!;
           this.group[r] = g;
           this.groupSize[g]!++;
+          this.groupBytes[g]! += vn;
           return;
         }
       }
@@ -189,6 +194,7 @@ export class LineTable implements MapSideTable {
     const g = this.size++;
     if (g === this.groupSize.length) {
       this.groupSize = grown(this.groupSize);
+      this.groupBytes = grown(this.groupBytes);
       this.keyAt = grown(this.keyAt);
       this.keyLen = grown(this.keyLen);
     }
@@ -216,12 +222,9 @@ export class LineTable implements MapSideTable {
     }
   }
 
-  /**
-   * The records in write order: partition after partition, groups sorted by key bytes within
-   * each, a group's records in arrival order; and where each partition's records end.
-   */
-  private ordered(R: number): { groups: Int32Array; records: Int32Array; partEnds: number[] } {
-    const { keys, keyAt, keyLen, groupSize } = this;
+  /** The groups in write order: partition after partition, sorted by key bytes within each; where each partition's end. */
+  private sortedGroups(R: number): { groups: Int32Array; partEnds: number[] } {
+    const { keys, keyAt, keyLen } = this;
     const G = this.size;
     const parts: number[][] = Array.from({ length: R }, () => []);
     for (let g = 0; g < G; g++)
@@ -238,17 +241,21 @@ export class LineTable implements MapSideTable {
       for (let y = 0; y < order.length; y++) groups[x++] = part[order[y]!]!;
       partEnds.push(x);
     }
-    // Counting pass: each group's first place, then each record to its group's next place.
-    const next = new Int32Array(G);
+    return { groups, partEnds };
+  }
+
+  /** The records in write order (see sortedGroups), a group's in arrival order, by a counting pass. */
+  private ordered(groups: Int32Array): Int32Array {
+    const { groupSize, group } = this;
+    const next = new Int32Array(this.size);
     let at = 0;
-    for (let y = 0; y < G; y++) {
+    for (let y = 0; y < groups.length; y++) {
       next[groups[y]!] = at;
       at += groupSize[groups[y]!]!;
     }
     const records = new Int32Array(this.count);
-    const group = this.group;
     for (let r = 0; r < this.count; r++) records[next[group[r]!]!++] = r;
-    return { groups, records, partEnds };
+    return records;
   }
 
   /** The end of record r's value in `values`. */
@@ -258,7 +265,8 @@ export class LineTable implements MapSideTable {
 
   /** Writes the lines as R runs sorted by key (one per partition) through `out`, and empties the table. */
   async write(out: RunWriter, R: number): Promise<void> {
-    const { groups, records, partEnds } = this.ordered(R);
+    const { groups, partEnds } = this.sortedGroups(R);
+    const records = this.ordered(groups);
     const { keys, keyAt, keyLen, groupSize, values, valueAt } = this;
     let x = 0;
     let y = 0;
@@ -280,46 +288,55 @@ export class LineTable implements MapSideTable {
 
   /**
    * Hands the lines, partition after partition and sorted by key within each (as the string
-   * path feeds a combiner), to `write` in pieces of about 64 KiB, each line as
-   * `key<separator>value` and LF (what a combiner program reads), and empties the table. Every
-   * piece is a new buffer: `write` may keep it.
+   * path feeds a combiner), to `write`, each line as `key<separator>value` and LF (what a
+   * combiner program reads), and empties the table. Each partition's lines are laid out in one
+   * buffer by a counting pass: the records are read in arrival order (their values one after
+   * another) and each is written at its group's next place, so nothing is read out of order.
+   * Every buffer is new: `write` may keep it.
    */
   async feed(separator: string, R: number, write: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
-    const { groups, records } = this.ordered(R);
-    const { keys, keyAt, keyLen, groupSize, values, valueAt } = this;
+    const { groups, partEnds } = this.sortedGroups(R);
+    const { keys, keyAt, keyLen, groupSize, groupBytes, values, valueAt, group } = this;
     const sep = Buffer.from(separator, 'utf8');
     const sepLen = sep.length;
-    let piece = Buffer.allocUnsafe(PIECE);
-    let n = 0;
-    let x = 0;
-    for (let y = 0; y < groups.length; y++) {
-      const g = groups[y]!;
-      const ks = keyAt[g]!;
-      const kn = keyLen[g]!;
-      for (const stop = x + groupSize[g]!; x < stop; x++) {
-        const r = records[x]!;
-        const vs = valueAt[r]!;
-        const vn = this.valueEnd(r) - vs;
-        const room = kn + sepLen + vn + 1;
-        if (n + room > piece.length) {
-          if (n > 0) {
-            const p = write(piece.subarray(0, n));
-            if (p) await p;
-          }
-          piece = Buffer.allocUnsafe(Math.max(PIECE, room));
-          n = 0;
-        }
-        if (kn < SHORT_COPY) for (let j = 0; j < kn; j++) piece[n++] = keys[ks + j]!;
-        else n += keys.copy(piece, n, ks, ks + kn);
-        for (let j = 0; j < sepLen; j++) piece[n++] = sep[j]!;
-        if (vn < SHORT_COPY) for (let j = 0; j < vn; j++) piece[n++] = values[vs + j]!;
-        else n += values.copy(piece, n, vs, vs + vn);
-        piece[n++] = NL;
+    const partOf = new Int32Array(this.size);
+    const place = new Float64Array(this.size);
+    const partBytes: number[] = [];
+    let y = 0;
+    for (let p = 0; p < partEnds.length; p++) {
+      let bytes = 0;
+      for (; y < partEnds[p]!; y++) {
+        const g = groups[y]!;
+        partOf[g] = p;
+        place[g] = bytes;
+        bytes += groupSize[g]! * (keyLen[g]! + sepLen + 1) + groupBytes[g]!;
       }
+      partBytes.push(bytes);
     }
-    if (n > 0) {
-      const p = write(piece.subarray(0, n));
-      if (p) await p;
+    for (let p = 0; p < partEnds.length; p++) {
+      const bytes = partBytes[p]!;
+      if (bytes === 0) continue;
+      const lines = Buffer.allocUnsafe(bytes);
+      for (let r = 0; r < this.count; r++) {
+        const g = group[r]!;
+        if (partOf[g] !== p) continue;
+        let n = place[g]!;
+        const ks = keyAt[g]!;
+        const kn = keyLen[g]!;
+        if (kn < SHORT_COPY) for (let j = 0; j < kn; j++) lines[n++] = keys[ks + j]!;
+        else n += keys.copy(lines, n, ks, ks + kn);
+        for (let j = 0; j < sepLen; j++) lines[n++] = sep[j]!;
+        const vs = valueAt[r]!;
+        const ve = r + 1 < this.count ? valueAt[r + 1]! : this.valuesUsed;
+        if (ve - vs < SHORT_COPY) for (let j = vs; j < ve; j++) lines[n++] = values[j]!;
+        else n += values.copy(lines, n, vs, ve);
+        lines[n++] = NL;
+        place[g] = n;
+      }
+      for (let at = 0; at < bytes; at += PIECE) {
+        const piece = write(lines.subarray(at, Math.min(bytes, at + PIECE)));
+        if (piece) await piece;
+      }
     }
     this.clear();
   }
@@ -334,6 +351,7 @@ export class LineTable implements MapSideTable {
     this.valueAt = new Int32Array(1 << 14);
     this.count = 0;
     this.groupSize = new Int32Array(1 << 12);
+    this.groupBytes = new Int32Array(1 << 12);
     this.keyAt = new Int32Array(1 << 12);
     this.keyLen = new Int32Array(1 << 12);
     this.size = 0;
