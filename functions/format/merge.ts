@@ -130,6 +130,19 @@ export class GroupedMerge {
     }
   }
 
+  /**
+   * The run whose current record is the current group's next, or undefined at the group's end;
+   * `advance()` moves past that record. For readers that copy records' bytes as they are.
+   */
+  groupRecord(): RecordReader | undefined {
+    return this.topHasKey() ? this.runs[this.winner] : undefined;
+  }
+
+  /** Moves past the record `groupRecord()` gave. */
+  advance(): void {
+    this.advanceTop();
+  }
+
   /** The current group's values, decoded; an iterable that can be walked once. */
   values(): Iterable<unknown> {
     return new GroupValues(this);

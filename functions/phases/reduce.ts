@@ -46,6 +46,8 @@ export interface ReduceResult {
 
 /** Memory for the merge's read buffers, shared by all runs. */
 const MERGE_BUFFER_BYTES = 16 << 20;
+/** Bytes of a piece of a reducer program's input, handed to its stdin at once. */
+const PIPE_PIECE = 64 * 1024;
 
 /** Of a /tmp, what a reduce task may fill with one partition (the rest for what else is there). */
 const TMP_USE = 0.9;
@@ -157,17 +159,48 @@ async function reducePartition(
       const format = programInputLine(job, stream.reduceInputSeparator);
       await runStreamProgram(
         programs!.options(command),
-        async (write) => {
-          while (merge.nextGroup()) {
-            stats.groups++;
-            overdue();
-            const flags = merge.keyJson ? KEY_JSON : 0;
-            for (const [text, json] of merge.rawValues()) {
-              const p = write(format(merge.key, flags | (json ? VALUE_JSON : 0), text));
-              if (p) await p;
+        job.protocol === 'jsonl'
+          ? async (write) => {
+              while (merge.nextGroup()) {
+                stats.groups++;
+                overdue();
+                const flags = merge.keyJson ? KEY_JSON : 0;
+                for (const [text, json] of merge.rawValues()) {
+                  const p = write(format(merge.key, flags | (json ? VALUE_JSON : 0), text));
+                  if (p) await p;
+                }
+              }
             }
-          }
-        },
+          : // `key<separator>value` is the record's bytes as they are: copied, never made a string.
+            async (_write, writeBytes) => {
+              const sep = Buffer.from(stream.reduceInputSeparator, 'utf8');
+              let piece = Buffer.allocUnsafe(PIPE_PIECE);
+              let n = 0;
+              while (merge.nextGroup()) {
+                stats.groups++;
+                overdue();
+                for (let rec = merge.groupRecord(); rec; rec = merge.groupRecord()) {
+                  const room = rec.keyLength + sep.length + rec.valueLength + 1;
+                  if (n + room > piece.length) {
+                    if (n > 0) {
+                      const p = writeBytes(piece.subarray(0, n));
+                      if (p) await p;
+                    }
+                    piece = Buffer.allocUnsafe(Math.max(PIPE_PIECE, room));
+                    n = 0;
+                  }
+                  n = rec.copyKeyTo(piece, n);
+                  for (let j = 0; j < sep.length; j++) piece[n++] = sep[j]!;
+                  n = rec.copyValueTo(piece, n);
+                  piece[n++] = 10;
+                  merge.advance();
+                }
+              }
+              if (n > 0) {
+                const p = writeBytes(piece.subarray(0, n));
+                if (p) await p;
+              }
+            },
         job.protocol === 'jsonl'
           ? (line) => {
               const rec = parseJsonRecord(command, line);
