@@ -73,6 +73,36 @@ describe('line rule (Hadoop LineRecordReader)', () => {
     expect(await readAllSplits(file, 1)).toEqual(['a\uFFFD', '\uFFFD', 'b']);
   });
 
+  it('decodes any bytes as decoding the whole object would, and gives each line its byte offset', async () => {
+    let n = 0;
+    // ASCII, CR, LF, a two-byte and a four-byte sequence cut anywhere, stray continuation bytes.
+    const bytes = fc.array(fc.constantFrom(0x61, 0x0a, 0x0a, 0x0d, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0x80), {
+      maxLength: 80,
+    });
+    await fc.assert(
+      fc.asyncProperty(bytes, fc.integer({ min: 1, max: 30 }), async (content, splitSize) => {
+        const file = path.join(dir, `decoded-${n++}.txt`);
+        const body = Buffer.from(content);
+        fs.writeFileSync(file, body);
+        const uri = normalizeUri(file);
+        const lines: string[] = [];
+        const offsets: number[] = [];
+        for (const s of makeSplits([{ uri, size: body.length }], splitSize, 'text'))
+          for (const c of s.chunks)
+            await readLines(storage, c, (l, at) => {
+              lines.push(l);
+              offsets.push(at);
+            });
+        expect(lines).toEqual(expectedLines(body.toString('utf8')));
+        const starts = [0];
+        for (let i = body.indexOf(0x0a); i >= 0 && i + 1 < body.length; i = body.indexOf(0x0a, i + 1))
+          starts.push(i + 1);
+        expect(offsets).toEqual(body.length === 0 ? [] : starts);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('hands a program the lines readLines gives, as bytes, each with a LF, for any split size', async () => {
     let n = 0;
     const bytes = fc.array(fc.constantFrom(0x61, 0x0a, 0x0a, 0x0d, 0xc3, 0xa9, 0xff, 0x09), { maxLength: 60 });

@@ -1,4 +1,4 @@
-import { constants, isUtf8 } from 'node:buffer';
+import { constants, isAscii, isUtf8 } from 'node:buffer';
 import zlib, { createGunzip } from 'node:zlib';
 import { DEFAULTS } from '../config.js';
 import { MalformedRecordError, RecordTooLargeError, UnsupportedCompressionError } from '../errors.js';
@@ -16,9 +16,8 @@ export interface Chunk {
 }
 
 /**
- * Called with each line and, when `lineOffsets` is asked for, the byte offset of its start in the
- * object (in the decompressed stream for gzip); may return a promise (then it is awaited before
- * the next line).
+ * Called with each line and the byte offset of its start in the object (in the decompressed
+ * stream for gzip); may return a promise (then it is awaited before the next line).
  */
 export type LineSink = (line: string, offset: number) => unknown;
 
@@ -41,17 +40,28 @@ export async function readLines(
   sink: LineSink,
   options: ReadOptions = {},
 ): Promise<number> {
-  const offsets = options.lineOffsets === true;
   return readLineBlocks(storage, chunk, options, async (bytes, at) => {
-    const text = bytes.toString('utf8');
-    let pos = at;
-    for (let i = 0; i < text.length; ) {
-      let j = text.indexOf('\n', i);
-      if (j < 0) j = text.length; // the object's last line, without LF
-      const line = j > i && text.charCodeAt(j - 1) === 13 ? text.slice(i, j - 1) : text.slice(i, j);
-      const r = sink(line, pos);
+    // A block of ASCII becomes one string whose slices are the lines. Any other block is decoded
+    // a line at a time: one character above U+00FF makes V8 store a whole string two bytes per
+    // character, and its slices with it, and lower-casing, splitting and hashing those costs far
+    // more (a user's word count ran 1.6x faster on real text with ~1% such lines). Lines end at
+    // LF, which is never inside a UTF-8 sequence, so both decode the same characters.
+    if (isAscii(bytes)) {
+      const text = bytes.toString('latin1');
+      for (let i = 0; i < text.length; ) {
+        let j = text.indexOf('\n', i);
+        if (j < 0) j = text.length; // the object's last line, without LF
+        const r = sink(j > i && text.charCodeAt(j - 1) === CR ? text.slice(i, j - 1) : text.slice(i, j), at + i);
+        if (isThenable(r)) await r;
+        i = j + 1;
+      }
+      return;
+    }
+    for (let i = 0; i < bytes.length; ) {
+      let j = bytes.indexOf(NL, i);
+      if (j < 0) j = bytes.length;
+      const r = sink(bytes.toString('utf8', i, j > i && bytes[j - 1] === CR ? j - 1 : j), at + i);
       if (isThenable(r)) await r;
-      if (offsets) pos += Buffer.byteLength(text.slice(i, j + 1));
       i = j + 1;
     }
   });
@@ -112,8 +122,6 @@ export async function readLineBlocks(
 export interface ReadOptions {
   /** Fail on invalid UTF-8 instead of reading it as U+FFFD. @default false */
   strictUtf8?: boolean;
-  /** Give each line's byte offset to the line sink (Hadoop's map input key). @default false */
-  lineOffsets?: boolean;
 }
 
 /** Leading bytes of compressed formats Streaming cannot read (and of gzip, readable when named .gz). */

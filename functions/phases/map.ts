@@ -206,7 +206,7 @@ async function runMapper(
   const stream = run.stream ?? DEFAULT_STREAM_CONF;
   const command = job.mapper!;
   const lineOffsets = run.inputFormat === 'text' && !stream.mapInputIgnoreKey;
-  const read = { strictUtf8: run.strictUtf8 === true, lineOffsets };
+  const read = { strictUtf8: run.strictUtf8 === true };
   for (const chunk of split.chunks) {
     ctx.inputUri = chunk.uri;
     await runStreamProgram(
