@@ -23,8 +23,10 @@ export interface JobSpec {
   /**
    * Tasks that can run at once (the local engine's workers). When set (and over 1), splits
    * shrink toward the end of the input (plan.ts, shrinkingSplitSizes: never below
-   * DEFAULTS.minSplitSize), so a run on a few large files uses every core and the workers finish
-   * together where some bytes take longer than others. @default unset: splitSize alone decides
+   * DEFAULTS.minSplitSize), so a run on a few large files uses every worker and the workers
+   * finish together where some bytes take longer than others, and reduce tasks are sized so none
+   * idles. @default unset: splitSize alone decides; in the cloud Plan still cuts the input for the
+   * deployment's MaxConcurrency (ResolvedSpec.mapConcurrency)
    */
   parallelism?: number;
   params?: Params;
@@ -142,6 +144,13 @@ export interface ResolvedSpec
   extends Required<Omit<JobSpec, 'scratch' | 'parallelism' | 'step' | 'pipeline' | 'jobconf' | 'cmdenv'>> {
   scratch: string;
   parallelism?: number;
+  /**
+   * A deployment's Distributed Map MaxConcurrency (STREAMING_PARALLELISM on its functions): map
+   * tasks at once, which Plan cuts the input for when the call names no `parallelism`. The
+   * reduce side does not take it: in the cloud each reduce task costs an invocation and its
+   * requests, so small partitions stay packed into few tasks (DEFAULTS.reduceTaskBytes).
+   */
+  mapConcurrency?: number;
   pipeline?: PipelineContext;
   /** The job's and the caller's properties, under Hadoop 3 names. */
   jobconf: Record<string, string>;
@@ -158,13 +167,16 @@ export function newJobId(name: string): string {
 }
 
 /** Settings a deployment gives its functions (StreamingJob props), read from the environment. */
-function deploymentDefaults(): { reducers?: number; splitSize?: number } {
+function deploymentDefaults(): { reducers?: number; splitSize?: number; parallelism?: number } {
   const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  const out: { reducers?: number; splitSize?: number } = {};
+  const out: { reducers?: number; splitSize?: number; parallelism?: number } = {};
   const r = num(process.env.STREAMING_REDUCERS);
   const sz = num(process.env.STREAMING_SPLIT_SIZE);
+  // The Distributed Maps' MaxConcurrency: how many map (and reduce) tasks run at once.
+  const p = num(process.env.STREAMING_PARALLELISM);
   if (r !== undefined) out.reducers = r;
   if (sz !== undefined) out.splitSize = sz;
+  if (p !== undefined) out.parallelism = p;
   return out;
 }
 
@@ -210,8 +222,12 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   const sortBufferBytes = s.sortBufferBytes ?? conf.sortBufferBytes ?? DEFAULTS.sortBufferBytes;
   if (!Number.isInteger(sortBufferBytes) || sortBufferBytes < 1024)
     problems.push(`sortBufferBytes must be at least 1024 (got ${sortBufferBytes})`);
-  if (s.parallelism !== undefined && !(Number.isInteger(s.parallelism) && s.parallelism >= 1))
-    problems.push(`parallelism must be a whole number >= 1 (got ${s.parallelism})`);
+  for (const [name, p] of [
+    ['parallelism', s.parallelism],
+    ['STREAMING_PARALLELISM', deployed.parallelism],
+  ] as const)
+    if (p !== undefined && !(Number.isInteger(p) && p >= 1))
+      problems.push(`${name} must be a whole number >= 1 (got ${p})`);
   const params = s.params ?? {};
   if (typeof params !== 'object' || Object.values(params).some((v) => typeof v !== 'string'))
     problems.push('params must be an object of string values');
@@ -246,6 +262,7 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
     strictUtf8: s.strictUtf8 ?? false,
     jobId,
     ...(s.parallelism !== undefined ? { parallelism: s.parallelism } : {}),
+    ...(deployed.parallelism !== undefined ? { mapConcurrency: deployed.parallelism } : {}),
     ...(s.pipeline ? { pipeline: s.pipeline } : {}),
   };
 }

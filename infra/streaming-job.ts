@@ -219,6 +219,10 @@ export class StreamingJob extends Construct {
     };
     if (props.splitSize) environment.STREAMING_SPLIT_SIZE = String(props.splitSize.toBytes());
     if (props.reducers !== undefined) environment.STREAMING_REDUCERS = String(props.reducers);
+    const maxConcurrency =
+      props.maxConcurrency ?? Math.min(DEFAULTS.maxConcurrency, props.reservedConcurrency ?? Number.POSITIVE_INFINITY);
+    // Plan cuts the input for this many map tasks at once (shrinking splits, reduce task sizes).
+    environment.STREAMING_PARALLELISM = String(maxConcurrency);
     const ephemeralStorage = props.ephemeralStorageSize ?? Size.mebibytes(DEFAULTS.ephemeralStorageMiB);
     // The shuffle plan refuses a partition no reduce task's /tmp can hold, before any reducer runs.
     environment.STREAMING_REDUCE_TMP_BYTES = String(ephemeralStorage.toBytes());
@@ -249,9 +253,7 @@ export class StreamingJob extends Construct {
       bucket,
       scratchPrefix: prefixes.scratch,
       logRetention,
-      maxConcurrency:
-        props.maxConcurrency ??
-        Math.min(DEFAULTS.maxConcurrency, props.reservedConcurrency ?? Number.POSITIVE_INFINITY),
+      maxConcurrency,
       taskAttempts: props.taskAttempts ?? DEFAULTS.taskAttempts,
       retryIntervalSeconds: (props.retryInterval ?? Duration.seconds(DEFAULTS.retryIntervalSeconds)).toSeconds(),
       taskTimeoutSeconds: timeout.toSeconds(),

@@ -222,11 +222,17 @@ describe('concurrency, tracing and lifecycle', () => {
   const mapConcurrency = (t: Template) =>
     (definitionFromTemplate(t.toJSON(), arnOf) as { States: Record<string, State> }).States[STATE.mapPhase]!
       .MaxConcurrency;
+  /** What Plan cuts the input for (STREAMING_PARALLELISM on the plan function): the Maps' concurrency. */
+  const parallelismOf = (t: Template) => {
+    const plan = fnsOf(t).find((f) => f.Properties.Handler === 'index.plan')!;
+    return (plan.Properties.Environment as { Variables: Record<string, unknown> }).Variables.STREAMING_PARALLELISM;
+  };
 
   it('runs each Distributed Map well below the account’s default Lambda concurrency, and reserves none, by default', () => {
     expect(DEFAULTS.maxConcurrency).toBeLessThanOrEqual(250);
     expect(mapConcurrency(template)).toBe(DEFAULTS.maxConcurrency);
     for (const fn of fnsOf(template)) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(parallelismOf(template)).toBe(String(DEFAULTS.maxConcurrency));
   });
 
   it('reservedConcurrency reserves (and caps) the map and reduce functions, and bounds the Maps’ concurrency', () => {
@@ -245,6 +251,7 @@ describe('concurrency, tracing and lifecycle', () => {
       'index.abort': undefined,
     });
     expect(mapConcurrency(t)).toBe(50);
+    expect(parallelismOf(t)).toBe('50');
     expect(
       () =>
         new StreamingJob(new Stack(noBundling(), 'Over'), 'WC', {

@@ -12,8 +12,10 @@ import { DEFAULTS } from '../functions/config.js';
 import { readLines } from '../functions/format/lines.js';
 import { makeSplits, type Split, shrinkingSplitSizes, splitSizes } from '../functions/phases/plan.js';
 import { largestFirst } from '../functions/phases/shuffle.js';
+import { resolveSpec, runContextOf } from '../functions/spec.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { normalizeUri } from '../functions/storage/uri.js';
+import { defineJob } from '../sdk/index.js';
 import { tempDir } from './helpers.js';
 
 const MiB = 2 ** 20;
@@ -195,6 +197,33 @@ describe('splitSizes (what Plan cuts by)', () => {
     expect(splitSizes(spec(undefined), objects)).toBe(64 * MiB);
     // Even work (the word count on bytes): one equal split per worker.
     expect(splitSizes(spec(2), objects, true)).toBe(50 * MiB);
+  });
+
+  it("takes a deployment's parallelism (the Maps' MaxConcurrency, STREAMING_PARALLELISM) unless the call names one", () => {
+    const job = defineJob({ name: 'j', map: (line: string, emit) => emit(line, 1), reduce: () => {} });
+    const call = { input: 'file:///in/', output: 'file:///out/' };
+    const saved = process.env.STREAMING_PARALLELISM;
+    try {
+      delete process.env.STREAMING_PARALLELISM;
+      expect(resolveSpec(call, job).mapConcurrency).toBeUndefined();
+      process.env.STREAMING_PARALLELISM = '200';
+      const deployed = resolveSpec(call, job);
+      expect(deployed.mapConcurrency).toBe(200);
+      // The reduce side keeps packing small partitions (each reduce task is an invocation).
+      expect(runContextOf(deployed, job).parallelism).toBeUndefined();
+      // 1 GiB on 200 concurrent tasks: shrinking splits, not 16 of 64 MiB.
+      const sizes = splitSizes(deployed, [{ uri: 'file:///in/a', size: 1024 * MiB }]);
+      expect(sizes).toEqual(shrinkingSplitSizes(1024 * MiB, 200, DEFAULTS.splitSize, DEFAULTS.minSplitSize));
+      const called = resolveSpec({ ...call, parallelism: 3 }, job);
+      expect(splitSizes(called, [{ uri: 'file:///in/a', size: 1024 * MiB }])).toEqual(
+        shrinkingSplitSizes(1024 * MiB, 3, DEFAULTS.splitSize, DEFAULTS.minSplitSize),
+      );
+      process.env.STREAMING_PARALLELISM = 'many';
+      expect(() => resolveSpec(call, job)).toThrow(/STREAMING_PARALLELISM must be a whole number >= 1 \(got NaN\)/);
+    } finally {
+      if (saved === undefined) delete process.env.STREAMING_PARALLELISM;
+      else process.env.STREAMING_PARALLELISM = saved;
+    }
   });
 });
 

@@ -252,8 +252,8 @@ export function splitJsonRoom(run: RunContext): number {
 }
 
 /**
- * The sizes to cut the input into (see makeSplits): `splitSize` alone when no parallelism is
- * known or there is one worker; else the shrinking schedule of `shrinkingSplitSizes`, so that
+ * The sizes to cut the input into (see makeSplits): `splitSize` alone when no parallelism (the
+ * call's, else a deployment's Map concurrency) is known or there is one worker; else the shrinking schedule of `shrinkingSplitSizes`, so that
  * a few large files still give every worker work and the workers finish together on input whose
  * bytes are not all equal work. `perTaskTable`: each map task sorts, writes and merges a whole
  * combine table (a job with a combiner, the word count on bytes among them), so one equal split
@@ -262,7 +262,7 @@ export function splitJsonRoom(run: RunContext): number {
  * shrinking; the word count on bytes: +15% CPU shrinking).
  */
 export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], perTaskTable = false): number | number[] {
-  const P = spec.parallelism;
+  const P = spec.parallelism ?? spec.mapConcurrency;
   if (P === undefined || P === 1) return spec.splitSize;
   const total = objects.reduce((n, o) => n + o.size, 0);
   if (perTaskTable) return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, Math.ceil(total / P)));
