@@ -109,6 +109,11 @@ describe('LineTable: program output held as bytes', () => {
     );
   });
 
+  it('keeps every key when its table grows (past 2,048 distinct keys: several doublings)', async () => {
+    const lines = Array.from({ length: 30_000 }, (_, i) => `k${(i * 7919) % 20_011}\t${i}\n`).join('');
+    await expectSameRuns([Buffer.from(lines)], '\t', 1, 3);
+  });
+
   it('finds the key end as splitKeyValue does where separators run together, overlap or meet a CR', async () => {
     const output = Buffer.from('a:::b:c\n::\n:::\n::::x\nk::v::w\né::é\n:\na\n\n::b::\nax\r\na\rb\r\nx\r\r\nab\r');
     for (const keyFields of [1, 2, 3])

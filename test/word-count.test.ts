@@ -88,6 +88,17 @@ describe('word count on bytes (WordCountTable)', () => {
     );
   });
 
+  it('keeps every word when its table grows (past 32,768 distinct words: two doublings)', async () => {
+    const words = Array.from({ length: 140_000 }, (_, i) => `w${(i * 7919) % 100_003}`);
+    const text = `${words.join(' ')}\n${words.slice(0, 5000).join(' ')}\n`;
+    const table = new WordCountTable();
+    table.countBlock(Buffer.from(text));
+    const strings = viaStrings(text);
+    expect(table.size).toBe(strings.table.size);
+    expect(table.size).toBeGreaterThan(2 * 32_768);
+    expect((await runsOf(table, 3)).bytes.equals((await runsOf(strings.table, 3)).bytes)).toBe(true);
+  });
+
   it('counts a last line without LF, CRLF lines and long pieces of ASCII and non-ASCII text', async () => {
     const text = `${'Alpha beta, GAMMA\r\n'.repeat(3000)}Ünïcode wörds ΣΑΣ here\n${'x_1 y '.repeat(5000)}end`;
     const table = new WordCountTable();

@@ -3,13 +3,11 @@ import { byteOrder } from '../format/byte-order.js';
 import { partitionOfBytes } from '../format/hash.js';
 import type { RunWriter } from '../format/runs.js';
 import type { MapSideTable } from './combine-table.js';
+import { doubledSlots, FNV_OFFSET, FNV_PRIME, SLOT } from './slot-table.js';
 
+// A slot (slot-table.ts): the key's hash, offset + 1 in the keys arena, length, group.
 const NL = 10;
 const CR = 13;
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-/** Int32s per slot: FNV-1a hash of the key, key offset + 1 (0: empty), key length, group. */
-const SLOT = 4;
 /** Bytes of a piece handed to a program's stdin. */
 const PIECE = 64 * 1024;
 /** Records shorter than this are copied byte by byte: a native copy costs more per call. */
@@ -211,15 +209,8 @@ export class LineTable implements MapSideTable {
   }
 
   private grow(): void {
-    const old = this.slots;
-    this.alloc((this.mask + 1) * 2);
-    const { slots, mask } = this;
-    for (let j = 0; j < old.length; j += SLOT) {
-      if (old[j + 1] === 0) continue;
-      let i = old[j]! & mask;
-      while (slots[i * SLOT + 1] !== 0) i = (i + 1) & mask;
-      slots.set(old.subarray(j, j + SLOT), i * SLOT);
-    }
+    this.slots = doubledSlots(this.slots);
+    this.mask = this.slots.length / SLOT - 1;
   }
 
   /** The groups in write order: partition after partition, sorted by key bytes within each; where each partition's end. */

@@ -6,6 +6,7 @@ import type { RunWriter } from '../format/runs.js';
 import { countWords, LOWER, WORD } from '../format/words.js';
 import type { AnyJob } from '../job.js';
 import { type MapSideTable, sum } from './combine-table.js';
+import { doubledSlots, FNV_OFFSET, FNV_PRIME, SLOT } from './slot-table.js';
 
 /**
  * True when a map task can count words on bytes: the job's map is the SDK's `countWords`, its
@@ -16,13 +17,10 @@ export function countsWordsOnBytes(job: AnyJob, inputFormat: string, reducers: n
   return job.map === countWords && job.combine === sum && !job.mapper && inputFormat === 'text' && reducers > 0;
 }
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
+// A slot (slot-table.ts): the word's hash, arena offset + 1, length, count.
 const NL = 10;
 /** Bytes per ASCII check: small enough that one line beyond ASCII sends little text the slow way. */
 const PIECE = 4 * 1024;
-/** Int32s per slot: FNV-1a hash, arena offset + 1 (0: empty), length, count. */
-const SLOT = 4;
 /**
  * A count that reaches this makes the table ask to be written out (`bytes` turns infinite):
  * counts are int32s, and one block adds far fewer than 2^30 more.
@@ -234,15 +232,8 @@ export class WordCountTable implements MapSideTable {
   }
 
   private grow(): void {
-    const old = this.slots;
-    this.alloc((this.mask + 1) * 2);
-    const { slots, mask } = this;
-    for (let j = 0; j < old.length; j += SLOT) {
-      if (old[j + 1] === 0) continue;
-      let i = old[j]! & mask;
-      while (slots[i * SLOT + 1] !== 0) i = (i + 1) & mask;
-      slots.set(old.subarray(j, j + SLOT), i * SLOT);
-    }
+    this.slots = doubledSlots(this.slots);
+    this.mask = this.slots.length / SLOT - 1;
   }
 
   /** The slots, sorted by their words' bytes. */
