@@ -71,7 +71,9 @@ export interface StreamingJobProps {
   readonly reducers?: number;
   /**
    * Concurrent child executions of each Distributed Map (1-10,000), so concurrent invocations of
-   * the map (then the reduce) function. @default DEFAULTS.maxConcurrency (200), or reservedConcurrency when lower
+   * the map (then the reduce) function. Plan cuts the input for this many map tasks at once
+   * (STREAMING_PARALLELISM: splits shrink toward the end, down to DEFAULTS.minSplitSize).
+   * @default DEFAULTS.maxConcurrency (200), or reservedConcurrency when lower
    */
   readonly maxConcurrency?: number;
   /**
