@@ -114,9 +114,16 @@ export async function readLineBlocks(
   sink: BlockSink,
 ): Promise<number> {
   const check = options.strictUtf8 ? strictUtf8(chunk) : undefined;
-  await refuseUnreadableCompression(storage, chunk);
-  if (chunk.gzip) return splitBlocks(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, chunk.uri, check);
-  return splitBlocks(rangeWithOverread(storage, chunk), chunk.start, chunk.end, sink, chunk.uri, check);
+  if (chunk.gzip) {
+    await refuseUnreadableCompression(storage, chunk);
+    return splitBlocks(gunzip(storage, chunk.uri), 0, Number.POSITIVE_INFINITY, sink, chunk.uri, check);
+  }
+  // A chunk that starts the object has its first bytes checked as they pass: a request of their
+  // own would double the requests of a split of many small objects (short documents).
+  if (chunk.start > 0) await refuseUnreadableCompression(storage, chunk);
+  const bytes = rangeWithOverread(storage, chunk);
+  const source = chunk.start === 0 ? headChecked(bytes, chunk) : bytes;
+  return splitBlocks(source, chunk.start, chunk.end, sink, chunk.uri, check);
 }
 
 export interface ReadOptions {
@@ -145,13 +152,42 @@ export function compressionOf(head: Uint8Array): string | undefined {
  * as text: never raw bytes for records.
  */
 async function refuseUnreadableCompression(storage: Storage, chunk: Chunk): Promise<void> {
-  const head = Buffer.alloc(Math.min(8, chunk.size));
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, chunk.size));
   let n = 0;
   for await (const b of storage.read(chunk.uri, { start: 0, end: head.length })) {
     head.set(b.subarray(0, head.length - n), n);
     n += Math.min(b.length, head.length - n);
   }
-  const codec = compressionOf(head.subarray(0, n));
+  refuseCompressedHead(chunk, head.subarray(0, n));
+}
+
+/** The chunk's bytes as `source` gives them, its object's first HEAD_BYTES checked before any is passed on. */
+async function* headChecked(source: AsyncIterable<Uint8Array>, chunk: Chunk): AsyncIterable<Uint8Array> {
+  const want = Math.min(HEAD_BYTES, chunk.size);
+  let held: Uint8Array[] | undefined = [];
+  let n = 0;
+  for await (const b of source) {
+    if (held === undefined) {
+      yield b;
+      continue;
+    }
+    held.push(b);
+    n += b.length;
+    if (n < want) continue;
+    refuseCompressedHead(chunk, Buffer.concat(held).subarray(0, want));
+    yield* held;
+    held = undefined;
+  }
+  if (held !== undefined) {
+    refuseCompressedHead(chunk, Buffer.concat(held));
+    yield* held;
+  }
+}
+
+const HEAD_BYTES = 8;
+
+function refuseCompressedHead(chunk: Chunk, head: Buffer): void {
+  const codec = compressionOf(head);
   if (codec === undefined || (codec === 'gzip' && chunk.gzip)) return;
   const hex = [...head.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
   if (codec === 'gzip')
