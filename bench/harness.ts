@@ -28,7 +28,7 @@ export interface Run {
   /** Worker threads asked for; null for the pipeline (its five processes run concurrently). */
   workers: number | null;
   /** The corpus, its first half, its skewed form (corpus.ts) or the start-up benchmark's one small file. */
-  corpus: 'big' | 'half' | 'skewed' | 'tiny';
+  corpus: 'big' | 'half' | 'skewed' | 'short' | 'tiny';
   bytes: number;
   /** Wall clock of the whole child process, spawn to exit. */
   seconds: number;

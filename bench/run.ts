@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { corpus, halfCorpus, skewedCorpus, warmPageCache } from './corpus.js';
+import { corpus, halfCorpus, shortDocuments, skewedCorpus, warmPageCache } from './corpus.js';
 import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
 import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
 import { benchLogistic, MAX_MIB } from './logistic.js';
@@ -102,10 +102,12 @@ async function main(): Promise<number> {
     if (only.includes('word-count')) {
       const big = corpus('text', mib);
       const half = halfCorpus(big);
+      const short = shortDocuments(big);
       corpora.text = { dir: big.dir, files: big.files.length, bytes: big.bytes, sources: big.sources };
       log('word count: warming up …');
       warmPageCache(big);
-      sections.push(benchWordCount(runner, big, half, out, cores, repeat.wordCount));
+      warmPageCache(short);
+      sections.push(benchWordCount(runner, big, half, short, out, cores, repeat.wordCount));
     }
     if (only.includes('user-word-count')) {
       const text = corpus('text', mib);
@@ -252,7 +254,15 @@ function tableRow(r: Run, runs: Run[], cores: number): string[] {
       ratio = `${(r.mbPerSec / (r.workers * script.mbPerSec)).toFixed(2)}× ${r.workers === 1 ? '' : `${r.workers} × `}the plain script (${corpus})${idleOf(r)}`;
     else ratio = corpus;
   } else if (r.program === 'streaming' && r.corpus === 'half') ratio = 'half the input, to compare peak RSS';
-  else if (r.program === 'streaming') {
+  else if (r.corpus === 'short') {
+    const on = (program: string) =>
+      runs.find((x) => x.bench === r.bench && x.program === program && x.workers === r.workers && x.corpus === 'short');
+    const ratios = ['reference', 'hand-written']
+      .map((p) => [p, on(p)] as const)
+      .filter(([, b]) => r.program === 'streaming' && b !== undefined)
+      .map(([p, b]) => `${(r.mbPerSec / b!.mbPerSec).toFixed(2)}× the ${p}`);
+    ratio = [...ratios, 'short documents'].join(', ');
+  } else if (r.program === 'streaming') {
     const base = same('hand-written', r.workers) ?? same('reference', r.workers);
     if (base) ratio = `${(r.mbPerSec / base.mbPerSec).toFixed(2)}× the ${base.program}`;
   } else if (r.program === 'training, per iteration') {

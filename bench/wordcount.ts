@@ -41,6 +41,7 @@ export function benchWordCount(
   runner: Runner,
   big: Corpus,
   half: Corpus,
+  short: Corpus,
   out: (name: string) => string,
   cores: number,
   repeat: number,
@@ -71,6 +72,15 @@ export function benchWordCount(
     );
     streaming(half, 'half', 'wc-streaming-half', cores);
     repetitions.push(unixPipeline(runner, big));
+    // The same bytes as short documents, one worker per core: per-object costs.
+    streaming(short, 'short', `wc-streaming-short`, cores);
+    repetitions.push(
+      handWritten(runner, 'hand-written', BASELINE, short, out('wc-baseline-short.tsv'), cores, 'short'),
+    );
+    if (haveReference)
+      repetitions.push(
+        handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), cores, 'short'),
+      );
   }
   const runs = medians(repetitions);
 
@@ -83,6 +93,11 @@ export function benchWordCount(
       compare(`streaming (${plural(w, 'worker')}) vs ${against}`, expected, partFiles(out(`wc-streaming-${w}`))),
     );
   if (cores > 1) checks.push(compare(`hand-written (1 worker) vs ${against}`, expected, [out('wc-baseline-1.tsv')]));
+  // The short documents hold the same words.
+  checks.push(compare(`streaming (short documents) vs ${against}`, expected, partFiles(out('wc-streaming-short'))));
+  checks.push(compare(`hand-written (short documents) vs ${against}`, expected, [out('wc-baseline-short.tsv')]));
+  if (haveReference)
+    checks.push(compare(`reference (short documents) vs ${against}`, expected, [out('wc-reference-short.tsv')]));
   if (haveReference)
     for (const w of counts)
       checks.push(
@@ -99,6 +114,13 @@ export function benchWordCount(
       if (s && r) ratios[`streaming/${yardstick}, ${plural(w, 'worker')}`] = s.mbPerSec / r.mbPerSec;
     }
   }
+  const onShort = (program: string) =>
+    runs.find((r) => r.program === program && r.workers === cores && r.corpus === 'short');
+  for (const yardstick of ['hand-written', 'reference']) {
+    const s = onShort('streaming');
+    const r = onShort(yardstick);
+    if (s && r) ratios[`streaming/${yardstick}, short documents, ${plural(cores, 'worker')}`] = s.mbPerSec / r.mbPerSec;
+  }
   const fastest = find('streaming', cores);
   const pipeline = find('unix pipeline', null);
   if (fastest && pipeline)
@@ -114,6 +136,7 @@ function handWritten(
   corpus: Corpus,
   out: string,
   workers: number,
+  which: Run['corpus'] = 'big',
 ): Run {
   // It writes its output, as Streaming does, so that both pay for it (and the check can use it).
   const e = runner.exec(process.execPath, [
@@ -126,7 +149,7 @@ function handWritten(
     corpus.dir,
   ]);
   const self = JSON.parse(e.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
-  return row(BENCH, program, workers, 'big', corpus.bytes, e, e.timeRssMiB, self);
+  return row(BENCH, program, workers, which, corpus.bytes, e, e.timeRssMiB, self);
 }
 
 function unixPipeline(runner: Runner, corpus: Corpus): Run {
