@@ -56,6 +56,16 @@ describe('word count over a real corpus (Moby-Dick)', () => {
     expect(r.manifest.map.shuffleRecords).toBeLessThan(r.manifest.map.outputRecords / 5);
   });
 
+  it('reads each object of a split with one request (short documents: the request is the cost)', async () => {
+    const r = await run(WORDCOUNT, corpus, { workers: 1, splitSize: 64 * 1024 * 1024 });
+    const { io, map, input } = r.manifest;
+    expect(input.objects).toBeGreaterThan(100);
+    expect(map.tasks).toBe(1);
+    // Each object once (its compression check rides on that read), then the task's runs and index.
+    expect(io.map.requests).toBe(input.objects + 2);
+    expect(sortedEntries(countsOf(outputLines(r.dir)))).toEqual(expected);
+  });
+
   it('reports in its manifest the storage requests and bytes its tasks made, as the S3 server saw them', async () => {
     const text = fs.readFileSync(path.join(MOBY, 'data.txt'));
     const server = await startS3Server();
