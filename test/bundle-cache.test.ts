@@ -13,21 +13,23 @@ import { scale } from './scale.js';
 export default defineJob({ name: 'scaled', map(line, emit) { emit(line, scale(${factor})); }, reducers: 0 });
 `;
 
-/** The bundles in the cache, by name. */
+/** The bundles in the cache (folders named by their content), by name. */
 const bundles = (root: string) =>
   fs.existsSync(root)
     ? fs
         .readdirSync(root)
-        .filter((f) => f.endsWith('.mjs'))
+        .filter((f) => /^[0-9a-f]{16}$/.test(f))
         .sort()
     : [];
+/** The bundle's name, from the path of its entry. */
+const nameOf = (entry: string) => path.basename(path.dirname(entry));
 
 /** Makes every bundle look last used two minutes earlier than it was (past the window in which a starting run may load it). */
 function age(root: string): void {
   // Shifted, not set to one time: the order of use is kept (a tie would leave the pruning order
   // to the names, which are content hashes, and the test to chance).
   for (const b of bundles(root)) {
-    const file = path.join(root, b);
+    const file = path.join(root, b, 'job.mjs');
     const { mtimeMs } = fs.statSync(file);
     const then = new Date(mtimeMs - 120_000);
     fs.utimesSync(file, then, then);
@@ -42,7 +44,8 @@ describe('the job bundle cache', () => {
     fs.writeFileSync(path.join(dir, 'scale.ts'), 'export const scale = (n: number) => 2 * n;\n');
     fs.writeFileSync(file, job(1));
     const first = await bundleJob(file, root);
-    expect(path.basename(first)).toMatch(/^[0-9a-f]{16}\.mjs$/);
+    expect(nameOf(first)).toMatch(/^[0-9a-f]{16}$/);
+    expect(path.basename(first)).toBe('job.mjs');
     const built = fs.statSync(first).ino;
 
     expect(await bundleJob(file, root)).toBe(first); // reused, not rebuilt
@@ -81,9 +84,40 @@ describe('the job bundle cache', () => {
       }
       expect(bundles(root).length).toBeLessThanOrEqual(2);
     }
-    expect(bundles(root)).toEqual([made[0], made[4]].map((f) => path.basename(f!)).sort());
+    expect(bundles(root)).toEqual([made[0], made[4]].map((f) => nameOf(f!)).sort());
     // The records of pruned bundles go with them: a pruned job is built again.
     expect(fs.readdirSync(path.join(root, 'refs'))).toHaveLength(2);
     expect(fs.existsSync(await bundleJob(path.join(dir, 'job-1.ts'), root, 2))).toBe(true);
+  });
+
+  it("loads the AWS SDK's clients only when a run needs them: they are chunks the entry does not import", async () => {
+    const dir = tempDir();
+    const root = path.join(dir, 'cache');
+    const file = path.join(dir, 'job.ts');
+    fs.writeFileSync(path.join(dir, 'scale.ts'), 'export const scale = (n: number) => n;\n');
+    fs.writeFileSync(file, job(1));
+    // A single-file bundle of the cache's earlier layout goes at the next build.
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(path.join(root, '0123456789abcdef.mjs'), 'export default 1;\n');
+    const entry = await bundleJob(file, root);
+    expect(fs.existsSync(path.join(root, '0123456789abcdef.mjs'))).toBe(false);
+    // What loading the entry loads: it and the chunks it imports statically, transitively.
+    const loaded = new Set<string>();
+    const visit = (name: string) => {
+      if (loaded.has(name)) return;
+      loaded.add(name);
+      const code = fs.readFileSync(path.join(path.dirname(entry), name), 'utf8');
+      for (const m of code.matchAll(/^import\s[^;]*?from\s*"\.\/([^"]+)";?$/gm)) visit(m[1]!);
+      for (const m of code.matchAll(/^import\s*"\.\/([^"]+)";?$/gm)) visit(m[1]!);
+    };
+    visit('job.mjs');
+    const holdsS3 = (name: string) =>
+      fs.readFileSync(path.join(path.dirname(entry), name), 'utf8').includes('// node_modules/@aws-sdk/client-s3/');
+    const all = fs.readdirSync(path.dirname(entry));
+    expect(all.some(holdsS3)).toBe(true);
+    expect([...loaded].filter(holdsS3)).toEqual([]);
+    const loadedBytes = [...loaded].reduce((n, f) => n + fs.statSync(path.join(path.dirname(entry), f)).size, 0);
+    const allBytes = all.reduce((n, f) => n + fs.statSync(path.join(path.dirname(entry), f)).size, 0);
+    expect(loadedBytes).toBeLessThan(allBytes / 3);
   });
 });
