@@ -97,7 +97,11 @@ export interface JobDefinition<F extends InputFormat, K, V, OK, OV> {
    * to a list in place keeps in-mapper combining linear).
    */
   combine?(key: K, values: Iterable<V>): V;
-  /** Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a map-only job. */
+  /**
+   * Called once per distinct key with its values streamed in; omit it (or set reducers: 0) for a
+   * map-only job. The SDK's `sum` and `concat` are reduces as they are (`reduce: sum` emits each
+   * key with the sum of its values, as Hadoop's LongSumReducer does).
+   */
   reduce?(key: K, values: Iterable<V>, emit: Emit<OK, OV>, ctx: TaskContext): void | Promise<void>;
   /**
    * Reduce partitions; 0 makes a map-only job. A job with reducers but neither `reduce` nor

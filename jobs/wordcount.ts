@@ -10,12 +10,11 @@ export default defineJob({
   name: 'wordcount',
   input: { format: 'text' },
   // countWords is `(line, emit) => forEachWord(line, (word) => emit(word, 1))`. With the SDK's
-  // sum as combine, the engine recognises the pair and counts words on the input's bytes.
+  // sum as combine, the engine recognises the pair and counts words on the input's bytes; sum
+  // as the reduce emits each word with its total, added up on the merged bytes.
   map: countWords,
   combine: sum,
-  reduce(word: string, counts: Iterable<number>, emit) {
-    emit(word, sum(counts));
-  },
+  reduce: sum,
   reducers: 4,
   output: { format: 'tsv' },
 });

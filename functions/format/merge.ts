@@ -17,9 +17,10 @@ export class GroupedMerge {
   private winner = -1;
   /** Runs with no record left: they lose every match. */
   private readonly exhausted: Uint8Array;
-  /** The current group's key text and whether it is JSON. */
-  key = '';
+  /** Whether the current group's key is JSON (else text). */
   keyJson = false;
+  /** The current group's key text, once asked for. */
+  private keyText: string | undefined;
   /** The current group's key bytes, `groupKey[0, groupKeyLength)`: runs are compared with it as bytes. */
   private groupKey = Buffer.allocUnsafe(256);
   private groupKeyLength = 0;
@@ -114,10 +115,25 @@ export class GroupedMerge {
     const top = this.runs[this.winner]!;
     if (top.keyLength > this.groupKey.length) this.groupKey = Buffer.allocUnsafe(2 * top.keyLength);
     this.groupKeyLength = top.copyKey(this.groupKey);
-    this.key = top.key;
+    this.keyText = undefined;
     this.keyJson = (top.flags & KEY_JSON) !== 0;
     this.groupOpen = true;
     return true;
+  }
+
+  /** The current group's key as encoded text (made on demand: a merge of bytes may never need it). */
+  get key(): string {
+    if (this.keyText === undefined) this.keyText = this.groupKey.toString('utf8', 0, this.groupKeyLength);
+    return this.keyText;
+  }
+
+  /** The current group's key as UTF-8 bytes: `keyBytes[0, keyLength)`, valid until nextGroup(). */
+  get keyBytes(): Buffer {
+    return this.groupKey;
+  }
+
+  get keyLength(): number {
+    return this.groupKeyLength;
   }
 
   /** The current group's values as encoded text, with whether each is JSON. */

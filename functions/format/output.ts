@@ -36,7 +36,13 @@ const gzipAsync = promisify(gzip);
  * piece is one gzip member (a file of concatenated members is one gzip stream to every reader).
  */
 export class LineWriter {
+  /** Lines added as strings since the last piece of bytes. */
   private parts: string[] = [];
+  /** What was added before `parts`, in order: lines as bytes, and earlier strings encoded. */
+  private pieces: Buffer[] = [];
+  /** Lines added as bytes (addCount), `raw[0, rawLength)`, after `pieces`. */
+  private raw: Buffer | undefined;
+  private rawLength = 0;
   private pending = 0;
   records = 0;
   bytes = 0;
@@ -60,10 +66,60 @@ export class LineWriter {
     this.push(this.format === 'tsv' ? `${key}\t${value}\n` : formatRecord(this.format, key, value));
   }
 
+  /**
+   * A `tsv` record of a text key, given as its UTF-8 bytes `key[start, end)`, and a safe integer,
+   * written as bytes: what `add(key, n)` writes, without making the key a string. The caller
+   * makes sure the format is `tsv` and the key holds no tab, CR or LF (else `add` quotes it).
+   */
+  addCount(key: Uint8Array, start: number, end: number, n: number): void {
+    if (this.parts.length > 0) this.encodeParts();
+    const room = end - start + 24;
+    if (this.raw === undefined || this.rawLength + room > this.raw.length) {
+      this.endRaw();
+      this.raw = Buffer.allocUnsafe(Math.max(64 * 1024, room));
+    }
+    const b = this.raw;
+    let o = this.rawLength;
+    for (let i = start; i < end; i++) b[o++] = key[i]!;
+    b[o++] = 9;
+    if (n < 0) {
+      b[o++] = 0x2d;
+      n = -n;
+    }
+    // The digits, last first, then turned around in place.
+    const first = o;
+    do {
+      b[o++] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+    for (let i = first, j = o - 1; i < j; i++, j--) {
+      const t = b[i]!;
+      b[i] = b[j]!;
+      b[j] = t;
+    }
+    b[o++] = 10;
+    this.pending += o - this.rawLength;
+    this.rawLength = o;
+    this.records++;
+  }
+
   private push(line: string): void {
+    if (this.rawLength > 0) this.endRaw();
     this.parts.push(line);
     this.pending += line.length;
     this.records++;
+  }
+
+  private encodeParts(): void {
+    this.pieces.push(Buffer.from(this.parts.join(''), 'utf8'));
+    this.parts = [];
+  }
+
+  private endRaw(): void {
+    if (this.raw === undefined || this.rawLength === 0) return;
+    this.pieces.push(this.raw.subarray(0, this.rawLength));
+    this.raw = this.raw.length - this.rawLength >= 4096 ? this.raw.subarray(this.rawLength) : undefined;
+    this.rawLength = 0;
   }
 
   get full(): boolean {
@@ -71,9 +127,11 @@ export class LineWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const text = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
+    if (this.parts.length > 0) this.encodeParts();
+    this.endRaw();
+    if (this.pieces.length === 0) return;
+    const text = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
+    this.pieces = [];
     this.pending = 0;
     const buf = this.codec === 'gzip' ? await gzipAsync(text) : text;
     this.bytes += buf.length;

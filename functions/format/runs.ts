@@ -36,6 +36,13 @@ export class RunWriter {
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
+  /** `append` of a JSON count 0 <= n < 2^31 with the key as UTF-8 bytes src[start, end). */
+  appendKeyCount(flags: number, src: Uint8Array, start: number, end: number, n: number): Promise<void> | undefined {
+    this.buf.appendKeyCount(flags, src, start, end, n);
+    this.runRecords++;
+    return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
+  }
+
   /** `append` with the key and the value as UTF-8 bytes: keySrc[ks, ke) and valueSrc[vs, ve). */
   appendRecordBytes(
     flags: number,

@@ -1,33 +1,40 @@
 import { partitionOf } from '../format/hash.js';
 import { encodeText, KEY_JSON, sortUtf8, VALUE_JSON } from '../format/records.js';
 import type { RunWriter } from '../format/runs.js';
-import type { AnyJob } from '../job.js';
+import type { AnyJob, Emit, TaskContext } from '../job.js';
 import { userError } from './context.js';
 import { type KeyOrder, sortByOrder } from './order.js';
 
 /**
  * Sum of numbers: `sum(values)`. It is also a combine function as it is, `combine: sum`
  * (called as `sum(key, values)` it sums the values), and then the map-side combine table keeps
- * a number per key and adds each emitted number to it, with no function call per record.
+ * a number per key and adds each emitted number to it, with no function call per record. And it
+ * is a reduce as it is, `reduce: sum` (called with an `emit`, it emits the key with the sum, as
+ * Hadoop's LongSumReducer does), which the reduce phase runs on the merged bytes.
  */
 export function sum(values: Iterable<number>): number;
 export function sum(key: unknown, values: Iterable<number>): number;
-export function sum(first: unknown, second?: unknown): number {
+export function sum(key: unknown, values: Iterable<number>, emit: Emit<unknown, number>, ctx?: TaskContext): void;
+export function sum(first: unknown, second?: unknown, emit?: Emit<unknown, number>): number | undefined {
   const values = (isIterable(second) ? second : first) as Iterable<number>;
   let s = 0;
   for (const v of values) s += v;
-  return s;
+  if (emit === undefined) return s;
+  emit(first, s);
+  return undefined;
 }
 
 /**
  * The lists joined into one new list, in order: `concat(lists)`. Like `sum`, it is also a
  * combine function as it is, `combine: concat` (posting lists, grouped values), and then the
  * map-side combine table keeps one list per key that it owns and appends each emitted list to
- * it in place, with no function call or new list per record.
+ * it in place, with no function call or new list per record; and a reduce, `reduce: concat`
+ * (emitting the key with the joined list).
  */
 export function concat<T>(lists: Iterable<T[]>): T[];
 export function concat<T>(key: unknown, lists: Iterable<T[]>): T[];
-export function concat(first: unknown, second?: unknown): unknown[] {
+export function concat<T>(key: unknown, lists: Iterable<T[]>, emit: Emit<unknown, T[]>, ctx?: TaskContext): void;
+export function concat(first: unknown, second?: unknown, emit?: Emit<unknown, unknown[]>): unknown[] | undefined {
   const lists = (isIterable(second) ? second : first) as Iterable<unknown[]>;
   const out: unknown[] = [];
   for (const l of lists) {
@@ -35,7 +42,9 @@ export function concat(first: unknown, second?: unknown): unknown[] {
       throw new TypeError(`concat joins arrays, and was given ${typeof l}: emit arrays as values.`);
     for (const v of l) out.push(v);
   }
-  return out;
+  if (emit === undefined) return out;
+  emit(first, out);
+  return undefined;
 }
 
 function isIterable(x: unknown): x is Iterable<unknown> {

@@ -11,6 +11,7 @@ import { type AnyJob, hasPrograms } from '../job.js';
 import { DEFAULT_STREAM_CONF } from '../jobconf.js';
 import { layout, type RunContext } from '../spec.js';
 import type { IoStats } from '../storage/types.js';
+import { sum } from './combine-table.js';
 import { isThenable, taskContext, userAwait, userCall } from './context.js';
 import {
   type CounterGroups,
@@ -213,6 +214,8 @@ async function reducePartition(
               return out.full ? out.flush() : undefined;
             },
       );
+    } else if (job.reduce === sum && run.outputFormat === 'tsv') {
+      stats.groups = await sumGroups(merge, out, overdue);
     } else if (job.reduce) {
       const reduce = job.reduce;
       while (merge.nextGroup()) {
@@ -260,6 +263,36 @@ async function reducePartition(
   io(result);
   await env.storage.for(run.scratch).write(layout.reduceResult(run, r), JSON.stringify(result));
   return result;
+}
+
+/**
+ * `reduce: sum` into `tsv`: what `emit(key, sum(values))` writes, on the merge's bytes. A text
+ * key that needs no quoting (no tab, CR or LF) is copied as it is, and a total that is a safe
+ * integer is written as digits; anything else takes `add`, as the general path would. Values
+ * are added in the order `sum` adds them. Returns the number of groups.
+ */
+async function sumGroups(merge: GroupedMerge, out: LineWriter, overdue: () => void): Promise<number> {
+  let groups = 0;
+  while (merge.nextGroup()) {
+    groups++;
+    if ((groups & 1023) === 0) overdue();
+    let total = 0;
+    for (let rec = merge.groupRecord(); rec; rec = merge.groupRecord()) {
+      total += rec.decodedValue() as number;
+      merge.advance();
+    }
+    const key = merge.keyBytes;
+    const n = merge.keyLength;
+    let plain = !merge.keyJson && Number.isSafeInteger(total);
+    for (let i = 0; plain && i < n; i++) {
+      const b = key[i]!;
+      if (b === 9 || b === 10 || b === 13) plain = false;
+    }
+    if (plain) out.addCount(key, 0, n, total);
+    else out.add(decodeText(merge.key, merge.keyJson), total);
+    if (out.full) await out.flush();
+  }
+  return groups;
 }
 
 /** Runs a setup or cleanup hook; what it throws is the user's error. */

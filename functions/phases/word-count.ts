@@ -1,7 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { byteOrder } from '../format/byte-order.js';
 import { partitionOfBytes } from '../format/hash.js';
-import { VALUE_JSON } from '../format/records.js';
 import type { RunWriter } from '../format/runs.js';
 import { countWords, LOWER, WORD } from '../format/words.js';
 import type { AnyJob } from '../job.js';
@@ -265,7 +264,7 @@ export class WordCountTable implements MapSideTable {
     for (const part of parts) {
       for (const i of this.sortedByBytes(part)) {
         const off = slots[i * SLOT + 1]! - 1;
-        const p = out.appendKeyBytes(VALUE_JSON, arena, off, off + slots[i * SLOT + 2]!, String(slots[i * SLOT + 3]));
+        const p = out.appendKeyCount(0, arena, off, off + slots[i * SLOT + 2]!, slots[i * SLOT + 3]!);
         if (p) await p;
       }
       out.endRun();
