@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { byteOrder } from '../format/byte-order.js';
 import { partitionOfBytes } from '../format/hash.js';
 import type { RunWriter } from '../format/runs.js';
-import { countWords, LOWER, WORD } from '../format/words.js';
+import { countWords, LOWER } from '../format/words.js';
 import type { AnyJob } from '../job.js';
 import { type MapSideTable, sum } from './combine-table.js';
 import { doubledSlots, FNV_OFFSET, FNV_PRIME, SLOT } from './slot-table.js';
@@ -17,6 +17,29 @@ export function countsWordsOnBytes(job: AnyJob, inputFormat: string, reducers: n
 }
 
 // A slot (slot-table.ts): the word's hash, arena offset + 1, length, count.
+
+const LETTER_OR_NUMBER = /^[\p{L}\p{N}]$/u;
+/** Per UTF-16 unit outside ASCII and the surrogates: 0 not yet known, 1 a separator, 2 in a word. */
+const BMP_CLASS = new Uint8Array(0x10000);
+/** Code points beyond the BMP met so far, by whether they are in a word. */
+const ASTRAL_CLASS = new Map<number, boolean>();
+
+/** Whether the BMP character `c` (not ASCII, not a surrogate) matches `[\p{L}\p{N}_]`. */
+function isWordUnit(c: number): boolean {
+  let k = BMP_CLASS[c]!;
+  if (k === 0) k = BMP_CLASS[c] = LETTER_OR_NUMBER.test(String.fromCharCode(c)) ? 2 : 1;
+  return k === 2;
+}
+
+/** Whether the code point `c` beyond the BMP matches `[\p{L}\p{N}_]`. */
+function isWordCodePoint(c: number): boolean {
+  let k = ASTRAL_CLASS.get(c);
+  if (k === undefined) {
+    k = LETTER_OR_NUMBER.test(String.fromCodePoint(c));
+    ASTRAL_CLASS.set(c, k);
+  }
+  return k;
+}
 const NL = 10;
 /** Bytes per ASCII check: small enough that one line beyond ASCII sends little text the slow way. */
 const PIECE = 4 * 1024;
@@ -178,17 +201,62 @@ export class WordCountTable implements MapSideTable {
     return bigger;
   }
 
-  /** A line beyond ASCII: forEachWord's rule, on the whole line. */
+  /**
+   * A line beyond ASCII: forEachWord's rule (the maximal runs of `[\p{L}\p{N}_]` code points of
+   * the lower-cased line), on the whole line, since lower-casing can depend on a letter's
+   * neighbours (a final sigma) and change its length. The lower-cased line is scanned by code
+   * point, each word's UTF-8 bytes written and hashed as it is scanned: no match object or
+   * string per word.
+   */
   private countText(line: string): void {
-    for (const m of line.toLowerCase().matchAll(WORD)) {
-      const word = m[0];
-      if (this.scratch.length < 3 * word.length) this.scratch = Buffer.allocUnsafe(3 * word.length);
-      const bytes = this.scratch;
-      const n = bytes.write(word, 0, 'utf8');
-      let h = FNV_OFFSET;
-      for (let k = 0; k < n; k++) h = Math.imul(h ^ bytes[k]!, FNV_PRIME);
-      this.add(bytes, 0, n, h);
-      this.records++;
+    const text = line.toLowerCase();
+    const n = text.length;
+    let bytes = this.scratch;
+    if (bytes.length < 3 * n) bytes = this.scratch = Buffer.allocUnsafe(3 * n);
+    let w = 0; // bytes of the current word
+    let h = FNV_OFFSET;
+    for (let i = 0; i <= n; i++) {
+      let c = i < n ? text.charCodeAt(i) : 0;
+      let word: boolean;
+      let units = 1;
+      if (c < 0x80) word = LOWER[c] !== 0;
+      else if (c < 0xd800 || c > 0xdfff) word = isWordUnit(c);
+      else {
+        const d = c < 0xdc00 && i + 1 < n ? text.charCodeAt(i + 1) : 0;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          units = 2;
+          word = isWordCodePoint(c);
+        } else word = false; // a lone surrogate
+      }
+      if (word) {
+        if (c < 0x80) {
+          bytes[w++] = c;
+          h = Math.imul(h ^ c, FNV_PRIME);
+        } else {
+          const at = w;
+          if (c < 0x800) {
+            bytes[w++] = 0xc0 | (c >> 6);
+            bytes[w++] = 0x80 | (c & 63);
+          } else if (c < 0x10000) {
+            bytes[w++] = 0xe0 | (c >> 12);
+            bytes[w++] = 0x80 | ((c >> 6) & 63);
+            bytes[w++] = 0x80 | (c & 63);
+          } else {
+            bytes[w++] = 0xf0 | (c >> 18);
+            bytes[w++] = 0x80 | ((c >> 12) & 63);
+            bytes[w++] = 0x80 | ((c >> 6) & 63);
+            bytes[w++] = 0x80 | (c & 63);
+          }
+          for (let k = at; k < w; k++) h = Math.imul(h ^ bytes[k]!, FNV_PRIME);
+        }
+      } else if (w > 0) {
+        this.add(bytes, 0, w, h);
+        this.records++;
+        w = 0;
+        h = FNV_OFFSET;
+      }
+      i += units - 1;
     }
   }
 
