@@ -8,6 +8,19 @@ import { FIXTURES, MOBY, ROOT, tempDir } from './helpers.js';
 const CLI = path.join(ROOT, 'dist', 'sdk', 'cli.js');
 const streaming = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
 
+describe('the built CLI', () => {
+  it('is one bundled module (scripts/bundle-cli.mjs), its only own imports the chunks beside it', () => {
+    const code = fs.readFileSync(CLI, 'utf8');
+    const relative = [...code.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)].map((m) => m[1]!);
+    expect(relative.length).toBeGreaterThan(0); // the chunk of the S3 storage, at least
+    expect(relative.filter((r) => !/^\.\/cli-[\w-]+\.js$/.test(r))).toEqual([]);
+    for (const r of relative) expect(fs.existsSync(path.join(path.dirname(CLI), r))).toBe(true);
+    // What it finds beside the engine's modules, from dist/sdk rather than dist/sdk/local.
+    const help = streaming('--help');
+    expect(help.status).toBe(0);
+  });
+});
+
 describe('streaming run', () => {
   it('Ctrl-C (SIGINT) cancels: exit 130, _FAILED says cancelled, scratch removed, and a second run succeeds', async () => {
     const dir = tempDir();

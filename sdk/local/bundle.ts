@@ -3,11 +3,11 @@ import { existsSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../functions/config.js';
 import { InvalidJobError } from '../../functions/errors.js';
+import { localFolder } from './folder.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = localFolder(import.meta.url);
 
 /** A sibling module of this file, as TypeScript source (in the repo) or built JavaScript (installed). */
 function sibling(rel: string): string {

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { StateMachineDefinition } from '../../infra/definition.js';
 import {
   BRIDGE_FIELDS,
@@ -26,6 +27,7 @@ import {
   READ_ITEMS_RESOURCE,
   taskStates,
 } from './bridge.js';
+import { localFolder } from './folder.js';
 import './polyfill.js';
 
 /** An S3 location as ItemReader and ResultWriter name them (`file://` for local paths). */
@@ -90,8 +92,8 @@ export const EXCEED_TOLERATED_FAILURE_THRESHOLD = 'States.ExceedToleratedFailure
  * engine never calls, ~0.1 s of start-up), or the package itself when running from source.
  */
 async function loadInterpreter(): Promise<typeof import('aws-local-stepfunctions')> {
-  const bundle = new URL('./interpreter.js', import.meta.url);
-  if (bundle.protocol === 'file:' && existsSync(bundle)) return import(bundle.href);
+  const bundle = path.join(localFolder(import.meta.url), 'interpreter.js');
+  if (existsSync(bundle)) return import(pathToFileURL(bundle).href);
   // Named through a variable so that bundlers leave it out: the SDK is bundled into every job
   // bundle and Lambda function, which never run the interpreter, and an installed package does
   // not have it (it is a devDependency; the built package carries interpreter.js).
