@@ -64,7 +64,11 @@ describe('line rule (Hadoop LineRecordReader)', () => {
   it('drops a UTF-8 byte-order mark at the start of an object only', async () => {
     const file = path.join(dir, 'bom.txt');
     fs.writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a\n\uFEFFb\n')]));
-    expect(await readAllSplits(file, 2)).toEqual(['a', '\uFEFFb']);
+    // Cut into splits, and whole (a small local object is read at once: lines.ts, wholeObjectNow).
+    for (const size of [2, 1 << 20]) expect(await readAllSplits(file, size)).toEqual(['a', '\uFEFFb']);
+    const offsets: number[] = [];
+    await readLines(storage, { uri: normalizeUri(file), start: 0, end: 11, size: 11 }, (_l, at) => void offsets.push(at));
+    expect(offsets).toEqual([3, 5]);
   });
 
   it('decodes invalid UTF-8 with replacement characters, losing no line', async () => {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ObjectNotFoundError } from '../functions/errors.js';
 import { LocalStorage } from '../functions/storage/local.js';
@@ -79,6 +81,15 @@ describe.each(cases)('storage conformance: %s', (_name, make) => {
     await a.write(Buffer.from('half'));
     await a.abort();
     expect(await storage.stat(`${root}big/aborted`)).toBeUndefined();
+  });
+
+  it('lists local files under the URIs pathToFileURL gives them, whatever their names', async () => {
+    const dir = tempDir();
+    const names = ['plain-1.txt', 'a~b', 'x y', 'a%b', 'a#b', 'é.txt', 'a?b', 'a[b]', "a'b", 'a+b', '...x', '_.-'];
+    for (const n of names) fs.writeFileSync(path.join(dir, n), n);
+    const listed: string[] = [];
+    for await (const o of new LocalStorage().list(`${pathToFileURL(dir).href}/`)) listed.push(o.uri);
+    expect(listed.sort()).toEqual(names.map((n) => pathToFileURL(path.join(dir, n)).href).sort());
   });
 
   it('lists a prefix recursively in key order, not its siblings, and deletes by prefix', async () => {

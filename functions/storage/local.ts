@@ -71,6 +71,27 @@ export class LocalStorage implements Storage {
     }
   }
 
+  readNow(uri: string, range: Required<ByteRange>): Buffer {
+    this.stats.requests++;
+    let fd: number;
+    try {
+      fd = fs.openSync(localPath(uri), 'r');
+    } catch (e) {
+      if (isMissing(e)) throw new ObjectNotFoundError(uri);
+      throw e;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(Math.max(0, range.end - range.start));
+      let n = 0;
+      for (let got = -1; n < buf.length && got !== 0; n += got)
+        got = fs.readSync(fd, buf, n, buf.length - n, range.start + n);
+      this.stats.bytesRead += n;
+      return buf.subarray(0, n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   async readAll(uri: string): Promise<Buffer> {
     this.stats.requests++;
     try {
@@ -250,11 +271,21 @@ function tempName(final: string): string {
 /** Synchronous calls, as in LocalStorage.read: a directory of many small files is listed in a fraction of the time. */
 async function* walk(dir: string): AsyncIterable<ObjectInfo> {
   const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // A name that URLs keep as it is joins the folder's URL; pathToFileURL for each of 16,000 short
+  // documents took a fifth of their listing.
+  const base = `${pathToFileURL(dir).href.replace(/\/$/, '')}/`;
   for (const e of entries) {
     const full = path.join(dir, e.name);
     // Symbolic links are followed, as a user pointing at a directory of linked data expects.
     const st = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : e;
     if (st?.isDirectory()) yield* walk(full);
-    else if (st?.isFile()) yield { uri: pathToFileURL(full).href, size: fs.statSync(full).size };
+    else if (st?.isFile())
+      yield {
+        uri: URL_SAFE_NAME.test(e.name) ? base + e.name : pathToFileURL(full).href,
+        size: fs.statSync(full).size,
+      };
   }
 }
+
+/** File names that pathToFileURL leaves unencoded (and that are not `.` or `..`). */
+const URL_SAFE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;

@@ -50,6 +50,11 @@ export interface Storage {
   stat(uri: string): Promise<ObjectInfo | undefined>;
   /** Streams the bytes of a range of an object (the whole object without a range). */
   read(uri: string, range?: ByteRange): AsyncIterable<Uint8Array>;
+  /**
+   * The bytes [start, end) at once, where a read never waits on a network (local files): what
+   * `read` gives, in one request, without an iterator. Storage without it has `read` only.
+   */
+  readNow?(uri: string, range: Required<ByteRange>): Buffer;
   /** Reads a small object whole. Throws ObjectNotFoundError when absent. */
   readAll(uri: string): Promise<Buffer>;
   /** Writes a small object whole, atomically. */
