@@ -67,7 +67,11 @@ describe('line rule (Hadoop LineRecordReader)', () => {
     // Cut into splits, and whole (a small local object is read at once: lines.ts, wholeObjectNow).
     for (const size of [2, 1 << 20]) expect(await readAllSplits(file, size)).toEqual(['a', '\uFEFFb']);
     const offsets: number[] = [];
-    await readLines(storage, { uri: normalizeUri(file), start: 0, end: 11, size: 11 }, (_l, at) => void offsets.push(at));
+    await readLines(
+      storage,
+      { uri: normalizeUri(file), start: 0, end: 11, size: 11 },
+      (_l, at) => void offsets.push(at),
+    );
     expect(offsets).toEqual([3, 5]);
   });
 
