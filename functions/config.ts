@@ -97,7 +97,8 @@ export const DEFAULTS = {
   keepScratch: false,
   /**
    * Job bundles kept in the local engine's cache (`<os tmpdir>/streaming-bundles`), keyed by
-   * content; the least recently used go first. Each is ~3 MB (the job with the SDK and the AWS SDK).
+   * content; the least recently used go first. Each is ~4 MB (the job with the SDK, and the AWS
+   * SDK's clients as chunks loaded only when a run uses S3).
    */
   bundleCacheEntries: 16,
 } as const;
