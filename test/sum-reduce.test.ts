@@ -78,6 +78,8 @@ describe('reduce: sum', () => {
     ]);
     expect(sum('a', [1, 2])).toBe(3);
     expect(sum([4, 5])).toBe(9);
+    // As a callback given an index and the array, it sums (no emit among its arguments).
+    expect([[1, 2], [3]].map(sum as (v: number[]) => number)).toEqual([3, 3]);
     expect(concat('b', [[1], [2]])).toEqual([1, 2]);
   });
 });

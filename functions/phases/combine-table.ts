@@ -19,7 +19,8 @@ export function sum(first: unknown, second?: unknown, emit?: Emit<unknown, numbe
   const values = (isIterable(second) ? second : first) as Iterable<number>;
   let s = 0;
   for (const v of values) s += v;
-  if (emit === undefined) return s;
+  // Only a function is an emit: `rows.map(sum)` passes an index and the array.
+  if (typeof emit !== 'function') return s;
   emit(first, s);
   return undefined;
 }
@@ -42,7 +43,7 @@ export function concat(first: unknown, second?: unknown, emit?: Emit<unknown, un
       throw new TypeError(`concat joins arrays, and was given ${typeof l}: emit arrays as values.`);
     for (const v of l) out.push(v);
   }
-  if (emit === undefined) return out;
+  if (typeof emit !== 'function') return out;
   emit(first, out);
   return undefined;
 }
