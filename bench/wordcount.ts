@@ -96,13 +96,13 @@ export function benchWordCount(
   // The short documents hold the same words.
   checks.push(compare(`streaming (short documents) vs ${against}`, expected, partFiles(out('wc-streaming-short'))));
   checks.push(compare(`hand-written (short documents) vs ${against}`, expected, [out('wc-baseline-short.tsv')]));
-  if (haveReference)
+  if (haveReference) {
     checks.push(compare(`reference (short documents) vs ${against}`, expected, [out('wc-reference-short.tsv')]));
-  if (haveReference)
     for (const w of counts)
       checks.push(
         compare(`reference (${plural(w, 'worker')}) vs ${against}`, expected, [out(`wc-reference-${w}.tsv`)]),
       );
+  }
 
   const find = (program: string, workers: number | null) =>
     runs.find((r) => r.program === program && r.workers === workers && r.corpus === 'big');

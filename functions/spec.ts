@@ -172,7 +172,8 @@ function deploymentDefaults(): { reducers?: number; splitSize?: number; parallel
   const out: { reducers?: number; splitSize?: number; parallelism?: number } = {};
   const r = num(process.env.STREAMING_REDUCERS);
   const sz = num(process.env.STREAMING_SPLIT_SIZE);
-  // The Distributed Maps' MaxConcurrency: how many map (and reduce) tasks run at once.
+  // The Distributed Maps' MaxConcurrency: how many map tasks run at once, which Plan sizes the
+  // splits by (resolveSpec's mapConcurrency); reduce tasks stay sized by bytes.
   const p = num(process.env.STREAMING_PARALLELISM);
   if (r !== undefined) out.reducers = r;
   if (sz !== undefined) out.splitSize = sz;

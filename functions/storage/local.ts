@@ -276,7 +276,9 @@ async function* walk(dir: string): AsyncIterable<ObjectInfo> {
   const base = `${pathToFileURL(dir).href.replace(/\/$/, '')}/`;
   for (const e of entries) {
     const full = path.join(dir, e.name);
-    // Symbolic links are followed, as a user pointing at a directory of linked data expects.
+    // Symbolic links are followed, as a user pointing at a directory of linked data expects. A
+    // dangling one is skipped; one that cannot be followed (a loop, no permission) fails the
+    // listing with its error rather than leaving input out unsaid.
     const st = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : e;
     if (st?.isDirectory()) yield* walk(full);
     else if (st?.isFile())
