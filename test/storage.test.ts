@@ -83,15 +83,6 @@ describe.each(cases)('storage conformance: %s', (_name, make) => {
     expect(await storage.stat(`${root}big/aborted`)).toBeUndefined();
   });
 
-  it('lists local files under the URIs pathToFileURL gives them, whatever their names', async () => {
-    const dir = tempDir();
-    const names = ['plain-1.txt', 'a~b', 'x y', 'a%b', 'a#b', 'é.txt', 'a?b', 'a[b]', "a'b", 'a+b', '...x', '_.-'];
-    for (const n of names) fs.writeFileSync(path.join(dir, n), n);
-    const listed: string[] = [];
-    for await (const o of new LocalStorage().list(`${pathToFileURL(dir).href}/`)) listed.push(o.uri);
-    expect(listed.sort()).toEqual(names.map((n) => pathToFileURL(path.join(dir, n)).href).sort());
-  });
-
   it('lists a prefix recursively in key order, not its siblings, and deletes by prefix', async () => {
     for (const k of ['d/2.txt', 'd/1.txt', 'd/sub/3.txt', 'dx/no.txt']) await storage.write(root + k, k);
     expect(await list(storage, `${root}d/`)).toEqual([
@@ -137,4 +128,31 @@ describe.each(cases)('storage conformance: %s', (_name, make) => {
 it('keeps paths out of S3 and s3:// out of the file system', () => {
   expect(() => new LocalStorage().createWriter('s3://b/k')).toThrow(/cannot reach/);
   expect(() => new S3Storage(s3ClientFromEnvironment()).createWriter(path.resolve('x'))).toThrow(/cannot reach/);
+});
+
+describe('local listing', () => {
+  it('lists local files under the URIs pathToFileURL gives them, whatever their names', async () => {
+    const dir = tempDir();
+    const names = ['plain-1.txt', 'a~b', 'x y', 'a%b', 'a#b', 'é.txt', 'a?b', 'a[b]', "a'b", 'a+b', '...x', '_.-'];
+    for (const n of names) fs.writeFileSync(path.join(dir, n), n);
+    const listed: string[] = [];
+    for await (const o of new LocalStorage().list(`${pathToFileURL(dir).href}/`)) listed.push(o.uri);
+    expect(listed.sort()).toEqual(names.map((n) => pathToFileURL(path.join(dir, n)).href).sort());
+  });
+
+  it('follows symbolic links in a local listing: a dangling one is skipped, a loop fails the listing', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'real.txt'), 'x');
+    fs.symlinkSync(path.join(dir, 'real.txt'), path.join(dir, 'linked.txt'));
+    fs.symlinkSync(path.join(dir, 'gone.txt'), path.join(dir, 'dangling.txt'));
+    const names = async () => {
+      const out: string[] = [];
+      for await (const o of new LocalStorage().list(`${pathToFileURL(dir).href}/`)) out.push(path.basename(o.uri));
+      return out;
+    };
+    expect(await names()).toEqual(['linked.txt', 'real.txt']);
+    fs.symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
+    fs.symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
+    await expect(names()).rejects.toThrow(/ELOOP/);
+  });
 });
