@@ -36,13 +36,18 @@ function age(root: string): void {
   }
 }
 
+/** A folder with job.ts (job(1)) and the scale.ts it imports (multiplying by `factor`), and where its cache goes. */
+function jobFolder(factor: number): { dir: string; root: string; file: string } {
+  const dir = tempDir();
+  const file = path.join(dir, 'job.ts');
+  fs.writeFileSync(path.join(dir, 'scale.ts'), `export const scale = (n: number) => ${factor} * n;\n`);
+  fs.writeFileSync(file, job(1));
+  return { dir, root: path.join(dir, 'cache'), file };
+}
+
 describe('the job bundle cache', () => {
   it('names a bundle by its content: an edit undone finds the earlier bundle, an unchanged job is not rebuilt', async () => {
-    const dir = tempDir();
-    const root = path.join(dir, 'cache');
-    const file = path.join(dir, 'job.ts');
-    fs.writeFileSync(path.join(dir, 'scale.ts'), 'export const scale = (n: number) => 2 * n;\n');
-    fs.writeFileSync(file, job(1));
+    const { dir, root, file } = jobFolder(2);
     const first = await bundleJob(file, root);
     expect(nameOf(first)).toMatch(/^[0-9a-f]{16}$/);
     expect(path.basename(first)).toBe('job.mjs');
@@ -91,11 +96,7 @@ describe('the job bundle cache', () => {
   });
 
   it("loads the AWS SDK's clients only when a run needs them: they are chunks the entry does not import", async () => {
-    const dir = tempDir();
-    const root = path.join(dir, 'cache');
-    const file = path.join(dir, 'job.ts');
-    fs.writeFileSync(path.join(dir, 'scale.ts'), 'export const scale = (n: number) => n;\n');
-    fs.writeFileSync(file, job(1));
+    const { root, file } = jobFolder(1);
     // A single-file bundle of the cache's earlier layout goes at the next build.
     fs.mkdirSync(root, { recursive: true });
     fs.writeFileSync(path.join(root, '0123456789abcdef.mjs'), 'export default 1;\n');

@@ -3,7 +3,7 @@ import { gzip } from 'node:zlib';
 import { DEFAULTS } from '../config.js';
 import type { OutputFormat } from '../job.js';
 import type { ObjectWriter } from '../storage/index.js';
-import { encodeText } from './records.js';
+import { encodeText, writeDigits } from './records.js';
 
 /**
  * One output record as a line. `tsv`: key<TAB>value, strings as they are and anything else as
@@ -82,21 +82,8 @@ export class LineWriter {
     let o = this.rawLength;
     for (let i = start; i < end; i++) b[o++] = key[i]!;
     b[o++] = 9;
-    if (n < 0) {
-      b[o++] = 0x2d;
-      n = -n;
-    }
-    // The digits, last first, then turned around in place.
-    const first = o;
-    do {
-      b[o++] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
-    } while (n > 0);
-    for (let i = first, j = o - 1; i < j; i++, j--) {
-      const t = b[i]!;
-      b[i] = b[j]!;
-      b[j] = t;
-    }
+    if (n < 0) b[o++] = 0x2d;
+    o = writeDigits(b, o, Math.abs(n));
     b[o++] = 10;
     this.pending += o - this.rawLength;
     this.rawLength = o;

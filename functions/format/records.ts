@@ -60,6 +60,17 @@ export function compareBytes(a: Uint8Array, as: number, ae: number, b: Uint8Arra
 /** Strings up to this length are written by hand when ASCII: Buffer#write costs more than that per call. */
 const SHORT = 24;
 
+/**
+ * Writes the decimal digits of `n`, a non-negative safe integer (what String(n) gives), at `at`;
+ * returns where they end. The caller makes room (16 bytes).
+ */
+export function writeDigits(b: Uint8Array, at: number, n: number): number {
+  let end = at + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  for (let i = end - 1, m = n; i >= at; i--, m = Math.floor(m / 10)) b[i] = 0x30 + (m % 10);
+  return end;
+}
+
 /** Writes `text` as UTF-8 at `at` (room for 3 bytes per unit is reserved); returns the bytes written. */
 function writeText(b: Buffer, text: string, at: number): number {
   const n = text.length;
@@ -210,12 +221,9 @@ export class RecordBuffer {
     o += 5;
     // Keys are words: a loop copies a few bytes faster than a subarray and a native copy.
     for (let i = start; i < end; i++) b[o++] = src[i]!;
-    let digits = 1;
-    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
-    b.writeUInt32LE(digits, o);
-    o += 4 + digits;
-    for (let i = o - 1, m = n; i >= o - digits; i--, m = Math.floor(m / 10)) b[i] = 0x30 + (m % 10);
-    this.length = o;
+    const digitsEnd = writeDigits(b, o + 4, n);
+    b.writeUInt32LE(digitsEnd - o - 4, o);
+    this.length = digitsEnd;
   }
 
   /** Appends one record whose key and value are already UTF-8: keySrc[ks, ke) and valueSrc[vs, ve). */

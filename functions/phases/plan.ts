@@ -255,11 +255,12 @@ export function splitJsonRoom(run: RunContext): number {
  * The sizes to cut the input into (see makeSplits): `splitSize` alone when no parallelism (the
  * call's, else a deployment's Map concurrency) is known or there is one worker; else the
  * shrinking schedule of `shrinkingSplitSizes`, so that a few large files still give every worker
- * work and the workers finish together on input whose bytes are not all equal work. `perTaskTable`: each map task sorts, writes and merges a whole
- * combine table (a job with a combiner, the word count on bytes among them), so one equal split
- * per worker: each more task costs a table (~0.25 s of CPU for a user's word count on real text),
- * more than the balance saves (on 64 MiB of skewed text, 2 workers: 7.09 s equal, 8.10 s
- * shrinking; the word count on bytes: +15% CPU shrinking).
+ * work and the workers finish together on input whose bytes are not all equal work.
+ * `perTaskTable`: each map task sorts, writes and merges a whole combine table (a job with a
+ * combiner, the word count on bytes among them), so one equal split per worker: each more task
+ * costs a table (~0.25 s of CPU for a user's word count on real text), more than the balance
+ * saves (on 64 MiB of skewed text, 2 workers: 7.09 s equal, 8.10 s shrinking; the word count on
+ * bytes: +15% CPU shrinking).
  */
 export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], perTaskTable = false): number | number[] {
   const P = spec.parallelism ?? spec.mapConcurrency;

@@ -22,6 +22,16 @@ function localPath(uri: string): string {
 }
 
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** A file descriptor to read the object at `uri`; ObjectNotFoundError when there is none. */
+function openObject(uri: string): number {
+  try {
+    return fs.openSync(localPath(uri), 'r');
+  } catch (e) {
+    if (isMissing(e)) throw new ObjectNotFoundError(uri);
+    throw e;
+  }
+}
 const versionOf = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 /** A conditional write's lock older than this was left by a process that died holding it. */
 const STALE_LOCK_MS = 10_000;
@@ -43,17 +53,10 @@ export class LocalStorage implements Storage {
 
   async *read(uri: string, range: ByteRange = { start: 0 }): AsyncIterable<Uint8Array> {
     this.stats.requests++;
-    const file = localPath(uri);
     // Synchronous calls: a read from the page cache takes microseconds, and each asynchronous
     // call a round trip through libuv's thread pool (~0.1 ms), which dominated splits of many
     // small objects (short documents). Tasks run in worker threads, so only the task waits.
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch (e) {
-      if (isMissing(e)) throw new ObjectNotFoundError(uri);
-      throw e;
-    }
+    const fd = openObject(uri);
     try {
       // A range's end needs no stat: a read past the file's end returns what there is, as S3 does.
       const end = range.end ?? fs.fstatSync(fd).size;
@@ -73,13 +76,7 @@ export class LocalStorage implements Storage {
 
   readNow(uri: string, range: Required<ByteRange>): Buffer {
     this.stats.requests++;
-    let fd: number;
-    try {
-      fd = fs.openSync(localPath(uri), 'r');
-    } catch (e) {
-      if (isMissing(e)) throw new ObjectNotFoundError(uri);
-      throw e;
-    }
+    const fd = openObject(uri);
     try {
       const buf = Buffer.allocUnsafe(Math.max(0, range.end - range.start));
       let n = 0;
@@ -279,12 +276,13 @@ async function* walk(dir: string): AsyncIterable<ObjectInfo> {
     // Symbolic links are followed, as a user pointing at a directory of linked data expects. A
     // dangling one is skipped; one that cannot be followed (a loop, no permission) fails the
     // listing with its error rather than leaving input out unsaid.
-    const st = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : e;
+    const linked = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : undefined;
+    const st = e.isSymbolicLink() ? linked : e;
     if (st?.isDirectory()) yield* walk(full);
     else if (st?.isFile())
       yield {
         uri: URL_SAFE_NAME.test(e.name) ? base + e.name : pathToFileURL(full).href,
-        size: fs.statSync(full).size,
+        size: (linked ?? fs.statSync(full)).size,
       };
   }
 }
