@@ -27,6 +27,7 @@ import {
   type ShuffleResult,
   shufflePlan,
 } from '../functions/phases/shuffle.js';
+import { loadSplit, type SplitItem } from '../functions/phases/split-items.js';
 import { PHASES } from '../functions/runtime.js';
 import { layout, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
@@ -101,7 +102,14 @@ export async function planAtScale(
   sizes: (i: number) => number = objectSize,
   /** Put before each object's name (to plan over long keys). */
   keyPrefix = '',
-): Promise<{ figures: PlanFigures; splits: Split[]; sizes: (i: number) => number; result: PlanResult }> {
+): Promise<{
+  figures: PlanFigures;
+  /** The map manifest's items, as written; `splits`, the splits they stand for. */
+  items: SplitItem[];
+  splits: Split[];
+  sizes: (i: number) => number;
+  result: PlanResult;
+}> {
   const input = 's3://bench/input/';
   const listing = function* (): Iterable<ObjectInfo> {
     for (let i = 0; i < objects; i++)
@@ -120,9 +128,10 @@ export async function planAtScale(
   const result: PlanResult = m.value;
   const splitsUri = layout.splits(result.job);
   const splitsJson = storage.objects.get(splitsUri)!;
-  const splits = JSON.parse(splitsJson.toString('utf8')) as Split[];
+  const items = JSON.parse(splitsJson.toString('utf8')) as SplitItem[];
   let maxMapItemBytes = 0;
-  for (const split of splits) maxMapItemBytes = Math.max(maxMapItemBytes, bytes({ job: result.job, split }));
+  for (const split of items) maxMapItemBytes = Math.max(maxMapItemBytes, bytes({ job: result.job, split }));
+  const splits = await Promise.all(items.map((item) => loadSplit(env.storage, item)));
   let inputBytes = 0;
   for (let i = 0; i < objects; i++) inputBytes += sizes(i);
   return {
@@ -138,6 +147,7 @@ export async function planAtScale(
       maxMapItemBytes,
       planResultBytes: bytes(result),
     },
+    items,
     splits,
     sizes,
     result,
@@ -327,7 +337,7 @@ export interface StateFigures {
  */
 export async function statesAtScale(
   planned: PlanResult,
-  splits: Split[],
+  items: SplitItem[],
   shuffle: { shuffled: ShuffleResult; items: ReducerItem[]; committed: CommitResult },
 ): Promise<StateFigures> {
   const arn = (phase: string) => `arn:aws:lambda:us-east-1:123456789012:function:streaming-${phase}`;
@@ -341,7 +351,7 @@ export async function statesAtScale(
     { input: ['s3://bench/input/'], output: planned.job.output },
     {
       invoke: async (resource, input) => {
-        const e = input as { split?: Split; reducer?: ReducerItem };
+        const e = input as { split?: SplitItem; reducer?: ReducerItem };
         switch (phaseOf.get(resource)) {
           case 'plan':
             return planned;
@@ -360,7 +370,7 @@ export async function statesAtScale(
       },
       readItems: async (location) => {
         const key = (location as { Key: string }).Key;
-        if (key.endsWith('splits.json')) return splits;
+        if (key.endsWith('splits.json')) return items;
         if (key.endsWith('reducers.json')) return shuffle.items;
         throw new Error(`No items at ${key}`);
       },
@@ -500,7 +510,7 @@ async function main(): Promise<void> {
   const status = await statusAtScale(g.mapTasks, g.reducers);
   // Planned again for the states (keeping the first plan's splits would have weighed on the shuffle's figures).
   const planned = await planAtScale();
-  const states = await statesAtScale(planned.result, planned.splits, shuffle);
+  const states = await statesAtScale(planned.result, planned.items, shuffle);
   if (json) {
     process.stdout.write(`${JSON.stringify({ plan: f, shuffle: g, states, rates, status }, null, 2)}\n`);
     return;

@@ -13,14 +13,22 @@ export const DEFAULTS = {
    * requests), so splits stay this large. An explicit smaller splitSize still wins.
    */
   minSplitSize: 4 * 1024 * 1024,
-  /** Most objects packed into one split (each is a range a map task reads: they cost requests). */
+  /**
+   * Most S3 objects packed into one split: each is a GET of tens of milliseconds, which a map
+   * task waits on in turn. Local files cost microseconds each, so they are packed by bytes alone.
+   */
   maxObjectsPerSplit: 1000,
   /**
    * Step Functions' quota on a state's or a task's input or output: bytes of UTF-8 JSON. A map
-   * task's input is its split with the job's context, so Plan caps each split's JSON to what
-   * the context leaves of it.
+   * task's input is its split's item with the job's context (split-items.ts).
    */
   statePayloadBytes: 256 * 1024,
+  /**
+   * Most bytes of JSON a split's chunks take in its map manifest item; a split of more objects
+   * names where Plan wrote them instead (split-items.ts): items stay far below the payload quota,
+   * and cheap for the local interpreter, which copies them at every state.
+   */
+  inlineSplitBytes: 8 * 1024,
   /** A file's last split may be up to this factor of splitSize, so no tiny tail split is made. */
   splitSlop: 1.1,
   /** Reduce partitions when neither the job nor the call sets them. */

@@ -5,9 +5,10 @@ import { type CommitEvent, commit } from './phases/commit.js';
 import type { TaskEnv } from './phases/env.js';
 import { recordFailedAttempt } from './phases/failed-attempts.js';
 import { runMap } from './phases/map.js';
-import { planTask, type Split } from './phases/plan.js';
+import { planTask } from './phases/plan.js';
 import { runReduce } from './phases/reduce.js';
 import { type ReducerItem, shufflePlan } from './phases/shuffle.js';
+import { loadSplit, type SplitItem } from './phases/split-items.js';
 import type { RunContext } from './spec.js';
 
 /** The phases a state machine task can run; each task resource is bound to one. */
@@ -39,10 +40,12 @@ export async function runPhase(
   const job = stepOf(module, run().step ?? 0);
   switch (phase) {
     case 'map': {
-      const split = e.split as Split;
+      const item = e.split as SplitItem;
       // A run that lost its output (cancelled, or taken over) stops here, leaving nothing in scratch.
       await holdClaim(env.storage, claimOwner(run()));
-      const index = await recordingFailure(env, run(), phase, split.index, () => runMap(env, job, run(), split));
+      const index = await recordingFailure(env, run(), phase, item.index, async () =>
+        runMap(env, job, run(), await loadSplit(env.storage, item)),
+      );
       return { task: index.task, records: index.stats.inputRecords };
     }
     case 'shuffle':

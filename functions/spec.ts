@@ -311,6 +311,8 @@ export function scratchBase(scratch?: string): string {
 export const layout = {
   spec: (run: RunContext) => joinUri(run.scratch, 'spec.json'),
   splits: (run: RunContext) => joinUri(run.scratch, 'splits.json'),
+  /** The chunk lists of splits too long to travel in their items (split-items.ts). */
+  splitChunks: (run: RunContext) => joinUri(run.scratch, 'split-chunks.jsonl'),
   /** Where the Distributed Maps' ResultWriter writes the children's results (one folder per Map Run). */
   mapRuns: (run: RunContext) => joinUri(run.scratch, 'map-runs'),
   plan: (run: Pick<RunContext, 'scratch'>) => joinUri(run.scratch, 'plan.json'),

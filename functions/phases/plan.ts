@@ -18,11 +18,12 @@ import {
   runContextOf,
 } from '../spec.js';
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
-import { type ItemLocation, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
+import { type ItemLocation, isS3Uri, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
 import { startPipeline } from './pipeline.js';
+import { splitItems } from './split-items.js';
 
 /** One map task's input: chunks of one or more objects. */
 export interface Split {
@@ -125,10 +126,17 @@ async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, job: A
   // A job with a combiner sorts, writes and merges a whole table per map task: measured, the
   // tasks that shrinking splits add cost it more than the idle time they save (docs/performance.md).
   const perTaskTable = run.reducers > 0 && (job.combine !== undefined || job.combiner !== undefined);
-  const splits = makeSplits(objects, splitSizes(spec, objects, perTaskTable), run.inputFormat, splitJsonRoom(run));
+  const splits = makeSplits(objects, splitSizes(spec, objects, perTaskTable), run.inputFormat);
+  const { items, listing } = splitItems(
+    splits,
+    layout.splitChunks(run),
+    Math.min(DEFAULTS.inlineSplitBytes, splitJsonRoom(run)),
+  );
   const storage = env.storage.for(run.scratch);
   await storage.write(layout.spec(run), JSON.stringify({ ...spec, job: job.name, jobStart: Date.now() }, null, 2));
-  await storage.write(layout.splits(run), JSON.stringify(splits));
+  // The chunk lists before the items that name them.
+  if (listing !== undefined) await storage.write(layout.splitChunks(run), listing);
+  await storage.write(layout.splits(run), JSON.stringify(items));
   // Small, for clients following progress (the splits file can be megabytes).
   // `planned`: a client counts only the Map Runs that started after it (a multi-step job's earlier steps had theirs).
   const progress = { mapTasks: splits.length, reducers: run.reducers, planned: Date.now() };
@@ -235,7 +243,10 @@ async function isDirectory(uri: string): Promise<boolean> {
   );
 }
 
-/** Room a map task's input leaves for its split's chunks: the quota, less the job's context and a margin. */
+/**
+ * Room a map task's input leaves for its split's chunks: the quota, less the job's context and a
+ * margin. Refuses a context that leaves too little (large params).
+ */
 export function splitJsonRoom(run: RunContext): number {
   const MARGIN = 1024; // Step Functions' own wrapping of an item, rounding
   const MIN_ROOM = 16 * 1024;
@@ -300,19 +311,15 @@ export function shrinkingSplitSizes(total: number, workers: number, splitSize: n
  * size of each in turn (the last one repeated: see shrinkingSplitSizes). The last range of an
  * object may make its split up to splitSlop × its size, so no tiny tail range is made. A gzip
  * object (or a `whole` record) is never cut: it is a split of its own, or packed whole when it
- * is smaller than the split (`whole`). Empty objects are skipped: they hold no records.
+ * is smaller than the split (`whole`). Empty objects are skipped: they hold no records. A split
+ * takes at most DEFAULTS.maxObjectsPerSplit S3 objects; local files, by bytes alone.
  */
-export function makeSplits(
-  objects: ObjectInfo[],
-  sizes: number | readonly number[],
-  format: InputFormat,
-  /** Most bytes of JSON a split's chunks may take (it travels in a task's input). */
-  maxChunksJson: number = DEFAULTS.statePayloadBytes,
-): Split[] {
+export function makeSplits(objects: ObjectInfo[], sizes: number | readonly number[], format: InputFormat): Split[] {
   const splits: Split[] = [];
   let pack: Chunk[] = [];
   let packBytes = 0;
-  let packJson = 2; // `[]`
+  /** S3 objects in the pack: each costs the task a request (DEFAULTS.maxObjectsPerSplit). */
+  let packRequests = 0;
   /** The size of the split being filled. */
   let splitSize = 0;
   let slop = 0;
@@ -325,17 +332,14 @@ export function makeSplits(
     if (pack.length > 0) splits.push({ index: splits.length, chunks: pack, bytes: packBytes });
     pack = [];
     packBytes = 0;
-    packJson = 2;
+    packRequests = 0;
     next();
   };
   const add = (chunk: Chunk) => {
-    // A split is also a state payload (Step Functions' 256 KiB): its ranges are capped by their JSON.
-    const json = Buffer.byteLength(JSON.stringify(chunk)) + 1;
-    if (pack.length > 0 && packJson + json > maxChunksJson) flush();
     pack.push(chunk);
     packBytes += chunk.end - chunk.start;
-    packJson += json;
-    if (packBytes >= splitSize || pack.length >= DEFAULTS.maxObjectsPerSplit) flush();
+    if (isS3Uri(chunk.uri)) packRequests++;
+    if (packBytes >= splitSize || packRequests >= DEFAULTS.maxObjectsPerSplit) flush();
   };
   for (const o of objects) {
     if (o.size === 0) continue;

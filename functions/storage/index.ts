@@ -1,6 +1,6 @@
 import { LocalStorage } from './local.js';
 import type { ByteRange, IoStats, ObjectInfo, ObjectWriter, Storage, WriteCondition } from './types.js';
-import { parseUri } from './uri.js';
+import { isS3Uri } from './uri.js';
 
 export type {
   ByteRange,
@@ -27,7 +27,7 @@ export class StorageRouter {
   constructor(private readonly makeS3: () => Storage | Promise<Storage> = defaultS3) {}
 
   for(uri: string): Storage {
-    if (parseUri(uri).kind === 'file') return this.local;
+    if (!isS3Uri(uri)) return this.local;
     this.s3 ??= new LazyStorage(this.makeS3);
     return this.s3;
   }

@@ -1,0 +1,89 @@
+/**
+ * The map manifest's items (split-items.ts): a split's chunks inline while short, else by
+ * reference into the side object Plan writes; either way the map task gets its split back
+ * exactly. And how many objects a split packs (makeSplits): S3 objects capped, local files not.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { DEFAULTS } from '../functions/config.js';
+import { makeSplits, type Split } from '../functions/phases/plan.js';
+import { loadSplit, splitItems } from '../functions/phases/split-items.js';
+import { StorageRouter } from '../functions/storage/index.js';
+import { normalizeUri } from '../functions/storage/uri.js';
+import { tempDir } from './helpers.js';
+
+const router = () => new StorageRouter();
+
+/** Splits of `counts[i]` chunks each, over objects named from `names` (any Unicode). */
+const splitsOf = (counts: number[], names: string[]): Split[] =>
+  counts.map((n, index) => {
+    const chunks = Array.from({ length: n }, (_, j) => {
+      const size = 1 + ((index * 31 + j * 7) % 5000);
+      return { uri: `s3://bucket/${names[(index + j) % names.length]}-${index}-${j}`, start: 0, end: size, size };
+    });
+    return { index, chunks, bytes: chunks.reduce((b, c) => b + c.end, 0) };
+  });
+
+describe('map manifest items', () => {
+  it('carries a short split inline and a long one by reference; every split loads back as it was', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 200, max: 4000 }),
+        async (counts, names, inline) => {
+          const splits = splitsOf(counts, names);
+          const listingUri = normalizeUri(path.join(tempDir(), 'split-chunks.jsonl'));
+          const { items, listing } = splitItems(splits, listingUri, inline);
+          for (const [i, item] of items.entries()) {
+            const inlineJson = Buffer.byteLength(JSON.stringify(splits[i]!.chunks));
+            expect('chunksAt' in item).toBe(inlineJson > inline);
+            // An item by reference is small whatever its split holds.
+            if ('chunksAt' in item)
+              expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(400 + listingUri.length);
+          }
+          if (listing !== undefined) fs.writeFileSync(new URL(listingUri), listing);
+          else expect(items.every((i) => 'chunks' in i)).toBe(true);
+          const loaded = await Promise.all(items.map((item) => loadSplit(router(), item)));
+          expect(loaded).toEqual(splits);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('puts every split inline when each is short: no side object', () => {
+    const { items, listing } = splitItems(splitsOf([1, 2, 3], ['a']), 'file:///nowhere');
+    expect(listing).toBeUndefined();
+    expect(items.map((i) => 'chunks' in i)).toEqual([true, true, true]);
+  });
+
+  it('fails a task whose item has neither chunks nor where they are, or whose chunk list is cut short', async () => {
+    await expect(loadSplit(router(), { index: 3, bytes: 1 } as never)).rejects.toThrow(/neither chunks nor chunksAt/);
+    const uri = normalizeUri(path.join(tempDir(), 'split-chunks.jsonl'));
+    fs.writeFileSync(new URL(uri), '[]\n');
+    await expect(
+      loadSplit(router(), { index: 3, bytes: 1, objects: 1, chunksAt: { uri, start: 0, end: 100 } }),
+    ).rejects.toThrow(/read back 3 bytes/);
+  });
+});
+
+describe('objects per split', () => {
+  const tiny = (prefix: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ uri: `${prefix}/doc-${String(i).padStart(5, '0')}.txt`, size: 100 }));
+
+  it('packs at most DEFAULTS.maxObjectsPerSplit S3 objects into a split (each is a request)', () => {
+    const splits = makeSplits(tiny('s3://bucket/docs', 2500), 64 * 2 ** 20, 'text');
+    expect(splits.map((s) => s.chunks.length)).toEqual([DEFAULTS.maxObjectsPerSplit, DEFAULTS.maxObjectsPerSplit, 500]);
+  });
+
+  it('packs local files by bytes alone', () => {
+    const splits = makeSplits(tiny('file:///data/docs', 2500), 64 * 2 ** 20, 'text');
+    expect(splits.map((s) => s.chunks.length)).toEqual([2500]);
+    expect(makeSplits(tiny('file:///data/docs', 2500), 100_000, 'text').map((s) => s.chunks.length)).toEqual([
+      1000, 1000, 500,
+    ]);
+  });
+});
