@@ -103,6 +103,11 @@ export function estimateCost(o: EstimateOptions): Estimate {
   const s3 = { writes: 0, reads: 0 };
   // Plan: check the output (its _SUCCESS, then a listing), list the inputs, write spec, splits and plan.
   s3.writes += 2 + Math.ceil(objects / 1000) + 3;
+  // Splits of many objects (past ~110 bytes of JSON each in an item) have their chunk lists in
+  // one more object, which each of their map tasks reads a range of (split-items.ts).
+  const listed = objects / M > DEFAULTS.inlineSplitBytes / 110 ? M : 0;
+  if (listed > 0) s3.writes += 1;
+  s3.reads += listed;
   // Each Distributed Map's ItemReader GETs its item list (splits; reducers), and its
   // ResultWriter PUTs the children's results and a manifest under scratch.
   const maps = R > 0 ? 2 : 1;

@@ -116,6 +116,43 @@ describe('the deployed word count, run from its bundles against S3', () => {
       expect(await text(`${out('many-partitions')}/${path.basename(part)}`)).toBe(fs.readFileSync(part, 'utf8'));
   });
 
+  it('a split of many small objects: its chunk list goes by reference (a small task input), the output as the local engine gives', async () => {
+    // 200 one-line objects: ~19 KB of chunks, past what an item carries (DEFAULTS.inlineSplitBytes).
+    const lines = files
+      .slice(1)
+      .flatMap((f) => fs.readFileSync(path.join(MOBY, f), 'utf8').split('\n'))
+      .filter((l) => l.trim() !== '')
+      .slice(0, 200);
+    expect(lines).toHaveLength(200);
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'in'));
+    for (const [i, line] of lines.entries()) {
+      const name = `line-${String(i).padStart(3, '0')}.txt`;
+      fs.writeFileSync(path.join(dir, 'in', name), `${line}\n`);
+      await upload(cloud.server, job.bucket, `input/lines/${name}`, `${line}\n`);
+    }
+    await runLocal(path.join(ROOT, 'jobs', 'wordcount.ts'), {
+      input: path.join(dir, 'in'),
+      output: path.join(dir, 'out'),
+      workers: 2,
+      reducers: 3,
+    });
+    const mapInputs: Record<string, unknown>[] = [];
+    const { result, attempts } = await job.execute(
+      { input: [`s3://${job.bucket}/input/lines/`], output: out('many-objects'), reducers: 3 },
+      { before: async (phase, input) => void (phase === 'map' && mapInputs.push(input)) },
+    );
+    await result;
+    expect(attempts.map).toBe(1);
+    const split = mapInputs[0]!.split as { objects: number; chunksAt: { uri: string } };
+    expect(split.objects).toBe(200);
+    expect(split.chunksAt.uri).toMatch(/\/split-chunks\.jsonl$/);
+    expect(Buffer.byteLength(JSON.stringify(mapInputs[0]))).toBeLessThan(8 * 1024);
+    for (const part of partFiles(path.join(dir, 'out')))
+      expect(await text(`${out('many-objects')}/${path.basename(part)}`)).toBe(fs.readFileSync(part, 'utf8'));
+    expect(cloud.harness.guard.denials()).toEqual([]);
+  });
+
   it('keeps the shuffle plan’s slot file within its function’s /tmp: passes over the indexes, right output', async () => {
     // Scaled: the functions' /tmp is 16 KiB instead of 512 MiB (the shuffle plan sees 16 KiB: statfs,
     // ENOSPC); ~8 map tasks × 128 partitions × 24 bytes of slots is ~24 KB, so two passes.
