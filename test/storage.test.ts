@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ObjectNotFoundError } from '../functions/errors.js';
+import { listInputs } from '../functions/phases/plan.js';
+import { StorageRouter } from '../functions/storage/index.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
 import type { Storage } from '../functions/storage/types.js';
@@ -154,5 +156,16 @@ describe('local listing', () => {
     fs.symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
     fs.symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
     await expect(names()).rejects.toThrow(/ELOOP/);
+  });
+
+  it('leaves hidden files out of a job’s input: a name starting with _ or . at any depth, as Hadoop does', async () => {
+    const dir = tempDir();
+    const files = ['a.txt', 'x_y.txt', '_SUCCESS', '.hidden', '_tmp/b.txt', 'sub/.c', 'sub/d.e.txt', 'sub/_f/g.txt'];
+    for (const f of files) {
+      fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      fs.writeFileSync(path.join(dir, f), f);
+    }
+    const found = await listInputs(new StorageRouter(), [dir]);
+    expect(found.map((o) => path.relative(dir, fileURLToPath(o.uri)))).toEqual(['a.txt', 'sub/d.e.txt', 'x_y.txt']);
   });
 });

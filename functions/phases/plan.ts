@@ -184,7 +184,8 @@ async function prepareOutput(router: StorageRouter, spec: ResolvedSpec): Promise
 const GLOB = /[*?[{]/;
 
 /** Hidden by Hadoop's convention: a name starting with `_` or `.` (markers, temporaries). */
-const isHidden = (rel: string) => rel.split('/').some((seg) => seg.startsWith('_') || seg.startsWith('.'));
+const HIDDEN_SEGMENT = /(?:^|\/)[_.]/;
+const isHidden = (rel: string) => HIDDEN_SEGMENT.test(rel);
 
 /** Every input object, sorted by URI, without duplicates. */
 export async function listInputs(router: StorageRouter, inputs: string[]): Promise<ObjectInfo[]> {
