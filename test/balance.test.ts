@@ -1,7 +1,7 @@
 /**
  * Balance on the local engine: with two workers Plan's splits shrink toward the end of the
- * input for a job without a combiner, one equal split per worker for one with a combiner (each
- * map task's table costs more than the balance saves: plan.ts), and a user-written job's output
+ * input for a job without a combiner, one split per worker of equal estimated work for one with
+ * a combiner (each map task's table costs more than the balance saves: plan.ts), and a user-written job's output
  * stays exact; every task says which worker ran
  * it, and the run's summary and report give each worker's idle time per phase (sdk/report.ts).
  */
@@ -45,12 +45,18 @@ describe('balanced map tasks', () => {
     expect(renderReport(manifest)).toContain(`<td>${describeIdle(idle!.map)}</td>`);
   }, 120_000);
 
-  it('give a job with a combiner one equal split per worker, exactly', async () => {
+  it('give a job with a combiner one split per worker, cut at equal estimated work (fewer bytes of the shorter lines), exactly', async () => {
     const files = skewedInput();
     const output = path.join(tempDir(), 'out');
     const { manifest } = await runLocal(USER_WORDCOUNT, { input: path.dirname(files[0]!), output, workers: 2 });
     expect(sortedEntries(countsOf(outputLines(output)))).toEqual(sortedEntries(expectedWordCounts(files)));
     expect(manifest.map.tasks).toBe(2);
+    // a.txt has Moby-Dick's lines (~60 columns), b.txt the same bytes as paragraphs: the first
+    // task's share of the bytes is smaller by about the lines' cost (recordCostBytes per line).
+    const [first, second] = manifest.tasks.filter((t) => t.phase === 'map').sort((x, y) => x.task - y.task);
+    const a = fs.statSync(files[0]!).size;
+    expect(first!.bytes).toBeLessThan(a - 0.03 * a);
+    expect(first!.bytes + second!.bytes).toBe(a + fs.statSync(files[1]!).size);
   }, 120_000);
 });
 

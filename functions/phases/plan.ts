@@ -24,6 +24,8 @@ import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
 import { startPipeline } from './pipeline.js';
 import { splitItems } from './split-items.js';
+import { countsWordsOnBytes } from './word-count.js';
+import { equalWorkSizes, sampledWork, type WorkPiece } from './work-estimate.js';
 
 /** One map task's input: chunks of one or more objects. */
 export interface Split {
@@ -126,7 +128,14 @@ async function planRun(env: TaskEnv, spec: ResolvedSpec, run: RunContext, job: A
   // A job with a combiner sorts, writes and merges a whole table per map task: measured, the
   // tasks that shrinking splits add cost it more than the idle time they save (docs/performance.md).
   const perTaskTable = run.reducers > 0 && (job.combine !== undefined || job.combiner !== undefined);
-  const splits = makeSplits(objects, splitSizes(spec, objects, perTaskTable), run.inputFormat);
+  // Lines cost a map function time of their own, but not the word count on bytes, nor whole records.
+  const perLine = run.inputFormat !== 'whole' && !countsWordsOnBytes(job, run.inputFormat, run.reducers);
+  const equalWork =
+    perTaskTable && perLine ? equalWorkSplitSizes(spec, objects, () => sampledWork(env.storage, objects)) : undefined;
+  // Equal-work cuts are exact: no slop moves them to an object's end.
+  const splits = equalWork
+    ? makeSplits(objects, equalWork, run.inputFormat, 1)
+    : makeSplits(objects, splitSizes(spec, objects, perTaskTable), run.inputFormat);
   const { items, listing } = splitItems(
     splits,
     layout.splitChunks(run),
@@ -272,7 +281,7 @@ export function splitJsonRoom(run: RunContext): number {
  * combiner, the word count on bytes among them), so one equal split per worker: each more task
  * costs a table (~0.25 s of CPU for a user's word count on real text), more than the balance
  * saves (on 64 MiB of skewed text, 2 workers: 7.09 s equal, 8.10 s shrinking; the word count on
- * bytes: +15% CPU shrinking).
+ * bytes: +15% CPU shrinking). equalWorkSplitSizes cuts those splits at equal work where it can.
  */
 export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], perTaskTable = false): number | number[] {
   const P = spec.parallelism ?? spec.mapConcurrency;
@@ -280,6 +289,26 @@ export function splitSizes(spec: ResolvedSpec, objects: ObjectInfo[], perTaskTab
   const total = objects.reduce((n, o) => n + o.size, 0);
   if (perTaskTable) return Math.min(spec.splitSize, Math.max(DEFAULTS.minSplitSize, Math.ceil(total / P)));
   return shrinkingSplitSizes(total, P, spec.splitSize, DEFAULTS.minSplitSize);
+}
+
+/**
+ * Where splitSizes makes one split per worker (`perTaskTable`, and the input between P ×
+ * minSplitSize and P × splitSize), the sizes of P splits of equal estimated work instead
+ * (work-estimate.ts); undefined where it does not, or the work cannot be estimated, or a split
+ * would pass splitSize.
+ */
+export function equalWorkSplitSizes(
+  spec: ResolvedSpec,
+  objects: ObjectInfo[],
+  work: () => WorkPiece[] | undefined,
+): number[] | undefined {
+  const P = spec.parallelism ?? spec.mapConcurrency;
+  if (P === undefined || P === 1) return undefined;
+  const equal = Math.ceil(objects.reduce((n, o) => n + o.size, 0) / P);
+  if (equal < DEFAULTS.minSplitSize || equal > spec.splitSize) return undefined;
+  const pieces = work();
+  const sizes = pieces ? equalWorkSizes(pieces, P) : undefined;
+  return sizes && Math.max(...sizes) <= spec.splitSize ? sizes : undefined;
 }
 
 /**
@@ -315,7 +344,13 @@ export function shrinkingSplitSizes(total: number, workers: number, splitSize: n
  * is smaller than the split (`whole`). Empty objects are skipped: they hold no records. A split
  * takes at most DEFAULTS.maxObjectsPerSplit S3 objects; local files, by bytes alone.
  */
-export function makeSplits(objects: ObjectInfo[], sizes: number | readonly number[], format: InputFormat): Split[] {
+export function makeSplits(
+  objects: ObjectInfo[],
+  sizes: number | readonly number[],
+  format: InputFormat,
+  /** An object's last range may make its split up to this factor of its size (1: cut exactly). */
+  slopFactor: number = DEFAULTS.splitSlop,
+): Split[] {
   const splits: Split[] = [];
   let pack: Chunk[] = [];
   let packBytes = 0;
@@ -326,7 +361,7 @@ export function makeSplits(objects: ObjectInfo[], sizes: number | readonly numbe
   let slop = 0;
   const next = () => {
     splitSize = typeof sizes === 'number' ? sizes : sizes[Math.min(splits.length, sizes.length - 1)]!;
-    slop = Math.floor(splitSize * (DEFAULTS.splitSlop - 1));
+    slop = Math.floor(splitSize * (slopFactor - 1));
   };
   next();
   const flush = () => {

@@ -1,0 +1,92 @@
+/**
+ * Equal work rather than equal bytes, for the splits of a job whose map tasks each write a
+ * whole table (a combiner: one split per worker, plan.ts splitSizes). A map function pays per
+ * line as well as per byte, so a split of short lines takes longer than one of as many bytes of
+ * long lines, and the worker given the long lines waits. Plan samples the line density across
+ * the input, estimates each range's work as its bytes plus DEFAULTS.recordCostBytes per line,
+ * and cuts the splits at equal estimated work. Local input only: a sample there is a read from
+ * the page cache; on S3 each would be a request, and the splits stay equal in bytes.
+ */
+import { DEFAULTS } from '../config.js';
+import type { ObjectInfo, StorageRouter } from '../storage/index.js';
+
+/** A range of the input (the objects in order, as one stream of bytes) and its estimated work. */
+export interface WorkPiece {
+  bytes: number;
+  work: number;
+}
+
+/** Samples taken across the whole input, spread over the objects by their sizes (at least one each). */
+const SAMPLES = 64;
+/** Bytes read per sample. */
+const SAMPLE_BYTES = 64 * 1024;
+
+/**
+ * The input as pieces of estimated work: each object cut into as many equal ranges as it gets
+ * samples, a range's lines estimated from the sample read at its start. Gzip objects count their
+ * bytes (they are read whole, by one task, anyway). Undefined when an object is not local.
+ */
+export function sampledWork(
+  storage: StorageRouter,
+  objects: readonly ObjectInfo[],
+  recordCost: number = DEFAULTS.recordCostBytes,
+): WorkPiece[] | undefined {
+  const total = objects.reduce((n, o) => n + o.size, 0);
+  const pieces: WorkPiece[] = [];
+  for (const o of objects) {
+    if (o.size === 0) continue;
+    if (/\.gz$/i.test(o.uri)) {
+      pieces.push({ bytes: o.size, work: o.size });
+      continue;
+    }
+    const local = storage.for(o.uri);
+    if (!local.readNow) return undefined;
+    const n = Math.max(1, Math.round((SAMPLES * o.size) / total));
+    for (let s = 0; s < n; s++) {
+      const start = Math.floor((s * o.size) / n);
+      const end = Math.floor(((s + 1) * o.size) / n);
+      if (end <= start) continue;
+      const sample = local.readNow(o.uri, { start, end: Math.min(end, start + SAMPLE_BYTES) });
+      const density = sample.length > 0 ? newlines(sample) / sample.length : 0;
+      pieces.push({ bytes: end - start, work: (end - start) * (1 + recordCost * density) });
+    }
+  }
+  return pieces;
+}
+
+function newlines(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/**
+ * The sizes in bytes of `parts` consecutive splits of equal estimated work (they add up to the
+ * pieces' bytes; each at least one byte), for makeSplits.
+ */
+export function equalWorkSizes(pieces: readonly WorkPiece[], parts: number): number[] {
+  const totalWork = pieces.reduce((n, p) => n + p.work, 0);
+  const totalBytes = pieces.reduce((n, p) => n + p.bytes, 0);
+  const sizes: number[] = [];
+  let work = 0;
+  let pos = 0;
+  let cut = 0;
+  for (const p of pieces) {
+    if (p.bytes === 0) continue;
+    const perByte = p.work / p.bytes;
+    let left = p.bytes;
+    // Cut inside this piece while it holds the next split's boundary.
+    while (left > 0 && sizes.length < parts - 1 && work + left * perByte >= (totalWork * (sizes.length + 1)) / parts) {
+      const take = Math.min(left, Math.max(1, Math.ceil(((totalWork * (sizes.length + 1)) / parts - work) / perByte)));
+      pos += take;
+      work += take * perByte;
+      left -= take;
+      sizes.push(pos - cut);
+      cut = pos;
+    }
+    pos += left;
+    work += left * perByte;
+  }
+  if (totalBytes > cut) sizes.push(totalBytes - cut);
+  return sizes;
+}
