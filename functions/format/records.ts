@@ -389,7 +389,7 @@ export class RecordReader {
 
   /** Copies the current key's bytes into `target` (which must hold them); returns their length. */
   copyKey(target: Buffer): number {
-    return this.buf.copy(target, 0, this.kStart, this.kEnd);
+    return copyInto(this.buf, this.kStart, this.kEnd, target, 0);
   }
 
   /** Bytes of the current key. */
