@@ -90,8 +90,13 @@ describe('sampledWork', () => {
     expect(perByte(a, a + objects[1]!.size)).toBeCloseTo(1 + DEFAULTS.recordCostBytes / 2000, 2);
   });
 
-  it('is not made for objects on S3 (a sample would be a request)', () => {
+  it('is not made for objects on S3 (a sample would be a request), nor for compressed ones (a split each)', () => {
     expect(sampledWork(new StorageRouter(), [{ uri: 's3://bucket/a.txt', size: 100 }])).toBeUndefined();
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'a.txt'), lines(100, 20));
+    const local = { uri: normalizeUri(path.join(dir, 'a.txt')), size: 2000 };
+    expect(sampledWork(new StorageRouter(), [local])).toBeDefined();
+    expect(sampledWork(new StorageRouter(), [local, { uri: `${local.uri}.gz`, size: 50 }])).toBeUndefined();
   });
 });
 

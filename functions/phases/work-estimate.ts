@@ -23,8 +23,8 @@ const SAMPLE_BYTES = 64 * 1024;
 
 /**
  * The input as pieces of estimated work: each object cut into as many equal ranges as it gets
- * samples, a range's lines estimated from the sample read at its start. Gzip objects count their
- * bytes (they are read whole, by one task, anyway). Undefined when an object is not local.
+ * samples, a range's lines estimated from the sample read at its start. Undefined when an object
+ * is not local, or is compressed (a split of its own, whatever the cuts say).
  */
 export function sampledWork(
   storage: StorageRouter,
@@ -35,11 +35,8 @@ export function sampledWork(
   const pieces: WorkPiece[] = [];
   for (const o of objects) {
     if (o.size === 0) continue;
-    if (/\.gz$/i.test(o.uri)) {
-      pieces.push({ bytes: o.size, work: o.size });
-      continue;
-    }
     const local = storage.for(o.uri);
+    if (/\.gz$/i.test(o.uri)) return undefined;
     if (!local.readNow) return undefined;
     const n = Math.max(1, Math.round((SAMPLES * o.size) / total));
     for (let s = 0; s < n; s++) {
