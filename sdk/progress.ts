@@ -1,5 +1,12 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { PhaseProgress, Progress } from './local/task-progress.js';
+
+/**
+ * cli-progress, loaded when a bar is first drawn: most runs draw none (`--quiet`, output not a
+ * terminal, CI), and loading it cost every command's start ~15 ms.
+ */
+const loadCliProgress = () => createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
 
 export interface Reporter {
   update: (p: Progress) => void;
@@ -72,6 +79,7 @@ function fmt(name: string, p: PhaseProgress): string {
 }
 
 function barReporter(): Reporter {
+  const cliProgress = loadCliProgress();
   const multi = new cliProgress.MultiBar(
     {
       format: ' {phase} [{bar}] {value}/{total} tasks  {running} running{retries}{status}',
@@ -82,7 +90,7 @@ function barReporter(): Reporter {
     cliProgress.Presets.shades_classic,
   );
   // Bars per step and phase: a multi-step job shows each step's bars under the last one's.
-  const bars = new Map<string, cliProgress.SingleBar>();
+  const bars = new Map<string, cliProgressModule.SingleBar>();
   let label = '';
   let status: Progress['status'];
   const show = (name: 'map' | 'reduce', p: PhaseProgress) => {

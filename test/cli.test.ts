@@ -19,6 +19,19 @@ describe('the built CLI', () => {
     const help = streaming('--help');
     expect(help.status).toBe(0);
   });
+
+  it('draws progress bars on a terminal, loading cli-progress from beside the bundle only then', () => {
+    const out = path.join(tempDir(), 'out');
+    // stderr taken for a terminal: the CLI picks its bar reporter, and cli-progress draws.
+    const asTerminal = `data:text/javascript,Object.defineProperty(process.stderr,'isTTY',{value:true})`;
+    const args = ['--import', asTerminal, CLI, 'run', 'jobs/wordcount.ts', '--input', path.join(MOBY, 'chapter_1.txt')];
+    const run = spawnSync(process.execPath, [...args, '--output', out, '--workers', '1'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/map\s+\[[█░]+\] 1\/1 tasks/);
+  });
 });
 
 describe('streaming run', () => {
