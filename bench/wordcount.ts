@@ -57,6 +57,7 @@ export function benchWordCount(
   runner.exec(process.execPath, streamingArgs(JOB, WARM_UP_TEXT, out('wc-warm-up'), 1));
 
   const counts = [...new Set([1, cores])];
+  let referenceOnShort = haveReference;
   const repetitions: Run[] = [];
   const streaming = (input: Corpus, which: Run['corpus'], name: string, w: number) =>
     repetitions.push(runStreaming(runner, BENCH, JOB, input, which, out(name), w));
@@ -77,10 +78,18 @@ export function benchWordCount(
     repetitions.push(
       handWritten(runner, 'hand-written', BASELINE, short, out('wc-baseline-short.tsv'), cores, 'short'),
     );
-    if (haveReference)
-      repetitions.push(
-        handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), cores, 'short'),
-      );
+    if (referenceOnShort)
+      try {
+        repetitions.push(
+          handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), cores, 'short'),
+        );
+      } catch (e) {
+        // The shared reference is not ours to mend (at 1 GiB, 262,144 files overflow its listing's stack).
+        referenceOnShort = false;
+        const why = /^\w*Error\b.*$/m.exec((e as Error).message)?.[0] ?? 'see its output';
+        notes.push(`the shared reference failed on the short documents (${why}): its row there is left out`);
+        log(notes.at(-1)!);
+      }
   }
   const runs = medians(repetitions);
 
@@ -96,8 +105,9 @@ export function benchWordCount(
   // The short documents hold the same words.
   checks.push(compare(`streaming (short documents) vs ${against}`, expected, partFiles(out('wc-streaming-short'))));
   checks.push(compare(`hand-written (short documents) vs ${against}`, expected, [out('wc-baseline-short.tsv')]));
-  if (haveReference) {
+  if (referenceOnShort)
     checks.push(compare(`reference (short documents) vs ${against}`, expected, [out('wc-reference-short.tsv')]));
+  if (haveReference) {
     for (const w of counts)
       checks.push(
         compare(`reference (${plural(w, 'worker')}) vs ${against}`, expected, [out(`wc-reference-${w}.tsv`)]),

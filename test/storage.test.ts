@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { ObjectNotFoundError } from '../functions/errors.js';
 import { listInputs } from '../functions/phases/plan.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
 import type { Storage } from '../functions/storage/types.js';
-import { normalizeUri } from '../functions/storage/uri.js';
+import { normalizeUri, parseUri } from '../functions/storage/uri.js';
 import { tempDir } from './helpers.js';
 import { type S3Server, startS3Server } from './s3-server.js';
 
@@ -130,6 +131,25 @@ describe.each(cases)('storage conformance: %s', (_name, make) => {
 it('keeps paths out of S3 and s3:// out of the file system', () => {
   expect(() => new LocalStorage().createWriter('s3://b/k')).toThrow(/cannot reach/);
   expect(() => new S3Storage(s3ClientFromEnvironment()).createWriter(path.resolve('x'))).toThrow(/cannot reach/);
+});
+
+describe('file URLs', () => {
+  it('give the path fileURLToPath gives, whatever their characters (the plain ones without decoding)', () => {
+    const segment = fc.stringMatching(/^[a-z.~%20 é_-]{0,6}$/);
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), (segments) => {
+        const url = `file:///${segments.join('/')}`;
+        let expected: string;
+        try {
+          expected = fileURLToPath(url);
+        } catch {
+          return; // not a file URL Node accepts (a bad escape)
+        }
+        expect(parseUri(url)).toEqual({ kind: 'file', path: expected });
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('local listing', () => {

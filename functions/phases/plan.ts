@@ -223,7 +223,11 @@ export async function listInputs(router: StorageRouter, inputs: string[]): Promi
     }
     if (!exists && !(await isDirectory(input))) throw new InputNotFoundError(input);
   }
-  return [...found.values()].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  const objects = [...found.values()];
+  // A folder's listing comes sorted: sorting 250,000 URIs that share a long prefix again took ~0.3 s.
+  for (let i = 1; i < objects.length; i++)
+    if (objects[i - 1]!.uri > objects[i]!.uri) return objects.sort((a, b) => (a.uri < b.uri ? -1 : 1));
+  return objects;
 }
 
 /** Objects matching a glob: the file system's own walk locally; on S3, a listing of the literal prefix, filtered. */
