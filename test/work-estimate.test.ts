@@ -5,13 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULTS } from '../functions/config.js';
 import { equalWorkSplitSizes, makeSplits } from '../functions/phases/plan.js';
 import { equalWorkSizes, sampledWork, type WorkPiece } from '../functions/phases/work-estimate.js';
 import { resolveSpec } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
+import { LocalStorage } from '../functions/storage/local.js';
 import { normalizeUri } from '../functions/storage/uri.js';
 import { defineJob } from '../sdk/index.js';
 import { tempDir } from './helpers.js';
@@ -88,6 +89,27 @@ describe('sampledWork', () => {
     const a = objects[0]!.size;
     expect(perByte(0, a)).toBeCloseTo(1 + DEFAULTS.recordCostBytes / 20, 2);
     expect(perByte(a, a + objects[1]!.size)).toBeCloseTo(1 + DEFAULTS.recordCostBytes / 2000, 2);
+  });
+
+  it('reads at most 64 samples, however many objects', () => {
+    const dir = tempDir();
+    const objects = Array.from({ length: 1000 }, (_, i) => {
+      const file = path.join(dir, `doc-${String(i).padStart(4, '0')}.txt`);
+      fs.writeFileSync(file, lines(10, i < 500 ? 20 : 200));
+      return { uri: normalizeUri(file), size: fs.statSync(file).size };
+    });
+    const reads = jest.spyOn(LocalStorage.prototype, 'readNow');
+    try {
+      const pieces = sampledWork(new StorageRouter(), objects)!;
+      expect(reads.mock.calls.length).toBeLessThanOrEqual(64);
+      expect(pieces.reduce((n, p) => n + p.bytes, 0)).toBe(objects.reduce((n, o) => n + o.size, 0));
+      // The first half's short lines weigh more per byte than the second half's long ones.
+      const half = objects.slice(0, 500).reduce((n, o) => n + o.size, 0);
+      const total = objects.reduce((n, o) => n + o.size, 0);
+      expect(workOf(pieces, 0, half) / half).toBeGreaterThan(workOf(pieces, half, total) / (total - half));
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('is not made for objects on S3 (a sample would be a request), nor for compressed ones (a split each)', () => {

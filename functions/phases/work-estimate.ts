@@ -16,37 +16,39 @@ export interface WorkPiece {
   work: number;
 }
 
-/** Samples taken across the whole input, spread over the objects by their sizes (at least one each). */
+/** Samples taken across the whole input, at even steps of its bytes, whatever the number of objects. */
 const SAMPLES = 64;
-/** Bytes read per sample. */
+/** Bytes read per sample (less where its object ends first). */
 const SAMPLE_BYTES = 64 * 1024;
 
 /**
- * The input as pieces of estimated work: each object cut into as many equal ranges as it gets
- * samples, a range's lines estimated from the sample read at its start. Undefined when an object
- * is not local, or is compressed (a split of its own, whatever the cuts say).
+ * The input as SAMPLES pieces of estimated work: the objects as one stream of bytes cut into
+ * equal ranges, a range's lines estimated from a sample read where it starts. At most SAMPLES
+ * reads, however many objects (a sample per object of 250,000 short documents would be a pass
+ * of its own). Undefined when an object is not local, or is compressed (a split of its own,
+ * whatever the cuts say).
  */
 export function sampledWork(
   storage: StorageRouter,
   objects: readonly ObjectInfo[],
   recordCost: number = DEFAULTS.recordCostBytes,
 ): WorkPiece[] | undefined {
-  const total = objects.reduce((n, o) => n + o.size, 0);
+  const files = objects.filter((o) => o.size > 0);
+  if (files.some((o) => /\.gz$/i.test(o.uri) || !storage.for(o.uri).readNow)) return undefined;
+  const total = files.reduce((n, o) => n + o.size, 0);
+  const n = Math.min(SAMPLES, total);
   const pieces: WorkPiece[] = [];
-  for (const o of objects) {
-    if (o.size === 0) continue;
-    const local = storage.for(o.uri);
-    if (/\.gz$/i.test(o.uri)) return undefined;
-    if (!local.readNow) return undefined;
-    const n = Math.max(1, Math.round((SAMPLES * o.size) / total));
-    for (let s = 0; s < n; s++) {
-      const start = Math.floor((s * o.size) / n);
-      const end = Math.floor(((s + 1) * o.size) / n);
-      if (end <= start) continue;
-      const sample = local.readNow(o.uri, { start, end: Math.min(end, start + SAMPLE_BYTES) });
-      const density = sample.length > 0 ? newlines(sample) / sample.length : 0;
-      pieces.push({ bytes: end - start, work: (end - start) * (1 + recordCost * density) });
-    }
+  let i = 0;
+  let objectStart = 0; // where files[i] starts in the stream
+  for (let k = 0; k < n; k++) {
+    const start = Math.floor((k * total) / n);
+    const end = Math.floor(((k + 1) * total) / n);
+    while (objectStart + files[i]!.size <= start) objectStart += files[i++]!.size;
+    const o = files[i]!;
+    const at = start - objectStart;
+    const sample = storage.for(o.uri).readNow!(o.uri, { start: at, end: Math.min(o.size, at + SAMPLE_BYTES) });
+    const density = sample.length > 0 ? newlines(sample) / sample.length : 0;
+    pieces.push({ bytes: end - start, work: (end - start) * (1 + recordCost * density) });
   }
   return pieces;
 }
