@@ -18,7 +18,7 @@ import {
   runContextOf,
 } from '../spec.js';
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
-import { type ItemLocation, isS3Uri, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
+import { type ItemLocation, isGzipUri, isS3Uri, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
@@ -383,7 +383,7 @@ export function makeSplits(
   };
   for (const o of objects) {
     if (o.size === 0) continue;
-    const gzip = /\.gz$/i.test(o.uri);
+    const gzip = isGzipUri(o.uri);
     if (gzip || format === 'whole') {
       const whole: Chunk = gzip
         ? { uri: o.uri, start: 0, end: o.size, size: o.size, gzip }

@@ -9,6 +9,7 @@
  */
 import { DEFAULTS } from '../config.js';
 import type { ObjectInfo, StorageRouter } from '../storage/index.js';
+import { isGzipUri } from '../storage/uri.js';
 
 /** A range of the input (the objects in order, as one stream of bytes) and its estimated work. */
 export interface WorkPiece {
@@ -34,7 +35,7 @@ export function sampledWork(
   recordCost: number = DEFAULTS.recordCostBytes,
 ): WorkPiece[] | undefined {
   const files = objects.filter((o) => o.size > 0);
-  if (files.some((o) => /\.gz$/i.test(o.uri) || !storage.for(o.uri).readNow)) return undefined;
+  if (files.some((o) => isGzipUri(o.uri) || !storage.for(o.uri).readNow)) return undefined;
   const total = files.reduce((n, o) => n + o.size, 0);
   const n = Math.min(SAMPLES, total);
   const pieces: WorkPiece[] = [];

@@ -24,6 +24,9 @@ export function parseUri(uri: string): Location {
 /** An `s3://` URI (else a local path or `file://` URL): the test parseUri makes, without decoding a path. */
 export const isS3Uri = (uri: string): boolean => S3.test(uri);
 
+/** A gzip-compressed object, by its name: read whole and decompressed, never cut into ranges. */
+export const isGzipUri = (uri: string): boolean => /\.gz$/i.test(uri);
+
 /** The canonical form: `s3://bucket/key` or an absolute `file://` URL. */
 export function normalizeUri(uri: string): string {
   const loc = parseUri(uri);
