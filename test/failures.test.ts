@@ -74,7 +74,8 @@ describe('failing user code', () => {
     expect(err.errorType).toBe('UserCodeError');
     expect(err.message).toContain('user map failed on purpose: boom here');
     // Source maps point the stack at the user's TypeScript file.
-    expect(err.causeStack).toMatch(/throws\.ts:\d+/);
+    // The line that throws (7), though no worker loads the bundle's source map up front.
+    expect(err.causeStack).toMatch(/throws\.ts:7:\d+/);
     expect(listing(out)).toEqual(['_FAILED']);
     const marker = JSON.parse(fs.readFileSync(path.join(out, '_FAILED'), 'utf8'));
     expect(marker.message).toContain('user map failed on purpose');
@@ -155,6 +156,21 @@ describe('invalid jobs and options', () => {
       /map must be a function.*reducers must be a whole number/,
     );
     await expect(runLocal(path.join(dir, 'nope.ts'), opts)).rejects.toThrow(/Job module not found/);
+    // Found by the workers as they load the module: the output is never touched.
+    expect(fs.existsSync(opts.output)).toBe(false);
+  });
+
+  it('rejects a module that throws as it loads, with its message and its own source line, before running', async () => {
+    const dir = tempDir();
+    const output = path.join(dir, 'o');
+    const err = await runLocal(fixture('throws-on-load.ts'), { input: MOBY, output, workers: 2 }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(InvalidJobError);
+    expect(err!.message).toMatch(/failed to load in a worker thread: Error: cannot load the tokenizer model/);
+    expect(err!.stack).toMatch(/throws-on-load\.ts:4:\d+/);
+    expect(fs.existsSync(output)).toBe(false);
   });
 
   it('rejects invalid options with every problem at once', async () => {

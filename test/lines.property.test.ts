@@ -111,6 +111,40 @@ describe('line rule (Hadoop LineRecordReader)', () => {
     );
   });
 
+  it('reads whole objects into one reused buffer only for a sink that copies: each block holds its own object', async () => {
+    let n = 0;
+    // Bytes that make no byte-order mark or compression magic, and no CR: each block is its object.
+    const byte = fc.constantFrom(0x61, 0x0a, 0x20, 0xc3, 0xa9, 0xff, 0x09, 0x00);
+    const contents = fc.array(fc.array(byte, { maxLength: 3000 }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(contents, async (objects) => {
+        const chunks = objects.map((bytes) => {
+          const file = path.join(dir, `reuse-${n++}.bin`);
+          fs.writeFileSync(file, Buffer.from(bytes));
+          return { uri: normalizeUri(file), start: 0, end: bytes.length, size: bytes.length };
+        });
+        const expected = objects.map((bytes) => Buffer.from(bytes));
+        const copied: Buffer[] = [];
+        const kept: Buffer[] = [];
+        for (const c of chunks) {
+          let got: Buffer = Buffer.alloc(0);
+          await readLineBlocks(storage, c, { sinkCopies: true }, (block) => {
+            got = Buffer.concat([got, block]);
+          });
+          copied.push(got);
+          let mine: Buffer = Buffer.alloc(0);
+          await readLineBlocks(storage, c, {}, (block) => {
+            mine = block; // kept as it is, not copied
+          });
+          kept.push(mine);
+        }
+        expect(copied).toEqual(expected);
+        expect(kept).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('hands a program the lines readLines gives, as bytes, each with a LF, for any split size', async () => {
     let n = 0;
     const bytes = fc.array(fc.constantFrom(0x61, 0x0a, 0x0a, 0x0d, 0xc3, 0xa9, 0xff, 0x09), { maxLength: 60 });

@@ -122,10 +122,12 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
     const read = { strictUtf8: run.strictUtf8 === true };
     if (job.setup) await userHook('setup', task, () => job.setup!(ctx));
     if (words) {
-      // `countWords` + `sum`: counted on the input's bytes (functions/phases/word-count.ts).
+      // `countWords` + `sum`: counted on the input's bytes (functions/phases/word-count.ts),
+      // the words copied into the table.
+      const copied = { ...read, sinkCopies: true };
       for (const chunk of split.chunks) {
         ctx.inputUri = chunk.uri;
-        stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, read, (block) => {
+        stats.inputBytes += await readLineBlocks(env.storage.for(chunk.uri), chunk, copied, (block) => {
           tick(block.length);
           stats.inputRecords += words.countBlock(block);
           return out.full ? out.spill() : undefined;

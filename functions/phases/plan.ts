@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
 import { DEFAULTS } from '../config.js';
 import { InputNotFoundError, InvalidJobError, OutputExistsError, StreamingError } from '../errors.js';
 import { specFromEvent } from '../events.js';
@@ -233,13 +231,16 @@ export async function listInputs(router: StorageRouter, inputs: string[]): Promi
 /** Objects matching a glob: the file system's own walk locally; on S3, a listing of the literal prefix, filtered. */
 async function expandGlob(router: StorageRouter, pattern: string): Promise<ObjectInfo[]> {
   const loc = parseUri(pattern);
+  // Imported when a glob is met: a quarter of the code every worker thread would otherwise load.
   if (loc.kind === 'file') {
+    const { glob } = await import('tinyglobby');
     const paths = await glob(loc.path, { absolute: true, onlyFiles: true, dot: false });
     const infos = await Promise.all(paths.map((p) => router.for(normalizeUri(p)).stat(normalizeUri(p))));
     return infos.filter((i): i is ObjectInfo => i !== undefined);
   }
   const literal = loc.key.slice(0, loc.key.search(GLOB));
   const dir = literal.slice(0, literal.lastIndexOf('/') + 1);
+  const { default: picomatch } = await import('picomatch');
   const matches = picomatch(loc.key, { dot: false });
   const out: ObjectInfo[] = [];
   const bucket = `s3://${loc.bucket}/`;

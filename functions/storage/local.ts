@@ -74,11 +74,12 @@ export class LocalStorage implements Storage {
     }
   }
 
-  readNow(uri: string, range: Required<ByteRange>): Buffer {
+  readNow(uri: string, range: Required<ByteRange>, into?: Buffer): Buffer {
     this.stats.requests++;
     const fd = openObject(uri);
     try {
-      const buf = Buffer.allocUnsafe(Math.max(0, range.end - range.start));
+      const want = Math.max(0, range.end - range.start);
+      const buf = into && into.length >= want ? into.subarray(0, want) : Buffer.allocUnsafe(want);
       let n = 0;
       for (let got = -1; n < buf.length && got !== 0; n += got)
         got = fs.readSync(fd, buf, n, buf.length - n, range.start + n);

@@ -53,8 +53,9 @@ export interface Storage {
   /**
    * The bytes [start, end) at once, where a read never waits on a network (local files): what
    * `read` gives, in one request, without an iterator. Storage without it has `read` only.
+   * With `into` large enough, the bytes are read into it and a view of it is returned.
    */
-  readNow?(uri: string, range: Required<ByteRange>): Buffer;
+  readNow?(uri: string, range: Required<ByteRange>, into?: Buffer): Buffer;
   /** Reads a small object whole. Throws ObjectNotFoundError when absent. */
   readAll(uri: string): Promise<Buffer>;
   /** Writes a small object whole, atomically. */

@@ -79,8 +79,10 @@ export async function bundleJob(
     format: 'esm' as const,
     target: 'node20',
     metafile: true,
-    sourcemap: 'inline' as const,
-    // Stacks need file and line only; embedding every source would cost each worker memory.
+    // Beside each chunk (`.mjs.map`), named by no comment in it: Node loads no map with the
+    // code, and the few stacks a run reports are mapped when reported (source-map.ts).
+    sourcemap: 'external' as const,
+    // Stacks need file and line only.
     sourcesContent: false,
     alias: { streaming: sibling('../index') },
     // CommonJS dependencies inside an ES module bundle need `require` (in every chunk).
@@ -114,6 +116,7 @@ export async function bundleJob(
   let outputs: string[];
   try {
     const result = await build({ ...options, outdir: built });
+    await absoluteSources(built);
     inputs = Object.keys(result.metafile?.inputs ?? {})
       .map((f) => path.resolve(f))
       .filter((f) => existsSync(f));
@@ -148,6 +151,21 @@ export async function bundleJob(
   await fs.rename(ref + suffix, ref);
   await pruneCache(cacheRoot, folder, maxEntries);
   return path.join(folder, ENTRY);
+}
+
+/**
+ * Rewrites the source maps of a bundle built in `dir` to name their sources by absolute path:
+ * the bundle is renamed into the cache and linked into each run's folder, and a map's paths
+ * relative to where it was built would mean other files there.
+ */
+async function absoluteSources(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (!name.endsWith('.map')) continue;
+    const file = path.join(dir, name);
+    const map = JSON.parse(await fs.readFile(file, 'utf8')) as { sources: string[] };
+    map.sources = map.sources.map((s) => path.resolve(dir, s));
+    await fs.writeFile(file, JSON.stringify(map));
+  }
 }
 
 /** What a job's record in refs/ holds: its bundle's folder and a stamp of each file that went into it. */

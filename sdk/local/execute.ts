@@ -91,7 +91,7 @@ export const EXCEED_TOLERATED_FAILURE_THRESHOLD = 'States.ExceedToleratedFailure
  * (scripts/bundle-interpreter.mjs: without the Lambda client and validator it imports but the
  * engine never calls, ~0.1 s of start-up), or the package itself when running from source.
  */
-async function loadInterpreter(): Promise<typeof import('aws-local-stepfunctions')> {
+export async function loadInterpreter(): Promise<typeof import('aws-local-stepfunctions')> {
   const bundle = path.join(localFolder(import.meta.url), 'interpreter.js');
   if (existsSync(bundle)) return import(pathToFileURL(bundle).href);
   // Named through a variable so that bundlers leave it out: the SDK is bundled into every job

@@ -6,7 +6,6 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../../functions/config.js';
 import { type ErrorCause, JobCancelledError, JobFailedError, StreamingError } from '../../functions/errors.js';
 import { assertJobModule, stepCount } from '../../functions/job.js';
@@ -21,7 +20,7 @@ import { type ItemLocation, normalizeUri } from '../../functions/storage/uri.js'
 import { buildDefinition } from '../../infra/definition.js';
 import { bundleJob, pinBundle, sourceModule } from './bundle.js';
 import type { LocalJobResult, LocalRunOptions, LocalRunSource } from './engine.js';
-import { executeDefinition } from './execute.js';
+import { executeDefinition, loadInterpreter } from './execute.js';
 import { readItems, writeObject } from './items.js';
 import { WorkerPool } from './pool.js';
 import { type Progress, ProgressTracker } from './task-progress.js';
@@ -51,24 +50,28 @@ export async function executeJob(
         `The worker heap (workerHeapMiB, --worker-memory) is ${heapMiB} MiB; it must be at least twice the sort buffer ` +
           `(sortBufferBytes, --sort-buffer: ${sortMiB} MiB) plus 64 MiB, i.e. ${Math.ceil(2 * sortMiB + 64)} MiB: raise it or lower the sort buffer.`,
       );
-    const bundle = await bundleJob(run.source);
     const jobPath = sourceModule(run.source);
     tmpDir = await makeRunTempDir(options.scratch);
     const progress = new ProgressTracker(onProgress);
-    // The workers start loading the bundle now, while this thread loads it and the interpreter.
-    pool = new WorkerPool(await pinBundle(bundle, tmpDir), workers, heapMiB, tmpDir, progress.onTaskEvent, {
+    // The threads start now, while this one finds or builds the bundle; they load it once pinned.
+    pool = new WorkerPool(workers, heapMiB, tmpDir, progress.onTaskEvent, {
       // A stream program's relative paths mean what they mean beside the job file, wherever the CLI runs.
       programRoot: path.dirname(path.resolve(jobPath)),
       logDir: options.logDir ?? path.join(os.tmpdir(), 'streaming-logs'),
+      jobModule: jobPath,
     });
-    // A job module is loaded here too, to check it before any task runs; a job handed over by
-    // value is at hand (loading its module again would run the caller's code a second time).
-    const module = run.job ?? ((await import(pathToFileURL(bundle).href)).default as unknown);
-    assertJobModule(
-      module,
-      `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,
-    );
-    progress.setSteps(stepCount(module));
+    const bundle = await bundleJob(run.source);
+    pool.load(await pinBundle(bundle, tmpDir));
+    // A job handed over by value is at hand; a job module is loaded by the workers alone, and
+    // the first to load it says whether it holds a job, and how many steps (pool.loaded).
+    // Meanwhile this thread loads the state machine interpreter.
+    if (run.job)
+      assertJobModule(
+        run.job,
+        `job module ${jobPath} (its default export must be defineJob({...}) or definePipeline({...}))`,
+      );
+    const [steps] = await Promise.all([run.job ? stepCount(run.job) : pool.loaded, loadInterpreter()]);
+    progress.setSteps(steps);
     const storage = new StorageRouter();
     const output = normalizeUri(options.output);
     const input = Array.isArray(options.input) ? options.input : [options.input];

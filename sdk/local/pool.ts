@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functions/errors.js';
 import { killGroup } from '../../functions/phases/stream.js';
 import type { Phase } from '../../functions/runtime.js';
+import { sourceMappedStack } from './source-map.js';
 import type { TaskRequest, WorkerData, WorkerMessage, WorkerSettings } from './worker-main.js';
 
 /** A task that failed in a worker, shaped as Step Functions sees a failed Lambda invocation. */
@@ -47,8 +48,13 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** How a worker's boot script finds the bundle: named at once, or sent on a port once built. */
+type BootData = { bundle: string } | { bundlePort: MessagePort };
+
 interface Slot {
   worker: Worker;
+  /** Where the bundle is sent to a worker started before it was built. */
+  bundlePort?: MessagePort | undefined;
   busy?: Pending | undefined;
   /** Process groups of the stream programs its task runs. */
   programs: Set<number>;
@@ -58,6 +64,10 @@ interface Slot {
  * A fixed set of worker threads, each loaded with the job bundle, running one task at a time.
  * A worker that dies fails its task with WorkerDiedError (retryable: the state machine retries
  * it) and is replaced.
+ *
+ * The threads start when the pool is made, before the bundle exists: a thread's own start-up
+ * (~60 ms of Node's bootstrap) overlaps with building or finding the bundle, and `load` then
+ * hands each thread the bundle to import.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -65,6 +75,10 @@ export class WorkerPool {
   private nextId = 0;
   private closed = false;
   private broken: ErrorCause | undefined;
+  private bundle: string | undefined;
+  /** The job's steps, once the first worker has loaded the bundle and found a job in it. */
+  readonly loaded: Promise<number>;
+  private settle!: { resolve: (steps: number) => void; reject: (e: Error) => void };
 
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
@@ -72,7 +86,6 @@ export class WorkerPool {
    * @param tmpDir the run's folder for the tasks' local files (see temp.ts)
    */
   constructor(
-    private readonly bundle: string,
     readonly size: number,
     private readonly heapMiB: number,
     readonly tmpDir: string,
@@ -80,24 +93,43 @@ export class WorkerPool {
     /** What every worker's tasks run with (where the job's program files are, where task logs go). */
     private readonly settings: WorkerSettings = {},
   ) {
+    this.loaded = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.loaded.catch(() => {}); // a caller with the job at hand never asks
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
+  /** Gives every worker the job bundle to load (a worker started later loads it at once). */
+  load(bundle: string): void {
+    this.bundle = pathToFileURL(bundle).href;
+    for (const s of this.slots) {
+      s.bundlePort?.postMessage(this.bundle);
+      s.bundlePort?.close();
+      s.bundlePort = undefined;
+    }
+  }
+
   private spawn(): Slot {
-    // Source maps must be on before the bundle loads, so that stacks name the user's .ts lines.
     // A bundle that fails to load (its module threw at the top level) is reported, not retried.
-    const boot = `process.setSourceMapsEnabled(true);
-import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
-  require('node:worker_threads').parentPort.postMessage({ bootError: { name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: String(e?.stack ?? '') } });
-});`;
+    const boot = `const { parentPort, workerData } = require('node:worker_threads');
+const load = (url) => import(url).catch((e) => {
+  parentPort.postMessage({ bootError: { name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: String(e?.stack ?? '') } });
+});
+if (workerData.bundle) load(workerData.bundle);
+else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.close(); load(url); });`;
+    const channel = this.bundle === undefined ? new MessageChannel() : undefined;
+    const boots: BootData = channel ? { bundlePort: channel.port2 } : { bundle: this.bundle! };
     // The environment as it is now (AWS settings made after start-up included).
     const worker = new Worker(boot, {
       eval: true,
       env: { ...process.env },
-      workerData: { streamingWorker: true, tmpDir: this.tmpDir, ...this.settings } satisfies WorkerData,
+      workerData: { streamingWorker: true, tmpDir: this.tmpDir, ...this.settings, ...boots } satisfies WorkerData &
+        BootData,
+      transferList: channel ? [channel.port2] : [],
       resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
     });
-    const slot: Slot = { worker, programs: new Set() };
+    const slot: Slot = { worker, programs: new Set(), bundlePort: channel?.port1 };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: WorkerMessage | BootError) => {
       if ('bootError' in m) {
@@ -105,7 +137,10 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
         return;
       }
       if ('kind' in m) {
-        if (m.kind === 'status') this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
+        if (m.kind === 'loaded') this.settle.resolve(m.steps);
+        else if (m.kind === 'invalid') this.settle.reject(new InvalidJobError(m.message));
+        else if (m.kind === 'status')
+          this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
         else if (m.running) {
           slot.programs.add(m.pid);
           everyProgram.add(m.pid);
@@ -154,7 +189,9 @@ import(${JSON.stringify(pathToFileURL(this.bundle).href)}).catch((e) => {
   private fail(e: BootError['bootError']): void {
     if (this.broken) return;
     const err = new InvalidJobError(`The job's module failed to load in a worker thread: ${e.name}: ${e.message}`);
-    this.broken = { errorType: err.name, errorMessage: err.message, stackTrace: e.stack.split('\n'), retryable: false };
+    const stackTrace = sourceMappedStack(e.stack.split('\n'));
+    this.broken = { errorType: err.name, errorMessage: err.message, stackTrace, retryable: false };
+    this.settle.reject(Object.assign(err, { stack: `${err.name}: ${err.message}\n${stackTrace.slice(1).join('\n')}` }));
     for (const s of this.slots) {
       const p = s.busy;
       s.busy = undefined;

@@ -7,12 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { toErrorCause } from '../../functions/errors.js';
-import type { JobModule } from '../../functions/job.js';
+import { assertJobModule, type JobModule, stepCount } from '../../functions/job.js';
 import type { TaskLog, TaskRef } from '../../functions/phases/env.js';
 import { programGroups } from '../../functions/phases/stream.js';
 import { type Phase, runPhase } from '../../functions/runtime.js';
 import { pad } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
+import { sourceMappedStack } from './source-map.js';
 
 export interface TaskRequest {
   id: number;
@@ -30,6 +31,8 @@ export interface WorkerData {
   programRoot?: string;
   /** Where each task attempt's stream program stderr is kept: `<logDir>/<job id>/<phase>-<task>-<attempt>.stderr`. */
   logDir?: string;
+  /** The job module's path as the user gave it, for messages. */
+  jobModule?: string;
 }
 
 export type TaskReply =
@@ -39,11 +42,13 @@ export type TaskReply =
 /** What a worker tells the pool besides replies: its stream programs' process groups, task statuses. */
 export type WorkerMessage =
   | TaskReply
+  | { kind: 'loaded'; steps: number }
+  | { kind: 'invalid'; message: string }
   | { kind: 'program'; pid: number; running: boolean }
   | { kind: 'status'; phase: 'map' | 'reduce'; task: number; message: string };
 
 /** What the engine tells every worker's tasks about the run's stream programs (part of WorkerData). */
-export type WorkerSettings = Pick<WorkerData, 'programRoot' | 'logDir'>;
+export type WorkerSettings = Pick<WorkerData, 'programRoot' | 'logDir' | 'jobModule'>;
 
 /** Starts serving tasks when this module runs inside a Streaming worker; does nothing elsewhere. */
 export function startWorker(job: JobModule): void {
@@ -66,13 +71,26 @@ export function startWorker(job: JobModule): void {
     worker: `thread ${threadId}`,
     ...(settings.programRoot !== undefined ? { programRoot: settings.programRoot } : {}),
   };
+  // The engine waits for the first worker's word before it runs anything: a default export that
+  // is no job fails the run before a task starts (the engine's own thread never loads the module).
+  try {
+    assertJobModule(
+      job,
+      `job module ${settings.jobModule ?? ''} (its default export must be defineJob({...}) or definePipeline({...}))`,
+    );
+    post({ kind: 'loaded', steps: stepCount(job) });
+  } catch (e) {
+    post({ kind: 'invalid', message: (e as Error).message });
+  }
   port.on('message', async (req: TaskRequest) => {
     let reply: TaskReply;
     try {
       const result = await runPhase(req.phase, req.event, { ...env, attempt: req.attempt }, job);
       reply = { id: req.id, ok: true, result };
     } catch (e) {
-      reply = { id: req.id, ok: false, error: toErrorCause(e) };
+      const error = toErrorCause(e);
+      if (error.stackTrace) error.stackTrace = sourceMappedStack(error.stackTrace);
+      reply = { id: req.id, ok: false, error };
     }
     port.postMessage(reply);
   });
