@@ -13,7 +13,7 @@ import { programGroups } from '../../functions/phases/stream.js';
 import { type Phase, runPhase } from '../../functions/runtime.js';
 import { pad } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
-import { sourceMappedStack } from './source-map.js';
+import { installSourceMappedStacks } from './source-map.js';
 
 export interface TaskRequest {
   id: number;
@@ -55,6 +55,7 @@ export function startWorker(job: JobModule): void {
   const data = workerData as Partial<WorkerData> | undefined;
   if (isMainThread || !parentPort || !data?.streamingWorker) return;
   const port = parentPort;
+  installSourceMappedStacks();
   const tmpDir = data.tmpDir ?? os.tmpdir();
   const storage = new StorageRouter();
   const settings: WorkerSettings = data;
@@ -88,9 +89,7 @@ export function startWorker(job: JobModule): void {
       const result = await runPhase(req.phase, req.event, { ...env, attempt: req.attempt }, job);
       reply = { id: req.id, ok: true, result };
     } catch (e) {
-      const error = toErrorCause(e);
-      if (error.stackTrace) error.stackTrace = sourceMappedStack(error.stackTrace);
-      reply = { id: req.id, ok: false, error };
+      reply = { id: req.id, ok: false, error: toErrorCause(e) };
     }
     port.postMessage(reply);
   });
