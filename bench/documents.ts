@@ -101,6 +101,7 @@ export function benchDocuments(
 
 function baseline(runner: Runner, spec: DocumentBench, corpus: Corpus, outDir: string, workers: number): Run {
   fs.rmSync(outDir, { recursive: true, force: true });
+  runner.warm(corpus.dir);
   const e = runner.exec(process.execPath, [
     path.join(ROOT, spec.baseline),
     '--workers',

