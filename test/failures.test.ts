@@ -160,6 +160,14 @@ describe('invalid jobs and options', () => {
     expect(fs.existsSync(opts.output)).toBe(false);
   });
 
+  it('stops, and says why, when the workers die loading a module whose top-level code exhausts their heap', async () => {
+    const dir = tempDir();
+    const output = path.join(dir, 'o');
+    const run = runLocal(fixture('heavy-on-load.ts'), { input: MOBY, output, workers: 1, workerHeapMiB: 192 });
+    await expect(run).rejects.toThrow(/died while loading the job's module.*raise the worker heap/);
+    expect(fs.existsSync(output)).toBe(false);
+  }, 60_000);
+
   it('rejects a module that throws as it loads, with its message and its own source line, before running', async () => {
     const dir = tempDir();
     const output = path.join(dir, 'o');

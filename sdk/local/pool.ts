@@ -78,6 +78,7 @@ export class WorkerPool {
   private bundle: string | undefined;
   /** The job's steps, once the first worker has loaded the bundle and found a job in it. */
   readonly loaded: Promise<number>;
+  private jobLoaded = false;
   private settle!: { resolve: (steps: number) => void; reject: (e: Error) => void };
 
   /**
@@ -137,8 +138,10 @@ else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.clos
         return;
       }
       if ('kind' in m) {
-        if (m.kind === 'loaded') this.settle.resolve(m.steps);
-        else if (m.kind === 'invalid') this.settle.reject(new InvalidJobError(m.message));
+        if (m.kind === 'loaded') {
+          this.jobLoaded = true;
+          this.settle.resolve(m.steps);
+        } else if (m.kind === 'invalid') this.settle.reject(new InvalidJobError(m.message));
         else if (m.kind === 'status')
           this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
         else if (m.running) {
@@ -164,6 +167,14 @@ else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.clos
       slot.busy = undefined;
       const i = this.slots.indexOf(slot);
       if (this.closed || this.broken || i < 0) return;
+      // Before any worker has loaded the module, a worker that dies (its heap exhausted by the
+      // module's top-level code, say) would die again in its place: the run stops here.
+      if (!this.jobLoaded)
+        this.settle.reject(
+          new WorkerDiedError(
+            `A worker thread died while loading the job's module (${why}): if its top-level code loads large data, raise the worker heap (workerHeapMiB, --worker-memory) or load the data in setup().`,
+          ),
+        );
       this.slots[i] = this.spawn();
       if (p) {
         const err = new WorkerDiedError(`A worker thread died while running a ${p.req.phase} task (${why}).`);
