@@ -346,13 +346,3 @@ function joinLines(lines: string[], width: number): string[] {
   if (run.length > 0) out.push(run.join(' '));
   return out;
 }
-
-/** Reads every byte of the files once, so that no measurement pays for the disk. */
-export function warmPageCache(corpus: Corpus): void {
-  const buf = Buffer.allocUnsafe(4 * 2 ** 20);
-  for (const f of corpus.files) {
-    const fd = fs.openSync(f, 'r');
-    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
-    fs.closeSync(fd);
-  }
-}

@@ -21,6 +21,7 @@ import {
   runStreaming,
   type Section,
   streamingArgs,
+  warmPageCache,
 } from './harness.js';
 
 export interface DocumentBench {
@@ -101,7 +102,7 @@ export function benchDocuments(
 
 function baseline(runner: Runner, spec: DocumentBench, corpus: Corpus, outDir: string, workers: number): Run {
   fs.rmSync(outDir, { recursive: true, force: true });
-  runner.warm(corpus.dir);
+  warmPageCache(corpus.dir);
   const e = runner.exec(process.execPath, [
     path.join(ROOT, spec.baseline),
     '--workers',

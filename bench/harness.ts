@@ -94,31 +94,6 @@ export class Runner {
       /^\d+$/.test(fs.readFileSync(this.rssFile, 'utf8').trim());
   }
 
-  /**
-   * Reads every file under `input` (not timed), so that the run that follows finds its input in
-   * the page cache whatever ran before it. A machine that pages out what was not read lately
-   * (this one runs DAMON's proactive reclaim) otherwise made a row's first run pay for the
-   * disk: the short-documents run after the Unix pipeline took 0.69× the hand-written one
-   * that ran next, on the same files.
-   */
-  warm(input: string): void {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    const read = (file: string) => {
-      const fd = fs.openSync(file, 'r');
-      try {
-        while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
-      } finally {
-        fs.closeSync(fd);
-      }
-    };
-    const visit = (p: string) => {
-      const st = fs.statSync(p);
-      if (st.isDirectory()) for (const name of fs.readdirSync(p)) visit(path.join(p, name));
-      else if (st.isFile()) read(p);
-    };
-    visit(input);
-  }
-
   /** Runs a command to completion, timing the whole process; throws on a non-zero exit. */
   exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Exec {
     waitQuiet();
@@ -173,6 +148,31 @@ function cpuTicks(): { busy: number; total: number; children: number } | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Reads every file under `input` (a file or a folder) once, untimed, so that the run that
+ * follows finds its input in the page cache whatever ran before it. Every timed run calls it:
+ * a machine that pages out what was not read lately (this one runs DAMON's proactive reclaim)
+ * otherwise made a row's run pay for the disk when its corpus had rested (the short-documents
+ * run after the Unix pipeline measured 0.69x the hand-written run right after it, on the same
+ * files), which one warm-up per section did not prevent.
+ */
+export function warmPageCache(input: string): void {
+  const buf = Buffer.allocUnsafe(4 * 2 ** 20);
+  const visit = (p: string) => {
+    const st = fs.statSync(p);
+    if (st.isDirectory()) for (const name of fs.readdirSync(p)) visit(path.join(p, name));
+    else if (st.isFile()) {
+      const fd = fs.openSync(p, 'r');
+      try {
+        while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  };
+  visit(input);
 }
 
 /** Waits, up to QUIET_WAIT_MS, for less than QUIET of the CPUs to be busy over half a second. */
@@ -277,7 +277,7 @@ export function runStreaming(
   out: string,
   workers: number,
 ): Run {
-  runner.warm(input.dir);
+  warmPageCache(input.dir);
   const e = runner.exec(process.execPath, streamingArgs(job, input.dir, out, workers));
   const rss = [...e.stdout.matchAll(/peak RSS (\d+) MiB/g)].map((m) => Number(m[1]));
   const took = /succeeded in ([\d.]+) s\n(?![\s\S]*succeeded in)/.exec(e.stdout)?.[1];

@@ -26,6 +26,7 @@ import {
   row,
   type Section,
   streamingArgs,
+  warmPageCache,
 } from './harness.js';
 
 export const MAX_MIB = 256;
@@ -91,7 +92,7 @@ export async function benchLogistic(
   const counts = [...new Set([1, cores])];
   const runs: Run[] = [];
   const vectors = out('spam-hashed');
-  runner.warm(docs.dir);
+  warmPageCache(docs.dir);
   const hashing = runner.exec(process.execPath, [
     ...streamingArgs('jobs/hashing-vectorizer.ts', docs.dir, vectors, cores),
     '--param',
@@ -101,12 +102,12 @@ export async function benchLogistic(
   const vectorBytes = sizeOf(vectors);
   const objectives: Record<number, number> = {};
   for (const w of counts) {
-    runner.warm(docs.dir);
+    warmPageCache(docs.dir);
     const tfidf = runner.exec(process.execPath, streamingArgs('jobs/tfidf.ts', docs.dir, out(`spam-tfidf-${w}`), w));
     runs.push(row(BENCH, 'tf-idf job', w, 'big', docs.bytes, tfidf, tfidf.timeRssMiB, null));
     fs.rmSync(out(`spam-tfidf-${w}`), { recursive: true, force: true });
     const model = out(`spam-model-${w}`);
-    runner.warm(vectors);
+    warmPageCache(vectors);
     const e = runner.exec(process.execPath, [
       path.join(ROOT, 'dist', 'jobs', 'logistic-regression.js'),
       '--input',

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { corpus, halfCorpus, shortDocuments, skewedCorpus, warmPageCache } from './corpus.js';
+import { corpus, halfCorpus, shortDocuments, skewedCorpus } from './corpus.js';
 import { benchDocuments, DOCUMENT_BENCHES } from './documents.js';
 import { describe, log, mibOf, plural, QUIET, type Run, Runner, type Section, table } from './harness.js';
 import { benchLogistic, MAX_MIB } from './logistic.js';
@@ -105,8 +105,6 @@ async function main(): Promise<number> {
       const short = shortDocuments(big);
       corpora.text = { dir: big.dir, files: big.files.length, bytes: big.bytes, sources: big.sources };
       log('word count: warming up …');
-      warmPageCache(big);
-      warmPageCache(short);
       sections.push(benchWordCount(runner, big, half, short, out, cores, repeat.wordCount));
     }
     if (only.includes('user-word-count')) {
@@ -115,8 +113,6 @@ async function main(): Promise<number> {
       corpora.text ??= { dir: text.dir, files: text.files.length, bytes: text.bytes, sources: text.sources };
       corpora.skewed = { dir: skewed.dir, files: skewed.files.length, bytes: skewed.bytes, sources: text.sources };
       log('user word count: warming up …');
-      warmPageCache(text);
-      warmPageCache(skewed);
       sections.push(benchUserWordCount(runner, text, skewed, out, cores, repeat.userWordCount));
     }
     const documentBenches = DOCUMENT_BENCHES.filter((b) => only.includes(b.bench.replace(/\W+/g, '-')));
@@ -125,7 +121,6 @@ async function main(): Promise<number> {
       corpora.documents = { dir: docs.dir, files: docs.files.length, bytes: docs.bytes, sources: docs.sources };
       for (const spec of documentBenches) {
         log(`${spec.bench}: warming up …`);
-        warmPageCache(docs);
         sections.push(benchDocuments(runner, spec, docs, out, cores, repeat.documents));
       }
     }
@@ -136,7 +131,6 @@ async function main(): Promise<number> {
       const text = corpus('text', Math.min(mib, STREAM_MAX_MIB));
       corpora.streamText = { dir: text.dir, files: text.files.length, bytes: text.bytes, sources: text.sources };
       log('stream word count (Python programs): warming up …');
-      warmPageCache(text);
       sections.push(benchStreamWordCount(runner, text, out, cores, repeat.wordCount));
     }
     if (only.includes('logistic-regression')) {

@@ -27,6 +27,7 @@ import {
   runStreaming,
   type Section,
   streamingArgs,
+  warmPageCache,
 } from './harness.js';
 
 export const BENCH = 'stream word count (python)';
@@ -114,7 +115,7 @@ function handPipe(runner: Runner, corpus: Corpus, out: string): Run {
   const script =
     `unset PYTHONUNBUFFERED; cat ${corpus.files.map(q).join(' ')} | python3 ${q(path.join(EXAMPLE, 'mapper.py'))} 2>/dev/null` +
     ` | LC_ALL=C sort | python3 ${q(path.join(EXAMPLE, 'reducer.py'))} > ${q(out)}`;
-  runner.warm(corpus.dir);
+  warmPageCache(corpus.dir);
   const e = runner.exec('/bin/sh', ['-c', script]);
   return row(BENCH, 'hand pipe', null, 'big', corpus.bytes, e, e.timeRssMiB, null);
 }

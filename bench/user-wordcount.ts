@@ -22,6 +22,7 @@ import {
   row,
   runStreaming,
   type Section,
+  warmPageCache,
 } from './harness.js';
 import { compareCounts, partFiles, readCounts } from './wordcount.js';
 
@@ -88,7 +89,7 @@ export function benchUserWordCount(
 
 function plain(runner: Runner, corpus: Corpus, which: Run['corpus'], output: string): Run {
   fs.rmSync(output, { force: true });
-  runner.warm(corpus.dir);
+  warmPageCache(corpus.dir);
   const e = runner.exec(process.execPath, [SCRIPT, '--json', '--output', output, corpus.dir]);
   const self = JSON.parse(e.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
   return row(BENCH, PLAIN, 1, which, corpus.bytes, e, e.timeRssMiB, self);

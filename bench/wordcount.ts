@@ -27,6 +27,7 @@ import {
   runStreaming,
   type Section,
   streamingArgs,
+  warmPageCache,
 } from './harness.js';
 
 const BENCH = 'word count';
@@ -149,7 +150,7 @@ function handWritten(
   which: Run['corpus'] = 'big',
 ): Run {
   // It writes its output, as Streaming does, so that both pay for it (and the check can use it).
-  runner.warm(corpus.dir);
+  warmPageCache(corpus.dir);
   const e = runner.exec(process.execPath, [
     script,
     '--workers',
@@ -167,7 +168,7 @@ function unixPipeline(runner: Runner, corpus: Corpus): Run {
   const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   const script = `cat ${corpus.files.map(quote).join(' ')} | tr -cs 'A-Za-z0-9_' '\\n' | tr A-Z a-z | sort | uniq -c > /dev/null`;
   // LC_ALL=C for every command of it: byte semantics, and sort's fast byte comparison.
-  runner.warm(corpus.dir);
+  warmPageCache(corpus.dir);
   const e = runner.exec('/bin/sh', ['-c', script], { ...process.env, LC_ALL: 'C' });
   return row(BENCH, 'unix pipeline', null, 'big', corpus.bytes, e, e.timeRssMiB, null);
 }
