@@ -66,7 +66,7 @@ interface Slot {
  * it) and is replaced.
  *
  * The threads start when the pool is made, before the bundle exists: a thread's own start-up
- * (~60 ms of Node's bootstrap) overlaps with building or finding the bundle, and `load` then
+ * (~50 ms of Node's bootstrap) overlaps with building or finding the bundle, and `load` then
  * hands each thread the bundle to import.
  */
 export class WorkerPool {
