@@ -80,7 +80,7 @@ export async function bundleJob(
     target: 'node20',
     metafile: true,
     // Beside each chunk (`.mjs.map`), named by no comment in it: Node loads no map with the
-    // code, and the few stacks a run reports are mapped when reported (source-map.ts).
+    // code, and a worker reads a map only when it makes a stack (source-map.ts).
     sourcemap: 'external' as const,
     // Stacks need file and line only.
     sourcesContent: false,
