@@ -250,6 +250,29 @@ describe('record framing', () => {
     );
   });
 
+  it('frames keys and values of every length byte: past 255, 64 Ki and 16 Mi bytes', () => {
+    // Lengths whose second, third and fourth little-endian bytes are set; each kind of append.
+    const long = (n: number, c: string) => c.repeat(n);
+    const key = long(2 ** 24 + 3, 'k');
+    const value = long(2 ** 16 + 5, 'v');
+    const b = new RecordBuffer(16);
+    b.append(0, key, value);
+    b.appendKeyBytes(0, Buffer.from(value), 0, value.length, key);
+    b.appendKeyCount(0, Buffer.from(`x${key}`), 1, key.length + 1, 2 ** 31 - 1);
+    b.appendRecordBytes(0, Buffer.from(long(300, 'a')), 0, 300, Buffer.from(key), 0, key.length);
+    const r = RecordReader.ofBuffer(b.view());
+    const back: [string, string][] = [];
+    while (r.next()) back.push([r.key, r.value]);
+    expect(back.map(([k, v]) => [k.length, v.length])).toEqual([
+      [key.length, value.length],
+      [value.length, key.length],
+      [key.length, 10],
+      [300, key.length],
+    ]);
+    expect(back[2]).toEqual([key, String(2 ** 31 - 1)]);
+    expect(back[0]![0] === key && back[3]![1] === key).toBe(true);
+  });
+
   it('decodes JSON values as JSON.parse does (integers read from the bytes)', () => {
     const value = fc.oneof(
       fc.integer(),

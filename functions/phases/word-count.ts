@@ -303,37 +303,41 @@ export class WordCountTable implements MapSideTable {
     this.mask = this.slots.length / SLOT - 1;
   }
 
-  /** The slots, sorted by their words' bytes. */
-  private sortedByBytes(part: number[]): number[] {
-    const { slots } = this;
-    const n = part.length;
-    const offsets = new Int32Array(n);
-    const lengths = new Int32Array(n);
-    for (let x = 0; x < n; x++) {
-      offsets[x] = slots[part[x]! * SLOT + 1]! - 1;
-      lengths[x] = slots[part[x]! * SLOT + 2]!;
-    }
-    const order = byteOrder(this.arena, offsets, lengths);
-    const sorted = new Array<number>(n);
-    for (let x = 0; x < n; x++) sorted[x] = part[order[x]!]!;
-    return sorted;
-  }
-
   /** Writes the counts as R runs sorted by word bytes, one per partition, and empties the table. */
   async write(out: RunWriter, R: number): Promise<void> {
-    const { arena, slots } = this;
-    const parts: number[][] = Array.from({ length: R }, () => []);
-    for (let i = 0; i <= this.mask; i++) {
-      const off = slots[i * SLOT + 1]! - 1;
+    const { arena, slots, size } = this;
+    // The words by partition (a counting sort), as offset, length and count in typed arrays.
+    const partOf = new Int32Array(size);
+    const slotOf = new Int32Array(size);
+    const starts = new Int32Array(R + 1);
+    let x = 0;
+    for (let i = 0; i < slots.length; i += SLOT) {
+      const off = slots[i + 1]! - 1;
       if (off < 0) continue;
-      const p = R === 1 ? 0 : partitionOfBytes(arena, off, off + slots[i * SLOT + 2]!, R);
-      parts[p]!.push(i);
+      const p = R === 1 ? 0 : partitionOfBytes(arena, off, off + slots[i + 2]!, R);
+      partOf[x] = p;
+      slotOf[x++] = i;
+      starts[p + 1]!++;
     }
-    for (const part of parts) {
-      for (const i of this.sortedByBytes(part)) {
-        const off = slots[i * SLOT + 1]! - 1;
-        const p = out.appendKeyCount(0, arena, off, off + slots[i * SLOT + 2]!, slots[i * SLOT + 3]!);
-        if (p) await p;
+    for (let p = 1; p <= R; p++) starts[p]! += starts[p - 1]!;
+    const offsets = new Int32Array(size);
+    const lengths = new Int32Array(size);
+    const counts = new Int32Array(size);
+    const next = starts.slice();
+    for (let y = 0; y < size; y++) {
+      const z = next[partOf[y]!]!++;
+      const i = slotOf[y]!;
+      offsets[z] = slots[i + 1]! - 1;
+      lengths[z] = slots[i + 2]!;
+      counts[z] = slots[i + 3]!;
+    }
+    for (let p = 0; p < R; p++) {
+      const s = starts[p]!;
+      const order = byteOrder(arena, offsets.subarray(s, starts[p + 1]), lengths.subarray(s, starts[p + 1]));
+      for (let k = 0; k < order.length; k++) {
+        const z = s + order[k]!;
+        const w = out.appendKeyCount(0, arena, offsets[z]!, offsets[z]! + lengths[z]!, counts[z]!);
+        if (w) await w;
       }
       out.endRun();
     }
