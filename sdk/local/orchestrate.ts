@@ -51,17 +51,18 @@ export async function executeJob(
           `(sortBufferBytes, --sort-buffer: ${sortMiB} MiB) plus 64 MiB, i.e. ${Math.ceil(2 * sortMiB + 64)} MiB: raise it or lower the sort buffer.`,
       );
     const jobPath = sourceModule(run.source);
-    tmpDir = await makeRunTempDir(options.scratch);
     const progress = new ProgressTracker(onProgress);
-    // The threads start now, while this one finds or builds the bundle; they load it once pinned.
-    pool = new WorkerPool(workers, heapMiB, tmpDir, progress.onTaskEvent, {
+    // The threads start first: their start-up overlaps with making the run's folder and finding
+    // or building the bundle, which they load once it is pinned there.
+    pool = new WorkerPool(workers, heapMiB, progress.onTaskEvent, {
       // A stream program's relative paths mean what they mean beside the job file, wherever the CLI runs.
       programRoot: path.dirname(path.resolve(jobPath)),
       logDir: options.logDir ?? path.join(os.tmpdir(), 'streaming-logs'),
       jobModule: jobPath,
     });
+    tmpDir = await makeRunTempDir(options.scratch);
     const bundle = await bundleJob(run.source);
-    pool.load(await pinBundle(bundle, tmpDir));
+    pool.load(await pinBundle(bundle, tmpDir), tmpDir);
     // A job handed over by value is at hand; a job module is loaded by the workers alone, and
     // the first to load it says whether it holds a job, and how many steps (pool.loaded).
     // Meanwhile this thread loads the state machine interpreter.
@@ -183,7 +184,7 @@ async function runDefinition(
     if (cancelled) {
       await pool.close();
       if (run) {
-        const env = { storage, attempt: 'cancel', tmpDir: pool.tmpDir };
+        const env = { storage, attempt: 'cancel', tmpDir: pool.tmpDir ?? os.tmpdir() };
         await abort(env, {
           job: run,
           error: {

@@ -48,13 +48,21 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-/** How a worker's boot script finds the bundle: named at once, or sent on a port once built. */
-type BootData = { bundle: string } | { bundlePort: MessagePort };
+/** What a worker learns once the run is set up: where the bundle is, and the run's folder. */
+interface RunReady {
+  bundle: string;
+  tmpDir: string;
+}
+
+/** How a worker's boot script learns RunReady: at once, or on a port once the bundle is found. */
+type BootData = RunReady | { bundlePort: MessagePort };
 
 interface Slot {
   worker: Worker;
-  /** Where the bundle is sent to a worker started before it was built. */
+  /** Where RunReady is sent to a worker started before the bundle was found. */
   bundlePort?: MessagePort | undefined;
+  /** Whether it has loaded the job's module: only then is it given tasks. */
+  loaded: boolean;
   busy?: Pending | undefined;
   /** Process groups of the stream programs its task runs. */
   programs: Set<number>;
@@ -65,9 +73,11 @@ interface Slot {
  * A worker that dies fails its task with WorkerDiedError (retryable: the state machine retries
  * it) and is replaced.
  *
- * The threads start when the pool is made, before the bundle exists: a thread's own start-up
- * (~50 ms of Node's bootstrap) overlaps with building or finding the bundle, and `load` then
- * hands each thread the bundle to import.
+ * The threads start when the pool is made, before the bundle or the run's folder exists: a
+ * thread's own start-up (~50-80 ms of Node's bootstrap) overlaps with making the folder and
+ * building or finding the bundle, and `load` then hands each thread the bundle to import.
+ * Tasks go to threads that have loaded it, so that the first task (Plan) never waits for the
+ * slower thread's import.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -75,7 +85,7 @@ export class WorkerPool {
   private nextId = 0;
   private closed = false;
   private broken: ErrorCause | undefined;
-  private bundle: string | undefined;
+  private ready: RunReady | undefined;
   /** The job's steps, once the first worker has loaded the bundle and found a job in it. */
   readonly loaded: Promise<number>;
   private jobLoaded = false;
@@ -84,12 +94,10 @@ export class WorkerPool {
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
    *   than a consequence of the input (a worker over it dies, and its task is retried)
-   * @param tmpDir the run's folder for the tasks' local files (see temp.ts)
    */
   constructor(
     readonly size: number,
     private readonly heapMiB: number,
-    readonly tmpDir: string,
     private readonly onEvent: (e: TaskEvent) => void = () => {},
     /** What every worker's tasks run with (where the job's program files are, where task logs go). */
     private readonly settings: WorkerSettings = {},
@@ -101,36 +109,46 @@ export class WorkerPool {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
-  /** Gives every worker the job bundle to load (a worker started later loads it at once). */
-  load(bundle: string): void {
-    this.bundle = pathToFileURL(bundle).href;
+  /**
+   * Gives every worker the job bundle to load (a worker started later loads it at once), and
+   * the run's folder for the tasks' local files (see temp.ts).
+   */
+  load(bundle: string, tmpDir: string): void {
+    this.ready = { bundle: pathToFileURL(bundle).href, tmpDir };
     for (const s of this.slots) {
-      s.bundlePort?.postMessage(this.bundle);
+      s.bundlePort?.postMessage(this.ready);
       s.bundlePort?.close();
       s.bundlePort = undefined;
     }
   }
 
+  /** The run's folder, once `load` has named it. */
+  get tmpDir(): string | undefined {
+    return this.ready?.tmpDir;
+  }
+
   private spawn(): Slot {
     // A bundle that fails to load (its module threw at the top level) is reported, not retried.
     const boot = `const { parentPort, workerData } = require('node:worker_threads');
-const load = (url) => import(url).catch((e) => {
-  parentPort.postMessage({ bootError: { name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: String(e?.stack ?? '') } });
-});
-if (workerData.bundle) load(workerData.bundle);
-else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.close(); load(url); });`;
-    const channel = this.bundle === undefined ? new MessageChannel() : undefined;
-    const boots: BootData = channel ? { bundlePort: channel.port2 } : { bundle: this.bundle! };
+const load = ({ bundle, tmpDir }) => {
+  workerData.tmpDir = tmpDir;
+  import(bundle).catch((e) => {
+    parentPort.postMessage({ bootError: { name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: String(e?.stack ?? '') } });
+  });
+};
+if (workerData.bundle) load(workerData);
+else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.close(); load(ready); });`;
+    const channel = this.ready === undefined ? new MessageChannel() : undefined;
+    const boots: BootData = channel ? { bundlePort: channel.port2 } : this.ready!;
     // The environment as it is now (AWS settings made after start-up included).
     const worker = new Worker(boot, {
       eval: true,
       env: { ...process.env },
-      workerData: { streamingWorker: true, tmpDir: this.tmpDir, ...this.settings, ...boots } satisfies WorkerData &
-        BootData,
+      workerData: { streamingWorker: true, ...this.settings, ...boots } satisfies Omit<WorkerData, 'tmpDir'> & BootData,
       transferList: channel ? [channel.port2] : [],
       resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
     });
-    const slot: Slot = { worker, programs: new Set(), bundlePort: channel?.port1 };
+    const slot: Slot = { worker, programs: new Set(), bundlePort: channel?.port1, loaded: false };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: WorkerMessage | BootError) => {
       if ('bootError' in m) {
@@ -140,7 +158,9 @@ else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.clos
       if ('kind' in m) {
         if (m.kind === 'loaded') {
           this.jobLoaded = true;
+          slot.loaded = true;
           this.settle.resolve(m.steps);
+          this.dispatch();
         } else if (m.kind === 'invalid') this.settle.reject(new InvalidJobError(m.message));
         else if (m.kind === 'status')
           this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
@@ -229,7 +249,7 @@ else workerData.bundlePort.once('message', (url) => { workerData.bundlePort.clos
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.busy) continue;
+      if (slot.busy || !slot.loaded) continue;
       const p = this.queue.shift()!;
       slot.busy = p;
       this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'start' });

@@ -56,7 +56,10 @@ export function startWorker(job: JobModule): void {
   if (isMainThread || !parentPort || !data?.streamingWorker) return;
   const port = parentPort;
   installSourceMappedStacks();
-  const tmpDir = data.tmpDir ?? os.tmpdir();
+  // The pool names the run's folder with the bundle: a worker without one would leave its
+  // tasks' files where nothing removes them.
+  const { tmpDir } = data;
+  if (!tmpDir) throw new Error('A Streaming worker thread was started without the run folder (WorkerData.tmpDir).');
   const storage = new StorageRouter();
   const settings: WorkerSettings = data;
   const post = (m: WorkerMessage) => port.postMessage(m);

@@ -1,0 +1,31 @@
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { bundleJob, pinBundle } from '../sdk/local/bundle.js';
+import { type TaskEvent, WorkerPool } from '../sdk/local/pool.js';
+import { FIXTURES, tempDir } from './helpers.js';
+
+describe('WorkerPool', () => {
+  it('gives a task only to a worker that has loaded the job, and names the run folder with the bundle', async () => {
+    const events: TaskEvent[] = [];
+    const pool = new WorkerPool(2, 256, (e) => events.push(e));
+    try {
+      // Plan refuses an event without input or output: the task fails, after it has started.
+      const task = pool.run('plan', {}).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      await new Promise((r) => setTimeout(r, 400));
+      // The threads are up by now, but none has the job: the task waits in the queue.
+      expect(events).toEqual([]);
+      const tmp = tempDir();
+      pool.load(await pinBundle(await bundleJob(path.join(FIXTURES, 'echo.ts')), tmp), tmp);
+      expect(pool.tmpDir).toBe(tmp);
+      await expect(pool.loaded).resolves.toBe(1);
+      const error = await task;
+      expect(error?.message).toMatch(/input/);
+      expect(events.map((e) => e.type)).toEqual(['start', 'end']);
+    } finally {
+      await pool.close();
+    }
+  });
+});
