@@ -184,6 +184,17 @@ describe('inputs that cannot be read', () => {
     expect(fs.readdirSync(path.join(dir, 'out'))).toEqual(['_FAILED']);
   });
 
+  it('refuses an object too large to read at once (read as a stream) by its first bytes', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'big.log');
+    // Past lines.ts's WHOLE_NOW_BYTES (4 MiB): its head is checked as the first block passes.
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(5 << 20, 'x\n')]));
+    await expect(runLocal(job(dir), { input: file, output: path.join(dir, 'out'), workers: 1 })).rejects.toMatchObject({
+      errorType: 'UnsupportedCompressionError',
+      message: expect.stringMatching(/big\.log is zstd-compressed \(its first bytes are 28 b5 2f fd/),
+    });
+  });
+
   it('says to rename gzip data that is not named .gz', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'data.log');

@@ -220,7 +220,8 @@ async function* headChecked(source: AsyncIterable<Uint8Array>, chunk: Chunk): As
     held.push(b);
     n += b.length;
     if (n < want) continue;
-    refuseCompressedHead(chunk, Buffer.concat(held).subarray(0, want));
+    // Only the head is copied: the first block can be megabytes.
+    refuseCompressedHead(chunk, Buffer.concat(held, want));
     yield* held;
     held = undefined;
   }
