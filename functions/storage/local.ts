@@ -145,22 +145,18 @@ export class LocalStorage implements Storage {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    yield* this.listNow(prefix);
+  }
+
+  listNow(prefix: string): ObjectInfo[] {
     this.stats.requests++;
     const root = localPath(prefix);
-    let st: fs.Stats;
-    try {
-      st = await fsp.stat(root);
-    } catch (e) {
-      if (isMissing(e)) return;
-      throw e;
-    }
-    if (st.isFile()) {
-      yield { uri: pathToFileURL(root).href, size: st.size };
-      return;
-    }
+    const st = fs.statSync(root, { throwIfNoEntry: false });
+    if (st === undefined) return [];
+    if (st.isFile()) return [{ uri: pathToFileURL(root).href, size: st.size }];
     const found: ObjectInfo[] = [];
     walk(root, found);
-    yield* found;
+    return found;
   }
 
   async delete(uri: string): Promise<void> {

@@ -64,6 +64,11 @@ export interface Storage {
   createWriter(uri: string): ObjectWriter;
   /** Every object under a prefix (a directory locally), recursively, in byte order of URI. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * What `list` gives, at once, where listing never waits on a network (local files): an
+   * async iterator's step per object cost Plan ~3 µs of 16,180 short documents' listing each.
+   */
+  listNow?(prefix: string): ObjectInfo[];
   /** Deletes one object; absent objects are fine. */
   delete(uri: string): Promise<void>;
   /** Deletes every object under a prefix; returns how many were deleted. */
