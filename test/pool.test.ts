@@ -28,4 +28,20 @@ describe('WorkerPool', () => {
       await pool.close();
     }
   });
+
+  it('retires idle threads but keeps one, which runs the tasks that come after', async () => {
+    const events: TaskEvent[] = [];
+    const pool = new WorkerPool(3, 256, (e) => events.push(e));
+    try {
+      const tmp = tempDir();
+      pool.load(await pinBundle(await bundleJob(path.join(FIXTURES, 'echo.ts')), tmp), tmp);
+      await pool.loaded;
+      pool.retireIdle();
+      // Two tasks at once on the one thread left: one after the other, never both running.
+      await Promise.all([pool.run('plan', {}).catch(() => {}), pool.run('plan', {}).catch(() => {})]);
+      expect(events.map((e) => e.type)).toEqual(['start', 'end', 'start', 'end']);
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -133,7 +133,10 @@ async function runDefinition(
   const invoke = async (resource: string, input: unknown) => {
     const phase = phaseOf.get(resource);
     if (!phase) throw new Error(`The local engine cannot run the task resource ${resource}`);
-    const result = await pool.run(phase, input);
+    const pending = pool.run(phase, input);
+    // The run's last task has started: the other threads can go while it runs.
+    if (phase === 'commit' && run && run.step === run.steps - 1) pool.retireIdle();
+    const result = await pending;
     if (phase === 'plan') {
       run = (result as PlanResult).job;
       // Each step plans; what the job says is said once.
