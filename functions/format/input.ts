@@ -1,5 +1,5 @@
 import { constants, isUtf8 } from 'node:buffer';
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../builtins.js';
 import { MalformedRecordError, RecordTooLargeError, UnsupportedCompressionError } from '../errors.js';
 import type { InputFormat } from '../job.js';
 import type { Storage } from '../storage/index.js';
@@ -54,7 +54,7 @@ export async function readRecords(
       const codec = compressionOf(body.subarray(0, 8));
       if (codec !== undefined && !(codec === 'gzip' && chunk.gzip))
         throw new UnsupportedCompressionError(chunk.uri, codec, 'by its first bytes');
-      const raw = chunk.gzip ? gunzipSync(body) : body;
+      const raw = chunk.gzip ? zlib().gunzipSync(body) : body;
       if (raw.length - 3 > constants.MAX_STRING_LENGTH)
         throw new RecordTooLargeError(chunk.uri, 0, constants.MAX_STRING_LENGTH);
       const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;

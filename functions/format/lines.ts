@@ -1,5 +1,5 @@
 import { constants, isAscii, isUtf8 } from 'node:buffer';
-import zlib, { createGunzip } from 'node:zlib';
+import { zlib } from '../builtins.js';
 import { DEFAULTS } from '../config.js';
 import { MalformedRecordError, RecordTooLargeError, UnsupportedCompressionError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
@@ -244,7 +244,7 @@ function refuseCompressedHead(chunk: Chunk, head: Buffer): void {
       `its first bytes are ${hex}`,
       'Name it with the .gz extension so it is read as one gzip stream.',
     );
-  const zstd = codec === 'zstd' && !('createZstdDecompress' in zlib) ? ' (this Node.js has no zstd)' : '';
+  const zstd = codec === 'zstd' && !('createZstdDecompress' in zlib()) ? ' (this Node.js has no zstd)' : '';
   throw new UnsupportedCompressionError(chunk.uri, codec, `its first bytes are ${hex}${zstd}`);
 }
 
@@ -263,7 +263,7 @@ function strictUtf8(chunk: Chunk): Utf8Check {
 }
 
 async function* gunzip(storage: Storage, uri: string): AsyncIterable<Uint8Array> {
-  const z = createGunzip();
+  const z = zlib().createGunzip();
   const feed = (async () => {
     try {
       for await (const b of storage.read(uri)) if (!z.write(b)) await new Promise((r) => z.once('drain', r));

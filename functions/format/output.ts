@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { zlib } from '../builtins.js';
 import { DEFAULTS } from '../config.js';
 import type { OutputFormat } from '../job.js';
 import type { ObjectWriter } from '../storage/index.js';
@@ -29,7 +29,8 @@ function tsvField(x: unknown): string {
   return encodeText(x);
 }
 
-const gzipAsync = promisify(gzip);
+/** One gzip member of `text` (zlib is loaded when first needed: functions/builtins.ts). */
+const gzipAsync = (text: Buffer) => promisify(zlib().gzip)(text);
 
 /**
  * Buffers output lines and writes them to storage in large pieces; with `codec: 'gzip'` each

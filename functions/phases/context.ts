@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../builtins.js';
 import { DEFAULTS } from '../config.js';
 import { SideInputNotFoundError, StreamingError, UserCodeError } from '../errors.js';
 import type { TaskContext } from '../job.js';
@@ -95,7 +95,7 @@ async function readSideInput(router: StorageRouter, uri: string): Promise<string
   for await (const o of storage.list(uri)) if (PART_FILE.test(o.uri)) parts.push(o.uri);
   const texts = await Promise.all(parts.sort().map((p) => storage.readAll(p)));
   // Parts of a job with compressed output are gzip (part-r-00000.gz).
-  return texts.map((b, i) => (parts[i]!.endsWith('.gz') ? gunzipSync(b) : b).toString('utf8')).join('');
+  return texts.map((b, i) => (parts[i]!.endsWith('.gz') ? zlib().gunzipSync(b) : b).toString('utf8')).join('');
 }
 
 export const isThenable = (x: unknown): x is PromiseLike<unknown> =>

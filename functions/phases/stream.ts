@@ -4,9 +4,8 @@
  * `reporter:status:…`). Each runs in its own process group, so a cancel, a timeout or the end
  * of the engine ends it and everything it started; none is left re-parented.
  */
-import { spawn } from 'node:child_process';
-import readline from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
+import { childProcess, readline } from '../builtins.js';
 import { ProgramOutputError, StreamProgramError, TaskTimeoutError } from '../errors.js';
 
 /** What a program reports besides its output. */
@@ -95,7 +94,7 @@ export async function runStreamProgram(
   feed: (write: WriteLine, writeBytes: WriteBytes) => Promise<void>,
   output: OutputLines | OutputBytes,
 ): Promise<void> {
-  const child = spawn('/bin/sh', ['-c', o.command], {
+  const child = childProcess().spawn('/bin/sh', ['-c', o.command], {
     cwd: o.cwd,
     env: o.env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -115,7 +114,7 @@ export async function runStreamProgram(
   const counterPrefix = `${o.reporterPrefix}counter:`;
   const statusPrefix = `${o.reporterPrefix}status:`;
   const stderrDone = (async () => {
-    for await (const line of readline.createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY })) {
+    for await (const line of readline().createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY })) {
       progress();
       if (line.startsWith(counterPrefix)) {
         // Hadoop's rule: three comma-separated columns, a whole amount; anything else is logged.
