@@ -82,7 +82,7 @@ function comparingFrom(
     const ob = offsets[b]!;
     const la = lengths[a]!;
     const lb = lengths[b]!;
-    const m = la < lb ? la : lb;
+    const m = Math.min(la, lb);
     for (let k = depth; k < m; k++) {
       const d = arena[oa + k]! - arena[ob + k]!;
       if (d !== 0) return d;

@@ -88,6 +88,11 @@ function putU32(b: Uint8Array, at: number, v: number): void {
  * returns where they end. The caller makes room (16 bytes).
  */
 export function writeDigits(b: Uint8Array, at: number, n: number): number {
+  if (n < 10) {
+    // Most counts: one digit, no division.
+    b[at] = 0x30 + n;
+    return at + 1;
+  }
   let end = at + 1;
   for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
   for (let i = end - 1, m = n; i >= at; i--, m = Math.floor(m / 10)) b[i] = 0x30 + (m % 10);
@@ -243,7 +248,7 @@ export class RecordBuffer {
     putU32(b, o + 1, kn);
     o += 5;
     for (let i = start; i < end; i++) b[o++] = src[i]!;
-    const digitsEnd = n < 10 ? ((b[o + 4] = 0x30 + n), o + 5) : writeDigits(b, o + 4, n);
+    const digitsEnd = writeDigits(b, o + 4, n);
     putU32(b, o, digitsEnd - o - 4);
     this.length = digitsEnd;
   }
