@@ -1,3 +1,5 @@
+import { partitionOfBytes } from './hash.js';
+
 /** Ties this small are sorted by insertion; larger ones (keys sharing long prefixes) by a merge sort. */
 const INSERTION = 16;
 /** Positions that fit beside a fifth prefix byte in a key's low 32 bits (24 bits). */
@@ -89,4 +91,47 @@ function comparingFrom(
     }
     return la - lb;
   };
+}
+
+/**
+ * Keys arena[offsets[x], offsets[x] + lengths[x]) in the order a map task writes them: partition
+ * after partition (partitionOfBytes, mod R), by bytes within each (byteOrder), as positions x;
+ * `ends[p]` is where partition p's positions end. The positions are grouped by a counting pass
+ * into typed arrays: a table writes its keys through here once, mostly before the compiler has
+ * got to it.
+ */
+export function partitionedOrder(
+  arena: Uint8Array,
+  offsets: Int32Array,
+  lengths: Int32Array,
+  R: number,
+): { order: Int32Array; ends: Int32Array } {
+  const n = offsets.length;
+  const partOf = new Int32Array(n);
+  const starts = new Int32Array(R + 1);
+  for (let x = 0; x < n; x++) {
+    const p = R === 1 ? 0 : partitionOfBytes(arena, offsets[x]!, offsets[x]! + lengths[x]!, R);
+    partOf[x] = p;
+    starts[p + 1]!++;
+  }
+  for (let p = 1; p <= R; p++) starts[p]! += starts[p - 1]!;
+  // Each partition's positions, offsets and lengths side by side, for byteOrder.
+  const byPartition = new Int32Array(n);
+  const partOffsets = new Int32Array(n);
+  const partLengths = new Int32Array(n);
+  const next = starts.slice();
+  for (let x = 0; x < n; x++) {
+    const z = next[partOf[x]!]!++;
+    byPartition[z] = x;
+    partOffsets[z] = offsets[x]!;
+    partLengths[z] = lengths[x]!;
+  }
+  const order = new Int32Array(n);
+  for (let p = 0; p < R; p++) {
+    const s = starts[p]!;
+    const e = starts[p + 1]!;
+    const sorted = byteOrder(arena, partOffsets.subarray(s, e), partLengths.subarray(s, e));
+    for (let k = 0; k < sorted.length; k++) order[s + k] = byPartition[s + sorted[k]!]!;
+  }
+  return { order, ends: starts.subarray(1) };
 }

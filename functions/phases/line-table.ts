@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { byteOrder } from '../format/byte-order.js';
-import { partitionOfBytes } from '../format/hash.js';
+import { partitionedOrder } from '../format/byte-order.js';
 import type { RunWriter } from '../format/runs.js';
 import type { MapSideTable } from './combine-table.js';
 import { doubledSlots, FNV_OFFSET, FNV_PRIME, SLOT } from './slot-table.js';
@@ -214,25 +213,10 @@ export class LineTable implements MapSideTable {
   }
 
   /** The groups in write order: partition after partition, sorted by key bytes within each; where each partition's end. */
-  private sortedGroups(R: number): { groups: Int32Array; partEnds: number[] } {
-    const { keys, keyAt, keyLen } = this;
+  private sortedGroups(R: number): { groups: Int32Array; partEnds: Int32Array } {
     const G = this.size;
-    const parts: number[][] = Array.from({ length: R }, () => []);
-    for (let g = 0; g < G; g++)
-      parts[R === 1 ? 0 : partitionOfBytes(keys, keyAt[g]!, keyAt[g]! + keyLen[g]!, R)]!.push(g);
-    const groups = new Int32Array(G);
-    const partEnds: number[] = [];
-    let x = 0;
-    for (const part of parts) {
-      const order = byteOrder(
-        keys,
-        Int32Array.from(part, (g) => keyAt[g]!),
-        Int32Array.from(part, (g) => keyLen[g]!),
-      );
-      for (let y = 0; y < order.length; y++) groups[x++] = part[order[y]!]!;
-      partEnds.push(x);
-    }
-    return { groups, partEnds };
+    const { order, ends } = partitionedOrder(this.keys, this.keyAt.subarray(0, G), this.keyLen.subarray(0, G), R);
+    return { groups: order, partEnds: ends };
   }
 
   /** The records in write order (see sortedGroups), a group's in arrival order, by a counting pass. */

@@ -1,6 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { byteOrder } from '../format/byte-order.js';
-import { partitionOfBytes } from '../format/hash.js';
+import { partitionedOrder } from '../format/byte-order.js';
 import type { RunWriter } from '../format/runs.js';
 import { countWords, LOWER } from '../format/words.js';
 import type { AnyJob } from '../job.js';
@@ -308,36 +307,21 @@ export class WordCountTable implements MapSideTable {
   /** Writes the counts as R runs sorted by word bytes, one per partition, and empties the table. */
   async write(out: RunWriter, R: number): Promise<void> {
     const { arena, slots, size } = this;
-    // The words by partition (a counting sort), as offset, length and count in typed arrays.
-    const partOf = new Int32Array(size);
-    const slotOf = new Int32Array(size);
-    const starts = new Int32Array(R + 1);
-    let x = 0;
-    for (let i = 0; i < slots.length; i += SLOT) {
-      const off = slots[i + 1]! - 1;
-      if (off < 0) continue;
-      const p = R === 1 ? 0 : partitionOfBytes(arena, off, off + slots[i + 2]!, R);
-      partOf[x] = p;
-      slotOf[x++] = i;
-      starts[p + 1]!++;
-    }
-    for (let p = 1; p <= R; p++) starts[p]! += starts[p - 1]!;
+    // The words as offset, length and count in typed arrays, in slot order.
     const offsets = new Int32Array(size);
     const lengths = new Int32Array(size);
     const counts = new Int32Array(size);
-    const next = starts.slice();
-    for (let y = 0; y < size; y++) {
-      const z = next[partOf[y]!]!++;
-      const i = slotOf[y]!;
-      offsets[z] = slots[i + 1]! - 1;
-      lengths[z] = slots[i + 2]!;
-      counts[z] = slots[i + 3]!;
+    let x = 0;
+    for (let i = 0; i < slots.length; i += SLOT) {
+      if (slots[i + 1] === 0) continue;
+      offsets[x] = slots[i + 1]! - 1;
+      lengths[x] = slots[i + 2]!;
+      counts[x++] = slots[i + 3]!;
     }
-    for (let p = 0; p < R; p++) {
-      const s = starts[p]!;
-      const order = byteOrder(arena, offsets.subarray(s, starts[p + 1]), lengths.subarray(s, starts[p + 1]));
-      for (let k = 0; k < order.length; k++) {
-        const z = s + order[k]!;
+    const { order, ends } = partitionedOrder(arena, offsets, lengths, R);
+    for (let p = 0, k = 0; p < R; p++) {
+      for (; k < ends[p]!; k++) {
+        const z = order[k]!;
         const w = out.appendKeyCount(0, arena, offsets[z]!, offsets[z]! + lengths[z]!, counts[z]!);
         if (w) await w;
       }
