@@ -4,7 +4,7 @@ import { DEFAULTS } from './config.js';
 import { InvalidJobError } from './errors.js';
 import { type AnyJob, hasReduce, type InputFormat, type OutputFormat, ownReducers, type Params } from './job.js';
 import { envName, type JobConf, jobConfProblems, mergeJobConf, resolveJobConf, type StreamConf } from './jobconf.js';
-import { isWithin, joinUri, normalizeUri } from './storage/uri.js';
+import { GLOB, inputUri, isWithin, joinUri, normalizeUri } from './storage/uri.js';
 
 /** What starts a job: the state machine's input once a trigger's event is normalised. */
 export interface JobSpec {
@@ -235,9 +235,9 @@ export function resolveSpec(raw: unknown, job: AnyJob): ResolvedSpec {
   if (problems.length > 0) throw new InvalidJobError(`Invalid job options: ${problems.join('; ')}.`);
 
   const output = normalizeUri(s.output as string);
-  const inputs = (input as string[]).map((i) => (/[*?[{]/.test(i) ? i : normalizeUri(i)));
+  const inputs = (input as string[]).map(inputUri);
   for (const i of inputs)
-    if (!/[*?[{]/.test(i) && isWithin(output, i))
+    if (!GLOB.test(i) && isWithin(output, i))
       throw new InvalidJobError(
         `Output ${output} is inside input ${i}: the job would read its own output. Choose an output outside the input.`,
       );

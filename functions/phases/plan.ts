@@ -16,7 +16,15 @@ import {
   runContextOf,
 } from '../spec.js';
 import type { ObjectInfo, Storage, StorageRouter } from '../storage/index.js';
-import { type ItemLocation, isGzipUri, isS3Uri, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
+import {
+  GLOB,
+  type ItemLocation,
+  isGzipUri,
+  isS3Uri,
+  normalizeUri,
+  parseUri,
+  toItemLocation,
+} from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
@@ -187,8 +195,6 @@ async function prepareOutput(router: StorageRouter, spec: ResolvedSpec): Promise
   if (!spec.overwrite && (await storage.stat(layout.success(spec.output)))) throw new OutputExistsError(spec.output);
   for await (const o of storage.list(spec.output)) if (OUTPUT_FILE.test(o.uri)) await storage.delete(o.uri);
 }
-
-const GLOB = /[*?[{]/;
 
 /** Hidden by Hadoop's convention: a name starting with `_` or `.` (markers, temporaries). */
 const HIDDEN_SEGMENT = /(?:^|\/)[_.]/;

@@ -27,6 +27,12 @@ export const isS3Uri = (uri: string): boolean => S3.test(uri);
 /** A gzip-compressed object, by its name: read whole and decompressed, never cut into ranges. */
 export const isGzipUri = (uri: string): boolean => /\.gz$/i.test(uri);
 
+/** Characters that make an input a glob pattern (`*.txt`, `logs/{a,b}/*`) rather than a path or prefix. */
+export const GLOB = /[*?[{]/;
+
+/** A job input as Plan reads it: a glob as given, anything else normalized (normalizeUri). */
+export const inputUri = (input: string): string => (GLOB.test(input) ? input : normalizeUri(input));
+
 /** The canonical form: `s3://bucket/key` or an absolute `file://` URL. */
 export function normalizeUri(uri: string): string {
   const loc = parseUri(uri);
