@@ -16,15 +16,7 @@ import {
   runContextOf,
 } from '../spec.js';
 import type { ObjectInfo, Storage, StorageRouter } from '../storage/index.js';
-import {
-  GLOB,
-  type ItemLocation,
-  isGzipUri,
-  isS3Uri,
-  normalizeUri,
-  parseUri,
-  toItemLocation,
-} from '../storage/uri.js';
+import { GLOB, type ItemLocation, isGzipUri, isS3Uri, normalizeUri, parseUri, toItemLocation } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import { checkDelivery, type DuplicateDelivery } from './delivery.js';
 import type { TaskEnv } from './env.js';
