@@ -4,6 +4,7 @@
  * disk), a worker thread that died, a task that threw. Each run's local files live in a folder
  * of their own (sdk/local/temp.ts) that the engine removes when the run ends.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,5 +114,22 @@ describe('a local run leaves no files behind', () => {
     });
     await expect(threw).rejects.toThrow(JobFailedError);
     expect(ours(threw.id)).toEqual([]);
+  });
+
+  it('removes the run folders of processes killed before they could, and no living one’s', async () => {
+    const dir = tempDir();
+    const scratch = path.join(dir, 'scratch');
+    // A process that has exited: its pid names no one now.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const orphan = path.join(scratch, `streaming-run-${dead}-abc123`);
+    const living = path.join(scratch, `streaming-run-${process.pid}-def456`);
+    for (const d of [orphan, living]) fs.mkdirSync(path.join(d, 'bundle'), { recursive: true });
+    await runLocal(path.join(FIXTURES, 'echo.ts'), {
+      input: input(dir),
+      output: path.join(dir, 'out'),
+      workers: 1,
+      scratch,
+    });
+    expect(tree(scratch)).toEqual([path.basename(living), `${path.basename(living)}/bundle`]);
   });
 });

@@ -39,6 +39,7 @@ export async function executeJob(
 ): Promise<LocalJobResult> {
   let pool: WorkerPool | undefined;
   let tmpDir: string | undefined;
+  let orphansRemoved: Promise<void> | undefined;
   try {
     const workers = options.workers ?? os.availableParallelism();
     if (!Number.isInteger(workers) || workers < 1)
@@ -60,7 +61,9 @@ export async function executeJob(
       logDir: options.logDir ?? path.join(os.tmpdir(), 'streaming-logs'),
       jobModule: jobPath,
     });
-    tmpDir = await makeRunTempDir(options.scratch);
+    const made = await makeRunTempDir(options.scratch);
+    tmpDir = made.dir;
+    orphansRemoved = made.orphansRemoved;
     const bundle = await bundleJob(run.source);
     pool.load(await pinBundle(bundle, tmpDir), tmpDir);
     // A job handed over by value is at hand; a job module is loaded by the workers alone, and
@@ -81,6 +84,7 @@ export async function executeJob(
     // Terminated workers ran no `finally`: whatever local files they left go with the folder.
     await pool?.close();
     if (tmpDir) await removeRunTempDir(tmpDir);
+    await orphansRemoved;
   }
 }
 
