@@ -58,6 +58,7 @@ export function benchDocuments(
   for (let round = 0; round < repeat; round++) {
     alternate(
       counts,
+      round,
       (w) => repetitions.push(runStreaming(runner, spec.bench, spec.job, corpus, 'big', dir('streaming', w), w)),
       (w) => repetitions.push(baseline(runner, spec, corpus, dir(HAND_WRITTEN, w), w)),
     );

@@ -219,13 +219,19 @@ export function row(
 }
 
 /**
- * Runs `streaming(w)` and `baseline(w)` for each worker count in A-B, B-A, … order (streaming
- * first at the first count, the baseline first at the next), so that drift in the machine's
- * speed touches both alike.
+ * Runs `streaming(w)` and `baseline(w)` for each worker count of round `round` in A-B, B-A, …
+ * order (streaming first at the first count, the baseline first at the next), and the other
+ * way round in the next round: each pair's order alternates round by round, so that drift in
+ * the machine's speed, and whatever one run leaves behind for the next, touch both alike.
  */
-export function alternate(counts: number[], streaming: (w: number) => void, baseline: (w: number) => void): void {
+export function alternate(
+  counts: number[],
+  round: number,
+  streaming: (w: number) => void,
+  baseline: (w: number) => void,
+): void {
   counts.forEach((w, i) => {
-    const [first, second] = i % 2 === 0 ? [streaming, baseline] : [baseline, streaming];
+    const [first, second] = (i + round) % 2 === 0 ? [streaming, baseline] : [baseline, streaming];
     first(w);
     second(w);
   });

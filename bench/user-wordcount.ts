@@ -50,6 +50,7 @@ export function benchUserWordCount(
     for (const { corpus, which, name } of corpora)
       alternate(
         counts,
+        round,
         (w) => repetitions.push(runStreaming(runner, BENCH, JOB, corpus, which, out(`uwc-${name}-${w}`), w)),
         // The script has one thread: it runs in both B slots, and stands for N × its speed at N.
         () => repetitions.push(plain(runner, corpus, which, out(`uwc-plain-${name}.tsv`))),

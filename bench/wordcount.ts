@@ -8,8 +8,9 @@
  *   - where `../shared` exists (the repository's development setup), the shared reference
  *     `../shared/reference/wordcount-baseline.mjs` too, same flags, both rows printed,
  *   - the Unix pipeline `cat | tr -cs | tr | sort | uniq -c`, all under LC_ALL=C.
- * Streaming and the hand-written ones run in A-B-B-A order, so that drift in the machine's speed touches
- * both alike; the whole round is repeated and each row is the median of its repetitions.
+ * Streaming and the hand-written ones run in A-B-B-A order, each pair's order flipping round by
+ * round (the short documents' too), so that drift in the machine's speed touches both alike; the
+ * whole round is repeated and each row is the median of its repetitions.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,6 +66,7 @@ export function benchWordCount(
   for (let round = 0; round < repeat; round++) {
     alternate(
       counts,
+      round,
       (w) => streaming(big, 'big', `wc-streaming-${w}`, w),
       (w) => {
         repetitions.push(handWritten(runner, 'hand-written', BASELINE, big, out(`wc-baseline-${w}.tsv`), w));
@@ -75,22 +77,28 @@ export function benchWordCount(
     streaming(half, 'half', 'wc-streaming-half', cores);
     repetitions.push(unixPipeline(runner, big));
     // The same bytes as short documents, one worker per core: per-object costs.
-    streaming(short, 'short', `wc-streaming-short`, cores);
-    repetitions.push(
-      handWritten(runner, 'hand-written', BASELINE, short, out('wc-baseline-short.tsv'), cores, 'short'),
-    );
-    if (referenceOnShort)
-      try {
+    alternate(
+      [cores],
+      round,
+      (w) => streaming(short, 'short', `wc-streaming-short`, w),
+      (w) => {
         repetitions.push(
-          handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), cores, 'short'),
+          handWritten(runner, 'hand-written', BASELINE, short, out('wc-baseline-short.tsv'), w, 'short'),
         );
-      } catch (e) {
-        // The shared reference is not ours to mend (at 1 GiB, 262,144 files overflow its listing's stack).
-        referenceOnShort = false;
-        const why = /^\w*Error\b.*$/m.exec((e as Error).message)?.[0] ?? 'see its output';
-        notes.push(`the shared reference failed on the short documents (${why}): its row there is left out`);
-        log(notes.at(-1)!);
-      }
+        if (referenceOnShort)
+          try {
+            repetitions.push(
+              handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), w, 'short'),
+            );
+          } catch (e) {
+            // The shared reference is not ours to mend (at 1 GiB, 262,144 files overflow its listing's stack).
+            referenceOnShort = false;
+            const why = /^\w*Error\b.*$/m.exec((e as Error).message)?.[0] ?? 'see its output';
+            notes.push(`the shared reference failed on the short documents (${why}): its row there is left out`);
+            log(notes.at(-1)!);
+          }
+      },
+    );
   }
   const runs = medians(repetitions);
 
