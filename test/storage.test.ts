@@ -10,7 +10,7 @@ import { StorageRouter } from '../functions/storage/index.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
 import type { Storage } from '../functions/storage/types.js';
-import { normalizeUri, parseUri } from '../functions/storage/uri.js';
+import { isGzipUri, normalizeUri, parseUri } from '../functions/storage/uri.js';
 import { tempDir } from './helpers.js';
 import { type S3Server, startS3Server } from './s3-server.js';
 
@@ -150,6 +150,13 @@ describe('file URLs', () => {
       { numRuns: 2000 },
     );
   });
+});
+
+it('tells gzip objects by a .gz name in any case, and by nothing else', () => {
+  for (const uri of ['s3://b/logs/a.gz', 'file:///d/x.txt.GZ', 'file:///d/y.Gz', '.gz'])
+    expect([uri, isGzipUri(uri)]).toEqual([uri, true]);
+  for (const uri of ['s3://b/a.gz.txt', 'file:///d/gz', 'file:///d/agz', 'file:///d/x.tgz', 'gz', ''])
+    expect([uri, isGzipUri(uri)]).toEqual([uri, false]);
 });
 
 describe('local listing', () => {
