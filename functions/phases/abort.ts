@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { type ErrorCause, OutputClaimedError } from '../errors.js';
 import { specFromEvent } from '../events.js';
 import { type JobSpec, layout, OUTPUT_FILE, type PipelineContext, type RunContext } from '../spec.js';
-import { isWithin, normalizeUri } from '../storage/uri.js';
+import { GLOB, isWithin, normalizeUri } from '../storage/uri.js';
 import { type ClaimOwner, claimOutput, claimOwner, releaseClaim } from './claim.js';
 import type { FailedAttempt, TaskEnv } from './env.js';
 import { readFailedAttempts } from './failed-attempts.js';
@@ -140,7 +140,7 @@ function ownerOf(state: AbortState): { output: string; jobId?: string } | undefi
   try {
     const output = normalizeUri(spec.output);
     // An output inside an input (refused by Plan) is not written to: it would land in the input.
-    const inputs = [spec.input ?? []].flat().filter((i): i is string => typeof i === 'string' && !/[*?[{]/.test(i));
+    const inputs = [spec.input ?? []].flat().filter((i): i is string => typeof i === 'string' && !GLOB.test(i));
     if (inputs.some((i) => isWithin(output, normalizeUri(i)))) return undefined;
     return { output, ...(typeof spec.jobId === 'string' ? { jobId: spec.jobId } : {}) };
   } catch {
