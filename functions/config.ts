@@ -19,6 +19,11 @@ export const DEFAULTS = {
    */
   maxObjectsPerSplit: 1000,
   /**
+   * A local folder of at least this many files is sized on two threads (storage/file-sizes.ts):
+   * below it, a second thread's start costs more than it saves.
+   */
+  parallelStatFiles: 50_000,
+  /**
    * Step Functions' quota on a state's or a task's input or output: bytes of UTF-8 JSON. A map
    * task's input is its split's item with the job's context (split-items.ts).
    */

@@ -9,6 +9,7 @@ import { listInputs } from '../functions/phases/plan.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
+import { DIRECTORY, MISSING, statNames } from '../functions/storage/stat-names.js';
 import type { Storage } from '../functions/storage/types.js';
 import { isGzipUri, normalizeUri, parseUri } from '../functions/storage/uri.js';
 import { tempDir } from './helpers.js';
@@ -183,6 +184,30 @@ describe('local listing', () => {
     fs.symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
     fs.symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
     await expect(names()).rejects.toThrow(/ELOOP/);
+  });
+
+  it('asks about a large folder on two threads as on one: sizes, folders, links, and stat’s own errors', () => {
+    const dir = tempDir();
+    // Sizes that differ from name to name: an answer written at the wrong name shows.
+    const names = Array.from({ length: 3000 }, (_, i) => `f${String(i).padStart(5, '0')}`);
+    for (const [i, n] of names.entries()) fs.writeFileSync(path.join(dir, n), Buffer.alloc((i * 7919) % 1000));
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.symlinkSync(path.join(dir, 'f00001'), path.join(dir, 'linked'));
+    fs.symlinkSync(path.join(dir, 'sub'), path.join(dir, 'linked-sub'));
+    fs.symlinkSync(path.join(dir, 'gone'), path.join(dir, 'dangling'));
+    const all = fs.readdirSync(dir).sort();
+    const expected = all.map((n) =>
+      n === 'dangling' ? MISSING : n.includes('sub') ? DIRECTORY : fs.statSync(path.join(dir, n)).size,
+    );
+    const prefix = `${dir}/`;
+    expect([...statNames(prefix, all, Number.POSITIVE_INFINITY)]).toEqual(expected);
+    expect([...statNames(prefix, all, 1, true)]).toEqual(expected); // the helper alone
+    expect([...statNames(prefix, all, 1)]).toEqual(expected); // both threads
+    fs.symlinkSync(path.join(dir, 'loop-b'), path.join(dir, 'loop-a'));
+    fs.symlinkSync(path.join(dir, 'loop-a'), path.join(dir, 'loop-b'));
+    const looped = fs.readdirSync(dir).sort();
+    expect(() => statNames(prefix, looped, 1, true)).toThrow(/ELOOP/);
+    expect(() => statNames(prefix, looped, 1)).toThrow(/ELOOP/);
   });
 
   it('leaves hidden files out of a job’s input: a name starting with _ or . at any depth, as Hadoop does', async () => {

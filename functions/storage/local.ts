@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ObjectNotFoundError } from '../errors.js';
+import { DIRECTORY, statNames } from './stat-names.js';
 import type {
   ByteRange,
   IoStats,
@@ -269,24 +270,22 @@ function tempName(final: string): string {
  * into one array: no async generator step per file and level.
  */
 function walk(dir: string, found: ObjectInfo[]): void {
-  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // Names alone: what each is, statNames asks anyway (a Dirent each took 110 ms more for 258,714 names).
+  const names = fs.readdirSync(dir).sort();
   // A name that URLs keep as it is joins the folder's URL; pathToFileURL for each of 16,000 short
   // documents took a fifth of their listing. Likewise paths: `dir` is absolute and normalized.
   const base = `${pathToFileURL(dir).href.replace(/\/$/, '')}/`;
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  for (const e of entries) {
-    const full = prefix + e.name;
-    // Symbolic links are followed, as a user pointing at a directory of linked data expects. A
-    // dangling one is skipped; one that cannot be followed (a loop, no permission) fails the
-    // listing with its error rather than leaving input out unsaid.
-    const linked = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : undefined;
-    const st = e.isSymbolicLink() ? linked : e;
-    if (st?.isDirectory()) walk(full, found);
-    else if (st?.isFile())
-      found.push({
-        uri: URL_SAFE_NAME.test(e.name) ? base + e.name : pathToFileURL(full).href,
-        size: (linked ?? fs.statSync(full)).size,
-      });
+  // Symbolic links are followed, as a user pointing at a directory of linked data expects. A
+  // dangling one is skipped; one that cannot be followed (a loop, no permission) fails the
+  // listing with its error rather than leaving input out unsaid.
+  const kinds = statNames(prefix, names);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const what = kinds[i]!;
+    if (what >= 0)
+      found.push({ uri: URL_SAFE_NAME.test(name) ? base + name : pathToFileURL(prefix + name).href, size: what });
+    else if (what === DIRECTORY) walk(prefix + name, found);
   }
 }
 
