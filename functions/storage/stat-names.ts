@@ -33,6 +33,13 @@ function statName(path: string): number {
   return st.isFile() ? st.size : st.isDirectory() ? DIRECTORY : OTHER;
 }
 
+/** What statNames says of each name, asked on this thread alone. */
+function statEach(dir: string, names: readonly string[]): Float64Array {
+  const out = new Float64Array(names.length);
+  for (let j = 0; j < names.length; j++) out[j] = statName(dir + names[j]!);
+  return out;
+}
+
 /**
  * The helper thread, run from source (`eval`): nothing to find on disk, whichever bundle this
  * module is in. It claims batches as this thread does, and marks itself busy before each claim,
@@ -77,16 +84,17 @@ export function statNames(
   helperOnly = false,
 ): Float64Array {
   const n = names.length;
-  if (n < parallelFrom) {
-    const out = new Float64Array(n);
-    for (let j = 0; j < n; j++) out[j] = statName(dir + names[j]!);
-    return out;
-  }
+  if (n < parallelFrom) return statEach(dir, names);
   const shared = new SharedArrayBuffer(8 * n);
   const out = new Float64Array(shared).fill(Number.NaN);
   const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const ctl = new Int32Array(control);
-  const helper = new Worker(HELPER, { eval: true, workerData: { dir, joined: names.join('\0'), shared, control } });
+  let helper: Worker;
+  try {
+    helper = new Worker(HELPER, { eval: true, workerData: { dir, joined: names.join('\0'), shared, control } });
+  } catch {
+    return statEach(dir, names); // no thread to be had (a process at its limit): this one asks about all
+  }
   helper.unref();
   // A helper that fails to start leaves its share to this thread (the NaNs below).
   helper.on('error', () => {});
