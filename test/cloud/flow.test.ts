@@ -240,7 +240,9 @@ describe('the deployed word count, run from its bundles against S3', () => {
     const tasks = new Set<number>();
     const before: Faults['before'] = async (phase, input) => {
       // Corrupted between map and reduce; healed for the reducers' retries (a bad read, a bad disk).
-      if (phase === 'shuffle') restore ??= flipDataBytes(input.job as { scratch: string });
+      // Awaited: rewriting an object while a reducer's GET streams it once left s3rver's answer
+      // hanging, and the whole file's tests with it.
+      if (phase === 'shuffle') await (restore ??= flipDataBytes(input.job as { scratch: string }));
       if (phase !== 'reduce') return;
       const task = (input.reducer as { task: number }).task;
       if (tasks.has(task)) await (healed ??= restore!.then((undo) => undo()));
