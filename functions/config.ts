@@ -19,7 +19,7 @@ export const DEFAULTS = {
    */
   maxObjectsPerSplit: 1000,
   /**
-   * A local folder of at least this many files is sized on two threads (storage/file-sizes.ts):
+   * A local folder of at least this many files is sized on two threads (storage/stat-names.ts):
    * below it, a second thread's start costs more than it saves.
    */
   parallelStatFiles: 50_000,
