@@ -43,7 +43,9 @@ function statEach(dir: string, names: readonly string[]): Float64Array {
 /**
  * The helper thread, run from source (`eval`): nothing to find on disk, whichever bundle this
  * module is in. It claims batches as this thread does, and marks itself busy before each claim,
- * so that once this thread's claim passes the end, the mark is all there is to wait for.
+ * so that once this thread's claim passes the end, the mark is all there is to wait for. Its
+ * rule for a name is statName's, written again: source run by `eval` cannot import this module
+ * (test/storage.test.ts holds the two threads to the same answers).
  */
 const HELPER = `
 const { workerData } = require('node:worker_threads');
