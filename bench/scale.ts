@@ -18,7 +18,7 @@ import { DEFAULTS } from '../functions/config.js';
 import { claimOutput, claimOwner } from '../functions/phases/claim.js';
 import { type CommitResult, commit } from '../functions/phases/commit.js';
 import type { MapIndex } from '../functions/phases/map.js';
-import { type PlanResult, plan, type Split } from '../functions/phases/plan.js';
+import { type PlanResult, plan } from '../functions/phases/plan.js';
 import type { ReduceResult } from '../functions/phases/reduce.js';
 import {
   type FetchRange,
@@ -27,7 +27,7 @@ import {
   type ShuffleResult,
   shufflePlan,
 } from '../functions/phases/shuffle.js';
-import { loadSplit, type SplitItem } from '../functions/phases/split-items.js';
+import { loadSplit, type MapSplit, type SplitItem } from '../functions/phases/split-items.js';
 import { PHASES } from '../functions/runtime.js';
 import { layout, type RunContext } from '../functions/spec.js';
 import { StorageRouter } from '../functions/storage/index.js';
@@ -106,7 +106,7 @@ export async function planAtScale(
   figures: PlanFigures;
   /** The map manifest's items, as written; `splits`, the splits they stand for. */
   items: SplitItem[];
-  splits: Split[];
+  splits: MapSplit[];
   sizes: (i: number) => number;
   result: PlanResult;
 }> {

@@ -25,8 +25,8 @@ import {
 } from './env.js';
 import { LineTable } from './line-table.js';
 import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
-import type { Split } from './plan.js';
 import { openProgramTask, type ProgramTask } from './programs.js';
+import type { MapSplit } from './split-items.js';
 import { type OutputBytes, type OutputLines, parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
 import { countsWordsOnBytes, WordCountTable } from './word-count.js';
 
@@ -85,7 +85,7 @@ interface Collector {
 }
 
 /** Map task (DESIGN §2): read the split, run `map`, partition, sort, combine, spill, merge, publish. */
-export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: Split): Promise<MapIndex> {
+export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: MapSplit): Promise<MapIndex> {
   const start = Date.now();
   const io = ioMeter(env.storage);
   const task = split.index;
@@ -198,7 +198,7 @@ async function runMapper(
   env: TaskEnv,
   job: AnyJob,
   run: RunContext,
-  split: Split,
+  split: MapSplit,
   ctx: MutableContext,
   programs: ProgramTask,
   output: OutputLines | OutputBytes,
@@ -310,7 +310,7 @@ export function taskReport(
  * The advice when a split ran out of its function's time: how far it got, and the split size
  * that would fit at that pace (with a fifth to spare).
  */
-function splitTooLarge(split: Split, reached: number, elapsed: number, allowed: number): SplitTooLargeError {
+function splitTooLarge(split: MapSplit, reached: number, elapsed: number, allowed: number): SplitTooLargeError {
   const MiB = 2 ** 20;
   const fits = reached > 0 ? Math.max(1, Math.floor(((reached / elapsed) * allowed * 0.8) / MiB)) : undefined;
   return new SplitTooLargeError(
