@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from '@jest/globals';
+import { afterAll, describe } from '@jest/globals';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -21,8 +21,17 @@ export const describeWithPython3: (name: string, tests: () => void) => void =
         return describe.skip;
       })();
 
+/** The folders tempDir made for the test file that imports this module: removed once its tests end. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new folder in the OS temp dir, removed after the test file's last test. */
 export function tempDir(prefix = 'streaming-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** The part files of an output directory, in name order. */

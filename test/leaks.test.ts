@@ -22,7 +22,8 @@ function tree(dir: string): string[] {
 function ours(jobId: string): string[] {
   const tmp = os.tmpdir();
   return [
-    ...fs.readdirSync(tmp).filter((f) => f.startsWith(`streaming-run-${process.pid}-`) || f.includes(jobId)),
+    ...tree(path.join(tmp, 'streaming-runs')).filter((f) => f.startsWith(`${process.pid}-`)),
+    ...fs.readdirSync(tmp).filter((f) => f.includes(jobId)),
     ...tree(path.join(tmp, 'streaming-scratch')).filter((f) => f.includes(jobId)),
   ];
 }
@@ -83,7 +84,7 @@ describe('a local run leaves no files behind', () => {
     });
     // What each reducer saw under scratch at its first key: its fetched input (`.in`), in the run's folder.
     const seen = fs.readdirSync(markers).flatMap((m) => fs.readFileSync(path.join(markers, m), 'utf8').split('\n'));
-    expect(seen.some((f) => /^streaming-run-\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
+    expect(seen.some((f) => /^streaming-runs\/\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
     fs.rmSync(markers, { recursive: true, force: true });
     expect(tree(scratch)).toEqual([]);
   });
@@ -121,8 +122,8 @@ describe('a local run leaves no files behind', () => {
     const scratch = path.join(dir, 'scratch');
     // A process that has exited: its pid names no one now.
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    const orphan = path.join(scratch, `streaming-run-${dead}-abc123`);
-    const living = path.join(scratch, `streaming-run-${process.pid}-def456`);
+    const orphan = path.join(scratch, 'streaming-runs', `${dead}-abc123`);
+    const living = path.join(scratch, 'streaming-runs', `${process.pid}-def456`);
     for (const d of [orphan, living]) fs.mkdirSync(path.join(d, 'bundle'), { recursive: true });
     await runLocal(path.join(FIXTURES, 'echo.ts'), {
       input: input(dir),
@@ -130,6 +131,8 @@ describe('a local run leaves no files behind', () => {
       workers: 1,
       scratch,
     });
-    expect(tree(scratch)).toEqual([path.basename(living), `${path.basename(living)}/bundle`]);
+    // The folder of runs stays while a living process has a folder in it.
+    const kept = `streaming-runs/${path.basename(living)}`;
+    expect(tree(scratch)).toEqual(['streaming-runs', kept, `${kept}/bundle`]);
   });
 });
