@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { byteOrder } from '../functions/format/byte-order.js';
-import { partitionOf } from '../functions/format/hash.js';
+import { byteOrder, partitionedOrder } from '../functions/format/byte-order.js';
+import { partitionOf, partitionOfBytes } from '../functions/format/hash.js';
 import { RunWriter } from '../functions/format/runs.js';
 import { LineTable } from '../functions/phases/line-table.js';
 import { splitKeyValue } from '../functions/phases/stream.js';
@@ -197,6 +197,33 @@ describe('byteOrder', () => {
           const got = ordered(strings, fiveBytePositions).map((i) => Buffer.from(strings[i]!));
           const want = strings.map((s) => Buffer.from(s)).sort(Buffer.compare);
           expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('partitionedOrder: partition after partition, each in byteOrder, equal strings by position', () => {
+    fc.assert(
+      fc.property(
+        fc.array(byteString, many),
+        fc.constantFrom(1, 2, 3, 7),
+        fc.constantFrom(undefined, 0, 7),
+        (strings, R, five) => {
+          const arena = Buffer.from(strings.flat());
+          const offsets = new Int32Array(strings.length);
+          const lengths = new Int32Array(strings.length);
+          strings.forEach((s, i) => {
+            offsets[i] = i === 0 ? 0 : offsets[i - 1]! + lengths[i - 1]!;
+            lengths[i] = s.length;
+          });
+          const part = (i: number) => partitionOfBytes(arena, offsets[i]!, offsets[i]! + lengths[i]!, R);
+          const want = strings
+            .map((_, i) => i)
+            .sort((a, b) => part(a) - part(b) || Buffer.compare(Buffer.from(strings[a]!), Buffer.from(strings[b]!)));
+          const { order, ends } = partitionedOrder(arena, offsets, lengths, R, five);
+          expect([...order]).toEqual(want);
+          expect([...ends]).toEqual(Array.from({ length: R }, (_, p) => want.filter((i) => part(i) <= p).length));
         },
       ),
       { numRuns: 100 },

@@ -118,14 +118,24 @@ describe('writing counts as bytes', () => {
     expect(byBytes.records).toBe(30_000);
   });
 
-  it('RecordBuffer.appendKeyCount frames what appendKeyBytes frames with the count as JSON', () => {
+  it('RecordBuffer.appendKeyCounts frames what appendKeyBytes frames with the count as JSON, in the order given', () => {
     const a = new RecordBuffer(16);
     const b = new RecordBuffer(16);
-    const key = Buffer.from('xxcountedxx');
-    for (const n of [0, 1, 9, 10, 11, 99, 100, 65_535, 1_000_000, 2 ** 31 - 1]) {
-      a.appendKeyCount(1, key, 2, key.length - 2, n);
-      b.appendKeyBytes(1 | 2, key, 2, key.length - 2, String(n));
+    // Keys of 0-9 bytes and one past the loop copy's length, in an arena; counts of 1-10 digits.
+    const keys = ['', 'a', 'counted', 'xyzzy', 'é', 'k'.repeat(200), 'z9', 'abcdefghi', 'q', 'w'];
+    const counts = Int32Array.from([0, 1, 9, 10, 11, 99, 100, 65_535, 1_000_000, 2 ** 31 - 1]);
+    const arena = Buffer.from(`--${keys.join('')}`);
+    const offsets = new Int32Array(keys.length);
+    const lengths = new Int32Array(keys.length);
+    for (let z = 0, at = 2; z < keys.length; at += lengths[z]!, z++) {
+      offsets[z] = at;
+      lengths[z] = Buffer.byteLength(keys[z]!);
     }
+    const order = Int32Array.from([3, 9, 0, 5, 1, 8, 2, 7, 4, 6]);
+    // Stopped by the limit after the first record, then the rest.
+    expect(a.appendKeyCounts(1, arena, offsets, lengths, counts, order, 0, 10, 1)).toBe(1);
+    expect(a.appendKeyCounts(1, arena, offsets, lengths, counts, order, 1, 10, Number.POSITIVE_INFINITY)).toBe(10);
+    for (const z of order) b.appendKeyBytes(1 | 2, arena, offsets[z]!, offsets[z]! + lengths[z]!, String(counts[z]));
     expect(a.view()).toEqual(b.view());
   });
 });

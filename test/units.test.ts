@@ -258,7 +258,18 @@ describe('record framing', () => {
     const b = new RecordBuffer(16);
     b.append(0, key, value);
     b.appendKeyBytes(0, Buffer.from(value), 0, value.length, key);
-    b.appendKeyCount(0, Buffer.from(`x${key}`), 1, key.length + 1, 2 ** 31 - 1);
+    const one = Int32Array.of(0);
+    b.appendKeyCounts(
+      0,
+      Buffer.from(`x${key}`),
+      Int32Array.of(1),
+      Int32Array.of(key.length),
+      Int32Array.of(2 ** 31 - 1),
+      one,
+      0,
+      1,
+      Number.POSITIVE_INFINITY,
+    );
     b.appendRecordBytes(0, Buffer.from(long(300, 'a')), 0, 300, Buffer.from(key), 0, key.length);
     const r = RecordReader.ofBuffer(b.view());
     const back: [string, string][] = [];

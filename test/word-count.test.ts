@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { RunWriter } from '../functions/format/runs.js';
 import { countWords } from '../functions/format/words.js';
 import { CombineTable, sum } from '../functions/phases/combine-table.js';
-import { WordCountTable } from '../functions/phases/word-count.js';
+import { initialSlots, WordCountTable } from '../functions/phases/word-count.js';
 import { defineJob } from '../sdk/index.js';
 
 /** The job the byte path stands in for: countWords per line, combined by sum. */
@@ -104,10 +104,10 @@ describe('word count on bytes (WordCountTable)', () => {
     );
   });
 
-  it('keeps every word when its table grows (past 32,768 distinct words: two doublings)', async () => {
+  it('keeps every word when its table grows (from 2^16 slots, past 32,768 distinct words: two doublings)', async () => {
     const words = Array.from({ length: 140_000 }, (_, i) => `w${(i * 7919) % 100_003}`);
     const text = `${words.join(' ')}\n${words.slice(0, 5000).join(' ')}\n`;
-    const table = new WordCountTable();
+    const table = new WordCountTable(undefined, 1 << 16);
     table.countBlock(Buffer.from(text));
     const strings = viaStrings(text);
     expect(table.size).toBe(strings.table.size);
@@ -123,6 +123,14 @@ describe('word count on bytes (WordCountTable)', () => {
     expect(lines).toBe(3002);
     expect(lines).toBe(strings.lines);
     expect((await runsOf(table, 2)).bytes.equals((await runsOf(strings.table, 2)).bytes)).toBe(true);
+  });
+
+  it('starts with 2^18 slots under the default sort buffer, fewer under a small one', () => {
+    expect(initialSlots(64 * 2 ** 20)).toBe(2 ** 18);
+    expect(initialSlots(1 << 20)).toBe(2 ** 12);
+    expect(initialSlots(1024)).toBe(1024);
+    // What a new table holds against the sort buffer: its arena (1 MiB) and its slots (16 bytes each).
+    expect(new WordCountTable(undefined, initialSlots(1 << 20)).bytes).toBe(2 ** 20 + 2 ** 16);
   });
 
   it('asks to be written out before a count could overflow, and starts empty after', async () => {

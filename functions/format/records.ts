@@ -235,22 +235,50 @@ export class RecordBuffer {
   }
 
   /**
-   * Appends one record whose key is already UTF-8, src[start, end), and whose value is the
-   * integer `n` (0 <= n < 2^31) as JSON: `appendKeyBytes(flags | VALUE_JSON, …, String(n))`
-   * without the string.
+   * Appends one record per position z of order[from, to) while fewer than `limit` bytes are
+   * buffered: the key arena[offsets[z], offsets[z] + lengths[z]), already UTF-8, and the value
+   * counts[z] (0 <= count < 2^31) as JSON, i.e. `appendKeyBytes(flags | VALUE_JSON, …,
+   * String(count))` without the string. Returns the next position. One loop for a whole table:
+   * a map task writes its table once, before the compiler has got to a call per record (~60 ms
+   * for a bench task's 94,622 words, against ~35 ms).
    */
-  appendKeyCount(flags: number, src: Uint8Array, start: number, end: number, n: number): void {
-    const kn = end - start;
-    this.reserve(9 + kn + 10);
-    const b = this.buf;
+  appendKeyCounts(
+    flags: number,
+    arena: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    counts: Int32Array,
+    order: Int32Array,
+    from: number,
+    to: number,
+    limit: number,
+  ): number {
+    const f = flags | VALUE_JSON;
+    let b = this.buf;
     let o = this.length;
-    b[o] = flags | VALUE_JSON;
-    putU32(b, o + 1, kn);
-    o += 5;
-    for (let i = start; i < end; i++) b[o++] = src[i]!;
-    const digitsEnd = writeDigits(b, o + 4, n);
-    putU32(b, o, digitsEnd - o - 4);
-    this.length = digitsEnd;
+    let k = from;
+    for (; k < to && o < limit; k++) {
+      const z = order[k]!;
+      const start = offsets[z]!;
+      const kn = lengths[z]!;
+      // Flags, key length, key, value length, at most 10 digits.
+      if (o + kn + 19 > b.length) {
+        this.length = o;
+        this.reserve(kn + 19);
+        b = this.buf;
+      }
+      b[o] = f;
+      putU32(b, o + 1, kn);
+      o += 5;
+      if (kn < SHORT_COPY) for (let i = 0; i < kn; i++) b[o + i] = arena[start + i]!;
+      else b.set(arena.subarray(start, start + kn), o);
+      o += kn;
+      const end = writeDigits(b, o + 4, counts[z]!);
+      putU32(b, o, end - o - 4);
+      o = end;
+    }
+    this.length = o;
+    return k;
   }
 
   /** Appends one record whose key and value are already UTF-8: keySrc[ks, ke) and valueSrc[vs, ve). */

@@ -36,11 +36,23 @@ export class RunWriter {
     return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
-  /** `append` of a JSON count 0 <= n < 2^31 with the key as UTF-8 bytes src[start, end). */
-  appendKeyCount(flags: number, src: Uint8Array, start: number, end: number, n: number): Promise<void> | undefined {
-    this.buf.appendKeyCount(flags, src, start, end, n);
-    this.runRecords++;
-    return this.buf.length >= FLUSH_BYTES ? this.flush() : undefined;
+  /** A record per position of order[from, to): its key's bytes and its count (RecordBuffer.appendKeyCounts). */
+  async appendKeyCounts(
+    flags: number,
+    arena: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    counts: Int32Array,
+    order: Int32Array,
+    from: number,
+    to: number,
+  ): Promise<void> {
+    for (let k = from; k < to; ) {
+      const next = this.buf.appendKeyCounts(flags, arena, offsets, lengths, counts, order, k, to, FLUSH_BYTES);
+      this.runRecords += next - k;
+      k = next;
+      if (this.buf.length >= FLUSH_BYTES) await this.flush();
+    }
   }
 
   /** `append` with the key and the value as UTF-8 bytes: keySrc[ks, ke) and valueSrc[vs, ve). */

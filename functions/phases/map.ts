@@ -28,7 +28,7 @@ import { type KeyOrder, keyOrderOf, sortByOrder } from './order.js';
 import { openProgramTask, type ProgramTask } from './programs.js';
 import type { MapSplit } from './split-items.js';
 import { type OutputBytes, type OutputLines, parseJsonRecord, runStreamProgram, splitKeyValue } from './stream.js';
-import { countsWordsOnBytes, WordCountTable } from './word-count.js';
+import { countsWordsOnBytes, initialSlots, WordCountTable } from './word-count.js';
 
 /** What a map task publishes (its index object, written last). */
 export interface MapIndex {
@@ -95,7 +95,7 @@ export async function runMap(env: TaskEnv, job: AnyJob, run: RunContext, split: 
   const stream = run.stream ?? DEFAULT_STREAM_CONF;
   const words =
     order === undefined && !job.setup && !job.cleanup && countsWordsOnBytes(job, run.inputFormat, run.reducers)
-      ? new WordCountTable()
+      ? new WordCountTable(undefined, initialSlots(run.sortBufferBytes))
       : undefined;
   const programs = hasPrograms(job) ? openProgramTask(env, job, run, ctx) : undefined;
   const lines = takesLinesAsBytes(job, run, order)
