@@ -19,10 +19,19 @@ for (let n = 0; n < 256; n++) {
 
 /** Continues a CRC-32C over `data[start, end)`; pass the previous result (0 to begin). */
 export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length): number {
+  const odd = start + ((end - start) & 7);
   let c = ~crc;
-  let i = start;
-  const stop8 = end - ((end - start) & 7);
-  while (i < stop8) {
+  for (let i = start; i < odd; i++) c = T[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~eights(data, c, odd, end) >>> 0;
+}
+
+/**
+ * The register `c` carried over data[i, end), a multiple of 8 bytes long. A function of its own,
+ * ending with its loop: the first call runs the loop as on-stack-replaced code, and whatever
+ * followed the loop in the same function (no feedback for it yet) deoptimized it on every call.
+ */
+function eights(data: Uint8Array, c: number, i: number, end: number): number {
+  for (; i < end; i += 8) {
     const a = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) ^ c;
     c =
       T[1792 + (a & 0xff)]! ^
@@ -33,8 +42,6 @@ export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length):
       T[512 + data[i + 5]!]! ^
       T[256 + data[i + 6]!]! ^
       T[data[i + 7]!]!;
-    i += 8;
   }
-  while (i < end) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return c;
 }
