@@ -1,7 +1,7 @@
 /**
  * A local run leaves nothing behind in the temp dir or in --scratch, however it ends: cancelled
- * in the middle of the reduce phase (its workers terminated with a reducer's fetched input on
- * disk), a worker thread that died, a task that threw. Each run's local files live in a folder
+ * in the middle of the reduce phase (its workers terminated with parts half written and the
+ * run's bundle and scratch on disk), a worker thread that died, a task that threw. Each run's local files live in a folder
  * of their own (sdk/local/temp.ts) that the engine removes when the run ends.
  */
 import { spawnSync } from 'node:child_process';
@@ -37,8 +37,8 @@ function input(dir: string): string {
 }
 
 /**
- * Runs the slow-reduce job and cancels it once a reducer is inside `reduce` (its fetched input
- * on local disk): the fixture writes a marker then, and the test waits for it, not for a delay.
+ * Runs the slow-reduce job and cancels it once a reducer is inside `reduce` (its part half
+ * written): the fixture writes a marker then, and the test waits for it, not for a delay.
  */
 async function cancelledMidReduce(options: Omit<LocalRunOptions, 'onProgress' | 'params'>): Promise<string> {
   const markers = tempDir('streaming-markers-');
@@ -71,7 +71,7 @@ describe('a local run leaves no files behind', () => {
     expect(tree(scratch)).toEqual([]);
   });
 
-  it('puts the tasks’ local files under --scratch while it runs', async () => {
+  it('puts the run’s local files (its bundle, its tasks’ files) under --scratch while it runs', async () => {
     const dir = tempDir();
     const scratch = path.join(dir, 'scratch');
     const markers = tempDir('streaming-markers-');
@@ -82,9 +82,11 @@ describe('a local run leaves no files behind', () => {
       scratch,
       params: { ms: '1', markers, list: scratch },
     });
-    // What each reducer saw under scratch at its first key: its fetched input (`.in`), in the run's folder.
+    // What each reducer saw under scratch at its first key: the run's folder, where the workers
+    // loaded the job's bundle from and the tasks keep their local files (a reducer reads local
+    // map outputs where they are, and keeps none).
     const seen = fs.readdirSync(markers).flatMap((m) => fs.readFileSync(path.join(markers, m), 'utf8').split('\n'));
-    expect(seen.some((f) => /^streaming-runs\/\d+-[^/]+\/.+\.in$/.test(f))).toBe(true);
+    expect(seen.some((f) => /^streaming-runs\/\d+-[^/]+\/bundle\/job\.mjs$/.test(f))).toBe(true);
     fs.rmSync(markers, { recursive: true, force: true });
     expect(tree(scratch)).toEqual([]);
   });

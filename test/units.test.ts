@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { crc32c as awsCrc32c } from '@aws-crypto/crc32c';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DEFAULTS, parseSize } from '../functions/config.js';
+import { ChecksumMismatchError } from '../functions/errors.js';
 import { crc32c } from '../functions/format/crc32c.js';
 import { parseCsvLine } from '../functions/format/csv.js';
 import { murmur3, murmur3Bytes, partitionOf, partitionOfBytes } from '../functions/format/hash.js';
@@ -19,8 +23,12 @@ import { RunWriter } from '../functions/format/runs.js';
 import type { AnyJob } from '../functions/job.js';
 import { CombineTable, concat, sum } from '../functions/phases/combine-table.js';
 import { makeSplits } from '../functions/phases/plan.js';
+import { checkedRangeReader } from '../functions/phases/reduce.js';
+import type { FetchRange } from '../functions/phases/shuffle.js';
+import { LocalStorage } from '../functions/storage/local.js';
 import { tokens } from '../sdk/features.js';
 import { words } from '../sdk/text.js';
+import { tempDir } from './helpers.js';
 
 describe('crc32c', () => {
   it('matches the standard check value and AWS’s implementation, in one call or in pieces', () => {
@@ -302,6 +310,43 @@ describe('record framing', () => {
         expect(back).toEqual(values.map((v) => JSON.parse(JSON.stringify(v) ?? 'null')));
       }),
     );
+  });
+});
+
+describe('a reduce task’s range of a local map output, read in place (checkedRangeReader)', () => {
+  /** A file holding junk, then one run of `n` records, then junk; the run's range. */
+  async function runInFile(n: number): Promise<{ file: string; range: FetchRange }> {
+    const chunks: Buffer[] = [];
+    const w = new RunWriter((c) => {
+      chunks.push(Buffer.from(c));
+    });
+    for (let i = 0; i < n; i++) await w.append(0, `key ${String(i).padStart(6, '0')}`, `value ${i}`);
+    w.endRun();
+    await w.finish();
+    const [, length, records, crc] = w.runs[0]!;
+    const file = path.join(tempDir(), 'm0.data');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('junk'), ...chunks, Buffer.from('more junk')]));
+    return { file, range: { uri: pathToFileURL(file).href, offset: 4, length, records, crc32c: crc, task: 0 } };
+  }
+  const keysOf = (r: RecordReader) => {
+    const keys: string[] = [];
+    while (r.next()) keys.push(r.key);
+    return keys;
+  };
+
+  it('reads the range’s records, in buffers smaller than the range', async () => {
+    const { range } = await runInFile(5000);
+    const keys = keysOf(checkedRangeReader(new LocalStorage(), range, 4096));
+    expect(keys).toHaveLength(5000);
+    expect(keys[4999]).toBe('key 004999');
+  });
+
+  it('fails on its checksum when a byte of the range changed, at the range’s end', async () => {
+    const { file, range } = await runInFile(5000);
+    const bytes = fs.readFileSync(file);
+    bytes[4 + 9 + 3]! ^= 0x01; // a letter of the first key
+    fs.writeFileSync(file, bytes);
+    expect(() => keysOf(checkedRangeReader(new LocalStorage(), range, 4096))).toThrow(ChecksumMismatchError);
   });
 });
 

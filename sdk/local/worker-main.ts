@@ -25,7 +25,7 @@ export interface TaskRequest {
 /** What the pool gives each worker thread. */
 export interface WorkerData {
   streamingWorker: true;
-  /** The run's folder for local files (spills, fetched ranges), removed when the run ends. */
+  /** The run's folder for local files (spills, stream programs' folders), removed when the run ends. */
   tmpDir: string;
   /** The job file's directory: stream programs' relative paths are found there. */
   programRoot?: string;
