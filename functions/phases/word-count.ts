@@ -362,8 +362,8 @@ export class WordCountTable implements MapSideTable {
     this.used = 0;
     this.size = 0;
     this.saturated = false;
-    // New slots when counting goes on (after a spill): zeroed memory is written as it is
-    // allocated, and a task's last write, every task's, would make 4 MiB of it for nothing.
+    // New slots only if counting goes on (after a spill): every task's last write would
+    // otherwise make a table that no word goes into.
     this.slots = new Int32Array(0);
     this.filled = new Int32Array(0);
     this.mask = -1;
