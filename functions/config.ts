@@ -24,6 +24,11 @@ export const DEFAULTS = {
    */
   parallelStatFiles: 50_000,
   /**
+   * A local folder of at least this many files is sized on two threads where a running thread can
+   * be lent (the local engine's idle workers while Plan lists): no start to pay for.
+   */
+  lentStatFiles: 4096,
+  /**
    * Step Functions' quota on a state's or a task's input or output: bytes of UTF-8 JSON. A map
    * task's input is its split's item with the job's context (split-items.ts).
    */

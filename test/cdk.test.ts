@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
@@ -14,7 +13,7 @@ import { buildDefinition, LAMBDA_SERVICE_ERRORS, STATE, type State } from '../in
 import { StreamingDemoStack } from '../infra/demo-stack.js';
 import { StreamingJob } from '../infra/streaming-job.js';
 import { definitionFromTemplate, functionHandlers } from '../infra/template-definition.js';
-import { ROOT } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 /** Bundling is skipped for the template tests (the last test bundles); the template is the same either way. */
 const noBundling = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -319,7 +318,7 @@ describe('StreamingJob props', () => {
 
 describe('bundling', () => {
   it('bundles the handlers with the job using the local esbuild (no Docker)', () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    const outdir = tempDir('streaming-cdk-');
     const bundled = new App({ outdir });
     new StreamingDemoStack(bundled, 'Bundled');
     const assembly = bundled.synth();
@@ -337,7 +336,7 @@ describe('stream programs', () => {
     fs.readdirSync(dir).filter((a) => a.startsWith('asset.') && fs.existsSync(path.join(dir, a, 'programs')));
 
   it('bundles the files the commands name (relative to the job file) and the job’s files into map and reduce', () => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    const outdir = tempDir('streaming-cdk-');
     const app = new App({ outdir });
     const s = new Stack(app, 'Programs');
     new StreamingJob(s, 'StreamWC', { job: 'test/fixtures/stream-job.ts' });
@@ -363,7 +362,7 @@ describe('stream programs', () => {
       /the mapper of wordcount-python \(`python3 mapper\.py`\) runs python3, which the Node\.js Lambda runtime does not have: give the map and reduce functions a layer that provides it \(the `layers` prop; docs\/stream-programs\.md has a recipe for Python\), or make the program self-contained/,
     );
     // A script run by its #! line is found out too.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streaming-cdk-'));
+    const dir = tempDir('streaming-cdk-');
     fs.writeFileSync(path.join(dir, 'map.pl'), '#!/usr/bin/env perl\nprint;\n');
     fs.writeFileSync(
       path.join(dir, 'job.ts'),

@@ -9,7 +9,7 @@ import { listInputs } from '../functions/phases/plan.js';
 import { StorageRouter } from '../functions/storage/index.js';
 import { LocalStorage } from '../functions/storage/local.js';
 import { S3Storage, s3ClientFromEnvironment } from '../functions/storage/s3.js';
-import { DIRECTORY, MISSING, statNames } from '../functions/storage/stat-names.js';
+import { DIRECTORY, helpStat, lendStatThreads, MISSING, statNames } from '../functions/storage/stat-names.js';
 import type { Storage } from '../functions/storage/types.js';
 import { isGzipUri, normalizeUri, parseUri } from '../functions/storage/uri.js';
 import { tempDir } from './helpers.js';
@@ -208,6 +208,23 @@ describe('local listing', () => {
     const looped = fs.readdirSync(dir).sort();
     expect(() => statNames(prefix, looped, 1, true)).toThrow(/ELOOP/);
     expect(() => statNames(prefix, looped, 1)).toThrow(/ELOOP/);
+    // A lent thread (the local engine's idle worker): here it takes its job at once and asks
+    // about every name before the asking thread starts; then one that never comes.
+    try {
+      let lent = 0;
+      lendStatThreads((job) => {
+        lent++;
+        helpStat(job);
+        return true;
+      });
+      expect([...statNames(prefix, all, Number.POSITIVE_INFINITY, false, 1)]).toEqual(expected);
+      expect(() => statNames(prefix, looped, Number.POSITIVE_INFINITY, false, 1)).toThrow(/ELOOP/);
+      expect(lent).toBe(2);
+      lendStatThreads(() => true);
+      expect([...statNames(prefix, all, Number.POSITIVE_INFINITY, false, 1)]).toEqual(expected);
+    } finally {
+      lendStatThreads(undefined);
+    }
   });
 
   it('leaves hidden files out of a job’s input: a name starting with _ or . at any depth, as Hadoop does', async () => {

@@ -26,6 +26,26 @@ const BUSY = 1; // 1 while the helper holds a claim it has not finished
 /** How long this thread waits for the helper's last batch before asking about what is left itself. */
 const HELPER_PATIENCE_MS = 10_000;
 
+/** What a helper is given: the folder, the names joined by NULs, the results and the control block. */
+export interface StatJob {
+  dir: string;
+  joined: string;
+  shared: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+/**
+ * Where a thread that is already running can be lent to help (the local engine's idle worker
+ * threads): hands it a job and says whether it may take it. Unset, a large folder starts a
+ * helper thread of its own.
+ */
+let lender: ((job: StatJob) => boolean) | undefined;
+
+/** Sets (or clears) where statNames may borrow a running thread (sdk/local/worker-main.ts). */
+export function lendStatThreads(lend: ((job: StatJob) => boolean) | undefined): void {
+  lender = lend;
+}
+
 /** A file's size, or what the name is instead (symbolic links followed); throws what `stat` throws but ENOENT. */
 function statName(path: string): number {
   const st = fs.statSync(path, { throwIfNoEntry: false });
@@ -38,6 +58,28 @@ function statEach(dir: string, names: readonly string[]): Float64Array {
   const out = new Float64Array(names.length);
   for (let j = 0; j < names.length; j++) out[j] = statName(dir + names[j]!);
   return out;
+}
+
+/** A lent thread's part of a job: HELPER's loop, in this module. */
+export function helpStat({ dir, joined, shared, control }: StatJob): void {
+  const names = joined.split('\0');
+  const out = new Float64Array(shared);
+  const ctl = new Int32Array(control);
+  for (;;) {
+    Atomics.store(ctl, BUSY, 1);
+    const i = Atomics.add(ctl, NEXT, BATCH);
+    const end = Math.min(i + BATCH, names.length);
+    for (let j = i; j < end; j++) {
+      try {
+        out[j] = statName(dir + names[j]!);
+      } catch {
+        out[j] = FAILED;
+      }
+    }
+    Atomics.store(ctl, BUSY, 0);
+    Atomics.notify(ctl, BUSY);
+    if (end <= i) break;
+  }
 }
 
 /**
@@ -75,8 +117,8 @@ for (;;) {
 /**
  * For each name of the folder `dir` (which ends with a separator): the file's size, or DIRECTORY,
  * OTHER or MISSING. From `parallelFrom` names on, a helper thread asks about some of them
- * meanwhile; a name `stat` fails on (a symbolic link loop, no permission) fails the call with
- * that error either way.
+ * meanwhile (from `lentFrom` on where a running thread can be lent: see lendStatThreads); a name
+ * `stat` fails on (a symbolic link loop, no permission) fails the call with that error either way.
  */
 export function statNames(
   dir: string,
@@ -84,22 +126,30 @@ export function statNames(
   parallelFrom: number = DEFAULTS.parallelStatFiles,
   /** The helper asks about every name, this thread about none (tests: the helper's part must be right). */
   helperOnly = false,
+  lentFrom: number = DEFAULTS.lentStatFiles,
 ): Float64Array {
   const n = names.length;
-  if (n < parallelFrom) return statEach(dir, names);
+  const lend = n >= lentFrom ? lender : undefined;
+  if (n < parallelFrom && !lend) return statEach(dir, names);
   const shared = new SharedArrayBuffer(8 * n);
   const out = new Float64Array(shared).fill(Number.NaN);
   const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const ctl = new Int32Array(control);
-  let helper: Worker;
-  try {
-    helper = new Worker(HELPER, { eval: true, workerData: { dir, joined: names.join('\0'), shared, control } });
-  } catch {
-    return statEach(dir, names); // no thread to be had (a process at its limit): this one asks about all
+  const job: StatJob = { dir, joined: names.join('\0'), shared, control };
+  // A lent thread that never comes claims nothing: this thread asks about every name, and the
+  // helper's mark stays clear.
+  let helper: Worker | undefined;
+  if (!lend?.(job)) {
+    if (n < parallelFrom) return statEach(dir, names);
+    try {
+      helper = new Worker(HELPER, { eval: true, workerData: job });
+    } catch {
+      return statEach(dir, names); // no thread to be had (a process at its limit): this one asks about all
+    }
+    helper.unref();
+    // A helper that fails to start leaves its share to this thread (the NaNs below).
+    helper.on('error', () => {});
   }
-  helper.unref();
-  // A helper that fails to start leaves its share to this thread (the NaNs below).
-  helper.on('error', () => {});
   try {
     for (let i = 0; !helperOnly && (i = Atomics.add(ctl, NEXT, BATCH)) < n; ) {
       const end = Math.min(i + BATCH, n);
@@ -114,7 +164,7 @@ export function statNames(
       Atomics.wait(ctl, BUSY, busy, 10);
     }
   } finally {
-    void helper.terminate();
+    void helper?.terminate();
   }
   // A copy: a helper past its deadline writes nowhere that matters. What it failed on, or never
   // got to, is asked here, where a failure throws.

@@ -5,7 +5,7 @@ import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functio
 import { killGroup } from '../../functions/phases/stream.js';
 import type { Phase } from '../../functions/runtime.js';
 import { sourceMappedStack } from './source-map.js';
-import type { TaskRequest, WorkerData, WorkerMessage, WorkerSettings } from './worker-main.js';
+import type { StatHelpRequest, TaskRequest, WorkerData, WorkerMessage, WorkerSettings } from './worker-main.js';
 
 /** A task that failed in a worker, shaped as Step Functions sees a failed Lambda invocation. */
 export class TaskError extends Error {
@@ -146,7 +146,11 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
     const worker = new Worker(boot, {
       eval: true,
       env: { ...process.env },
-      workerData: { streamingWorker: true, ...this.settings, ...boots } satisfies Omit<WorkerData, 'tmpDir'> & BootData,
+      workerData: { streamingWorker: true, ...this.settings, poolSize: this.size, ...boots } satisfies Omit<
+        WorkerData,
+        'tmpDir'
+      > &
+        BootData,
       transferList: channel ? [channel.port2] : [],
       resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
     });
@@ -166,6 +170,7 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
         } else if (m.kind === 'invalid') this.settle.reject(new InvalidJobError(m.message));
         else if (m.kind === 'status')
           this.onEvent({ type: 'status', phase: m.phase, task: m.task, message: m.message });
+        else if (m.kind === 'stat-help') this.lend(slot, m);
         else if (m.running) {
           slot.programs.add(m.pid);
           everyProgram.add(m.pid);
@@ -209,6 +214,15 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
     worker.on('error', (e) => died(e.message));
     worker.on('exit', (code) => died(`exit code ${code}`));
     return slot;
+  }
+
+  /**
+   * Hands a listing's stat job to a thread with no task (stat-names.ts); with none idle, the
+   * asking thread does it all.
+   */
+  private lend(asking: Slot, request: StatHelpRequest): void {
+    const idle = this.slots.find((s) => s !== asking && s.loaded && !s.busy);
+    idle?.worker.postMessage(request);
   }
 
   private finish(p: Pending, error?: ErrorCause): void {

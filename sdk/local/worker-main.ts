@@ -13,6 +13,7 @@ import { programGroups } from '../../functions/phases/stream.js';
 import { type Phase, runPhase } from '../../functions/runtime.js';
 import { pad } from '../../functions/spec.js';
 import { StorageRouter } from '../../functions/storage/index.js';
+import { helpStat, lendStatThreads, type StatJob } from '../../functions/storage/stat-names.js';
 import { installSourceMappedStacks } from './source-map.js';
 
 export interface TaskRequest {
@@ -20,6 +21,12 @@ export interface TaskRequest {
   phase: Phase;
   event: unknown;
   attempt: string;
+}
+
+/** Another worker's listing asks this idle one to size some of its files (stat-names.ts). */
+export interface StatHelpRequest {
+  kind: 'stat-help';
+  job: StatJob;
 }
 
 /** What the pool gives each worker thread. */
@@ -33,6 +40,8 @@ export interface WorkerData {
   logDir?: string;
   /** The job module's path as the user gave it, for messages. */
   jobModule?: string;
+  /** Threads in the pool: with another one, a listing may borrow it while it is idle. */
+  poolSize?: number;
 }
 
 export type TaskReply =
@@ -45,7 +54,8 @@ export type WorkerMessage =
   | { kind: 'loaded'; steps: number }
   | { kind: 'invalid'; message: string }
   | { kind: 'program'; pid: number; running: boolean }
-  | { kind: 'status'; phase: 'map' | 'reduce'; task: number; message: string };
+  | { kind: 'status'; phase: 'map' | 'reduce'; task: number; message: string }
+  | StatHelpRequest;
 
 /** What the engine tells every worker's tasks about the run's stream programs (part of WorkerData). */
 export type WorkerSettings = Pick<WorkerData, 'programRoot' | 'logDir' | 'jobModule'>;
@@ -86,7 +96,17 @@ export function startWorker(job: JobModule): void {
   } catch (e) {
     post({ kind: 'invalid', message: (e as Error).message });
   }
-  port.on('message', async (req: TaskRequest) => {
+  // Plan's listing of a large folder sizes it on an idle worker too: the pool hands the job on.
+  if ((data.poolSize ?? 1) > 1)
+    lendStatThreads((job) => {
+      post({ kind: 'stat-help', job });
+      return true;
+    });
+  port.on('message', async (req: TaskRequest | StatHelpRequest) => {
+    if ('kind' in req) {
+      helpStat(req.job);
+      return;
+    }
     let reply: TaskReply;
     try {
       const result = await runPhase(req.phase, req.event, { ...env, attempt: req.attempt }, job);
