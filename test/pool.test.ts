@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import type { PlanResult } from '../functions/phases/plan.js';
 import { bundleJob, pinBundle } from '../sdk/local/bundle.js';
 import { type TaskEvent, WorkerPool } from '../sdk/local/pool.js';
 import { FIXTURES, tempDir } from './helpers.js';
@@ -24,6 +26,33 @@ describe('WorkerPool', () => {
       const error = await task;
       expect(error?.message).toMatch(/input/);
       expect(events.map((e) => e.type)).toEqual(['start', 'end']);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('lends an idle worker to a listing of a large folder, which sizes every file right', async () => {
+    const pool = new WorkerPool(2, 256);
+    try {
+      const tmp = tempDir();
+      pool.load(await pinBundle(await bundleJob(path.join(FIXTURES, 'echo.ts')), tmp), tmp);
+      await pool.loaded;
+      const input = tempDir();
+      let bytes = 0;
+      for (let i = 0; i < 5000; i++) {
+        const line = `line ${i}\n`.repeat(1 + (i % 7));
+        fs.writeFileSync(path.join(input, `doc-${String(i).padStart(5, '0')}.txt`), line);
+        bytes += line.length;
+      }
+      // One worker plans; the other has no task once it has loaded the job too (Plan may start
+      // before it has: then Plan's thread sizes every file, and it plans again).
+      for (let attempt = 0; attempt < 20 && pool.statJobsLent === 0; attempt++) {
+        const planned = (await pool.run('plan', { input: [input], output: path.join(tempDir(), 'out') })) as PlanResult;
+        expect(planned.plan.inputObjects).toBe(5000);
+        expect(planned.plan.inputBytes).toBe(bytes);
+        if (pool.statJobsLent === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(pool.statJobsLent).toBe(1);
     } finally {
       await pool.close();
     }

@@ -222,8 +222,13 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
    */
   private lend(asking: Slot, request: StatHelpRequest): void {
     const idle = this.slots.find((s) => s !== asking && s.loaded && !s.busy);
-    idle?.worker.postMessage(request);
+    if (!idle) return;
+    idle.worker.postMessage(request);
+    this.statJobsLent++;
   }
+
+  /** Listing jobs handed to an idle worker (see lend). */
+  statJobsLent = 0;
 
   private finish(p: Pending, error?: ErrorCause): void {
     this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'end', ...(error ? { error } : {}) });
