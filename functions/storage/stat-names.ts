@@ -60,7 +60,10 @@ function statEach(dir: string, names: readonly string[]): Float64Array {
   return out;
 }
 
-/** A lent thread's part of a job: HELPER's loop, in this module. */
+/**
+ * A lent thread's part of a job: HELPER's loop, in this module (test/storage.test.ts holds both,
+ * and this thread's own, to the same answers).
+ */
 export function helpStat({ dir, joined, shared, control }: StatJob): void {
   const names = joined.split('\0');
   const out = new Float64Array(shared);

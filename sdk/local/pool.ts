@@ -221,7 +221,7 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
    * asking thread does it all.
    */
   private lend(asking: Slot, request: StatHelpRequest): void {
-    const idle = this.slots.find((s) => s !== asking && s.loaded && !s.busy);
+    const idle = this.closed ? undefined : this.slots.find((s) => s !== asking && s.loaded && !s.busy);
     if (!idle) return;
     idle.worker.postMessage(request);
     this.statJobsLent++;
