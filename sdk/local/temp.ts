@@ -3,8 +3,8 @@
  * shuffle plan's slot file, stream programs' folders). The tasks delete their files as they
  * finish, but a worker thread that is terminated (a cancelled run, a worker that died, the pool
  * closing on a failure) runs no `finally`: the engine removes the whole folder once the pool is
- * closed, however the run ended. A process killed outright cannot; the next run removes the folders of
- * processes that no longer exist.
+ * closed, however the run ended. A process killed outright cannot; the next run removes the
+ * folders of processes that no longer exist.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
