@@ -4,6 +4,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functions/errors.js';
 import { killGroup } from '../../functions/phases/stream.js';
 import type { Phase } from '../../functions/runtime.js';
+import { compilesInline, startCompilingInline } from './inline-compiles.js';
 import { sourceMappedStack } from './source-map.js';
 import type { StatHelpRequest, TaskRequest, WorkerData, WorkerMessage, WorkerSettings } from './worker-main.js';
 
@@ -92,6 +93,8 @@ export class WorkerPool {
   readonly loaded: Promise<number>;
   private jobLoaded = false;
   private settle!: { resolve: (steps: number) => void; reject: (e: Error) => void };
+  /** Whether its workers optimize hot code on their own threads (inline-compiles.ts). */
+  readonly inlineCompiles: boolean;
 
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
@@ -108,6 +111,7 @@ export class WorkerPool {
       this.settle = { resolve, reject };
     });
     this.loaded.catch(() => {}); // a caller with the job at hand never asks
+    this.inlineCompiles = compilesInline(size);
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
@@ -143,17 +147,19 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
     const channel = this.ready === undefined ? new MessageChannel() : undefined;
     const boots: BootData = channel ? { bundlePort: channel.port2 } : this.ready!;
     // The environment as it is now (AWS settings made after start-up included).
-    const worker = new Worker(boot, {
-      eval: true,
-      env: { ...process.env },
-      workerData: { streamingWorker: true, ...this.settings, poolSize: this.size, ...boots } satisfies Omit<
-        WorkerData,
-        'tmpDir'
-      > &
-        BootData,
-      transferList: channel ? [channel.port2] : [],
-      resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
-    });
+    const make = () =>
+      new Worker(boot, {
+        eval: true,
+        env: { ...process.env },
+        workerData: { streamingWorker: true, ...this.settings, poolSize: this.size, ...boots } satisfies Omit<
+          WorkerData,
+          'tmpDir'
+        > &
+          BootData,
+        transferList: channel ? [channel.port2] : [],
+        resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
+      });
+    const worker = this.inlineCompiles ? startCompilingInline(make) : make();
     const slot: Slot = { worker, programs: new Set(), bundlePort: channel?.port1, loaded: false };
     // Messages posted before the worker listens are queued by its port, so no handshake is needed.
     worker.on('message', (m: WorkerMessage | BootError) => {
