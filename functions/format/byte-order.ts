@@ -87,19 +87,52 @@ export function partitionedOrder(
   const starts = new Int32Array(R + 1);
   const partOf = R === 1 ? undefined : new Int32Array(n);
   if (partOf) {
-    for (let x = 0; x < n; x++) {
-      const p = partitionOfBytes(arena, offsets[x]!, offsets[x]! + lengths[x]!, R);
-      partOf[x] = p;
-      starts[p + 1]!++;
-    }
+    countPartitions(arena, offsets, lengths, R, partOf, starts);
     for (let p = 1; p <= R; p++) starts[p]! += starts[p - 1]!;
   } else starts[1] = n;
   const prefix = n <= fiveBytePositions ? 5 : 4;
   const keys = new BigUint64Array(n);
   // Little-endian halves of each key: [2y] the low word, [2y + 1] the high one.
   const words = new Uint32Array(keys.buffer);
-  const next = starts.slice(0, R);
-  for (let x = 0; x < n; x++) {
+  layOutKeys(arena, offsets, lengths, partOf, starts.slice(0, R), prefix, words);
+  for (let p = 0; p < R; p++) if (starts[p + 1]! - starts[p]! > 1) keys.subarray(starts[p]!, starts[p + 1]!).sort();
+  const order = positionsOf(words, n, prefix === 5 ? 0xffffff : -1);
+  sortTies(order, words, starts, R, prefix, comparingFrom(arena, offsets, lengths, prefix));
+  return { order, ends: starts.subarray(1) };
+}
+
+// Each pass over the keys is a function of its own: the compiler replaces a loop that has run
+// long enough with fast code for the whole function, which then falls back to slow code at the
+// first statement after the loop that has never run (V8's "insufficient type feedback"), and
+// the next loop is compiled again from scratch. A pass per function is compiled once.
+
+/** starts[p + 1] = how many keys fall in partition p; partOf[x] = key x's partition. */
+function countPartitions(
+  arena: Uint8Array,
+  offsets: Int32Array,
+  lengths: Int32Array,
+  R: number,
+  partOf: Int32Array,
+  starts: Int32Array,
+): void {
+  for (let x = 0; x < offsets.length; x++) {
+    const p = partitionOfBytes(arena, offsets[x]!, offsets[x]! + lengths[x]!, R);
+    partOf[x] = p;
+    starts[p + 1]!++;
+  }
+}
+
+/** Each key's sort key (see partitionedOrder) at its place in its partition; `next[p]` is where partition p's next goes. */
+function layOutKeys(
+  arena: Uint8Array,
+  offsets: Int32Array,
+  lengths: Int32Array,
+  partOf: Int32Array | undefined,
+  next: Int32Array,
+  prefix: number,
+  words: Uint32Array,
+): void {
+  for (let x = 0; x < offsets.length; x++) {
     const y = partOf ? next[partOf[x]!]!++ : x;
     const off = offsets[x]!;
     const len = lengths[x]!;
@@ -110,13 +143,27 @@ export function partitionedOrder(
     words[2 * y + 1] = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
     words[2 * y] = prefix === 5 ? (((len > 4 ? arena[off + 4]! : 0) << 24) | x) >>> 0 : x;
   }
-  for (let p = 0; p < R; p++) if (starts[p + 1]! - starts[p]! > 1) keys.subarray(starts[p]!, starts[p + 1]!).sort();
-  const positionMask = prefix === 5 ? 0xffffff : -1;
+}
+
+/** The positions in the sorted keys' low words. */
+function positionsOf(words: Uint32Array, n: number, positionMask: number): Int32Array {
   const order = new Int32Array(n);
   for (let y = 0; y < n; y++) order[y] = words[2 * y]! & positionMask;
-  // Runs of keys equal above their positions, within a partition: strings that tie on their
-  // first `prefix` bytes.
-  const compare = comparingFrom(arena, offsets, lengths, prefix);
+  return order;
+}
+
+/**
+ * Sorts each run of keys equal above their positions, within a partition (strings that tie on
+ * their first `prefix` bytes), by `compare`.
+ */
+function sortTies(
+  order: Int32Array,
+  words: Uint32Array,
+  starts: Int32Array,
+  R: number,
+  prefix: number,
+  compare: (a: number, b: number) => number,
+): void {
   for (let p = 0; p < R; p++) {
     const end = starts[p + 1]!;
     for (let x = starts[p]!; x < end; ) {
@@ -129,5 +176,4 @@ export function partitionedOrder(
       x = y;
     }
   }
-  return { order, ends: starts.subarray(1) };
 }

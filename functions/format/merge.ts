@@ -85,7 +85,9 @@ export class GroupedMerge {
   private advanceTop(): void {
     const w = this.winner;
     this.records++;
-    if (!this.runs[w]!.next()) this.exhausted[w] = 1;
+    // Stored whether or not the run has ended: a statement that first runs at a run's end,
+    // after the compiler has made the merge fast, sends it back to slow code.
+    this.exhausted[w] = this.runs[w]!.next() ? 0 : 1;
     this.forms[w] = undefined;
     const losers = this.losers;
     let win = w;

@@ -84,10 +84,13 @@ export class WordCountTable implements MapSideTable {
   size = 0;
   /** Words counted, in all (the records `countWords` would have emitted). */
   records = 0;
-  /** (start, end, hash) of each word of the line being scanned. */
-  private spans: Int32Array = new Int32Array(3 * 256);
-  /** A non-ASCII word's UTF-8 bytes. */
-  private scratch = Buffer.allocUnsafe(1024);
+  /**
+   * (start, end, hash) of each word of the line being scanned. Sized for long lines (48 KiB): a
+   * growth met after the compiler has made the scan fast sends it back to slow code (see SEED).
+   */
+  private spans: Int32Array = new Int32Array(3 * 4096);
+  /** A non-ASCII line's words' UTF-8 bytes (made by the first such line: see SEED). */
+  private scratch = Buffer.allocUnsafe(0);
 
   /**
    * @param countLimit see COUNT_LIMIT (tests make it small)
@@ -237,7 +240,7 @@ export class WordCountTable implements MapSideTable {
     const text = line.toLowerCase();
     const n = text.length;
     let bytes = this.scratch;
-    if (bytes.length < 3 * n) bytes = this.scratch = Buffer.allocUnsafe(3 * n);
+    if (bytes.length < 3 * n) bytes = this.scratch = Buffer.allocUnsafe(Math.max(3 * n, 64 * 1024));
     let w = 0; // bytes of the current word
     let h = FNV_OFFSET;
     for (let i = 0; i <= n; i++) {
@@ -369,3 +372,19 @@ export class WordCountTable implements MapSideTable {
     this.mask = -1;
   }
 }
+
+/**
+ * Text that takes every branch of the counting loops: ASCII pieces and mixed ones, words of
+ * one to four UTF-8 bytes a character (a surrogate pair among them), upper case, digits, `_`,
+ * CRLF, a last line without LF, more words than a small table holds. V8 compiles a hot loop for
+ * the branches it has seen run; a branch first taken later (the first emoji of a map task)
+ * sends the loop back to slow code, and it is compiled again: ~8-10 ms a time on the bench
+ * machine, 3-4 times a map task. Counted as the module loads, on a table thrown away, it leaves
+ * the counting methods' type feedback whole before any real text is counted. The mixed lines
+ * come many times: V8 keeps no feedback for a function until it has run for a while.
+ */
+const SEED = `${'Ab cd_9 EF gh\n'.repeat(PIECE / 14 + 1)}${'Ünï naïve – “q” Straße ΣΑΣ 日本 𝔘𝔫 😀 x\r\nab cd\n'.repeat(64)}${Array.from(
+  { length: 40 },
+  (_, i) => `w${i}`,
+).join(' ')}\nlast`;
+new WordCountTable(COUNT_LIMIT, 16).countBlock(Buffer.from(SEED));
