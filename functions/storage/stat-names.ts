@@ -62,12 +62,13 @@ function statEach(dir: string, names: readonly string[]): Float64Array {
 
 /**
  * A lent thread's part of a job: HELPER's loop, in this module (test/storage.test.ts holds both,
- * and this thread's own, to the same answers).
+ * and this thread's own, to the same answers). Returns how many names it sized.
  */
-export function helpStat({ dir, joined, shared, control }: StatJob): void {
+export function helpStat({ dir, joined, shared, control }: StatJob): number {
   const names = joined.split('\0');
   const out = new Float64Array(shared);
   const ctl = new Int32Array(control);
+  let sized = 0;
   for (;;) {
     Atomics.store(ctl, BUSY, 1);
     const i = Atomics.add(ctl, NEXT, BATCH);
@@ -81,7 +82,8 @@ export function helpStat({ dir, joined, shared, control }: StatJob): void {
     }
     Atomics.store(ctl, BUSY, 0);
     Atomics.notify(ctl, BUSY);
-    if (end <= i) break;
+    if (end <= i) return sized;
+    sized += end - i;
   }
 }
 
