@@ -62,13 +62,12 @@ function statEach(dir: string, names: readonly string[]): Float64Array {
 
 /**
  * A lent thread's part of a job: HELPER's loop, in this module (test/storage.test.ts holds both,
- * and this thread's own, to the same answers). Returns how many names it sized.
+ * and this thread's own, to the same answers).
  */
-export function helpStat({ dir, joined, shared, control }: StatJob): number {
+export function helpStat({ dir, joined, shared, control }: StatJob): void {
   const names = joined.split('\0');
   const out = new Float64Array(shared);
   const ctl = new Int32Array(control);
-  let sized = 0;
   for (;;) {
     Atomics.store(ctl, BUSY, 1);
     const i = Atomics.add(ctl, NEXT, BATCH);
@@ -82,8 +81,7 @@ export function helpStat({ dir, joined, shared, control }: StatJob): number {
     }
     Atomics.store(ctl, BUSY, 0);
     Atomics.notify(ctl, BUSY);
-    if (end <= i) return sized;
-    sized += end - i;
+    if (end <= i) break;
   }
 }
 

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type ErrorCause, InvalidJobError, WorkerDiedError } from '../../functions/errors.js';
 import { killGroup } from '../../functions/phases/stream.js';
-import { helpStat } from '../../functions/storage/stat-names.js';
 import type { Phase } from '../../functions/runtime.js';
 import { compilesInline, startCompilingInline } from './inline-compiles.js';
 import { sourceMappedStack } from './source-map.js';
@@ -153,7 +151,7 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
       new Worker(boot, {
         eval: true,
         env: { ...process.env },
-        workerData: { streamingWorker: true, ...this.settings, ...boots } satisfies Omit<
+        workerData: { streamingWorker: true, ...this.settings, poolSize: this.size, ...boots } satisfies Omit<
           WorkerData,
           'tmpDir'
         > &
@@ -225,25 +223,18 @@ else workerData.bundlePort.once('message', (ready) => { workerData.bundlePort.cl
   }
 
   /**
-   * Hands a listing's stat job to a thread with no task (stat-names.ts). With none idle, this
-   * thread helps where the machine has a core no worker runs on (a pool of 1 on 2 cores: the
-   * engine's thread only waits while Plan lists); else the asking thread does it all.
+   * Hands a listing's stat job to a thread with no task (stat-names.ts); with none idle, the
+   * asking thread does it all.
    */
   private lend(asking: Slot, request: StatHelpRequest): void {
-    if (this.closed) return;
-    const idle = this.slots.find((s) => s !== asking && s.loaded && !s.busy);
-    if (idle) {
-      idle.worker.postMessage(request);
-      this.statJobsLent++;
-    } else if (this.size < os.availableParallelism()) {
-      this.namesSizedHere += helpStat(request.job);
-    }
+    const idle = this.closed ? undefined : this.slots.find((s) => s !== asking && s.loaded && !s.busy);
+    if (!idle) return;
+    idle.worker.postMessage(request);
+    this.statJobsLent++;
   }
 
   /** Listing jobs handed to an idle worker (see lend). */
   statJobsLent = 0;
-  /** Names of listings this thread sized (see lend). */
-  namesSizedHere = 0;
 
   private finish(p: Pending, error?: ErrorCause): void {
     this.onEvent({ phase: p.req.phase, attempt: p.req.attempt, type: 'end', ...(error ? { error } : {}) });

@@ -40,6 +40,8 @@ export interface WorkerData {
   logDir?: string;
   /** The job module's path as the user gave it, for messages. */
   jobModule?: string;
+  /** Threads in the pool: with another one, a listing may borrow it while it is idle. */
+  poolSize?: number;
 }
 
 export type TaskReply =
@@ -94,12 +96,12 @@ export function startWorker(job: JobModule): void {
   } catch (e) {
     post({ kind: 'invalid', message: (e as Error).message });
   }
-  // Plan's listing of a large folder sizes it on another thread too: the pool hands the job to
-  // an idle worker, or helps itself (WorkerPool.lend).
-  lendStatThreads((job) => {
-    post({ kind: 'stat-help', job });
-    return true;
-  });
+  // Plan's listing of a large folder sizes it on an idle worker too: the pool hands the job on.
+  if ((data.poolSize ?? 1) > 1)
+    lendStatThreads((job) => {
+      post({ kind: 'stat-help', job });
+      return true;
+    });
   port.on('message', async (req: TaskRequest | StatHelpRequest) => {
     if ('kind' in req) {
       helpStat(req.job);
