@@ -2,7 +2,8 @@
  * The word count benchmark: `streaming run jobs/wordcount.ts` beside its baselines, all on the
  * same text corpus in one invocation:
  *   - Streaming's local engine with 1 worker and one per core, and with one per core again on a
- *     corpus half the size (does memory follow the input?),
+ *     corpus half the size (does memory follow the input?); the same bytes as short documents
+ *     at 1 worker and one per core, beside the hand-written ones,
  *   - the project's hand-written baseline `bench/baselines/wordcount.mjs` (1 worker, one per
  *     core), whose output is also the yardstick for the others',
  *   - where `../shared` exists (the repository's development setup), the shared reference
@@ -76,19 +77,19 @@ export function benchWordCount(
     );
     streaming(half, 'half', 'wc-streaming-half', cores);
     repetitions.push(unixPipeline(runner, big));
-    // The same bytes as short documents, one worker per core: per-object costs.
+    // The same bytes as short documents, at 1 worker and one per core: per-object costs.
     alternate(
-      [cores],
+      counts,
       round,
-      (w) => streaming(short, 'short', `wc-streaming-short`, w),
+      (w) => streaming(short, 'short', `wc-streaming-short-${w}`, w),
       (w) => {
         repetitions.push(
-          handWritten(runner, 'hand-written', BASELINE, short, out('wc-baseline-short.tsv'), w, 'short'),
+          handWritten(runner, 'hand-written', BASELINE, short, out(`wc-baseline-short-${w}.tsv`), w, 'short'),
         );
         if (referenceOnShort)
           try {
             repetitions.push(
-              handWritten(runner, 'reference', REFERENCE, short, out('wc-reference-short.tsv'), w, 'short'),
+              handWritten(runner, 'reference', REFERENCE, short, out(`wc-reference-short-${w}.tsv`), w, 'short'),
             );
           } catch (e) {
             // The shared reference is not ours to mend (at 1 GiB, 262,144 files overflow its listing's stack).
@@ -112,10 +113,13 @@ export function benchWordCount(
     );
   if (cores > 1) checks.push(compare(`hand-written (1 worker) vs ${against}`, expected, [out('wc-baseline-1.tsv')]));
   // The short documents hold the same words.
-  checks.push(compare(`streaming (short documents) vs ${against}`, expected, partFiles(out('wc-streaming-short'))));
-  checks.push(compare(`hand-written (short documents) vs ${against}`, expected, [out('wc-baseline-short.tsv')]));
-  if (referenceOnShort)
-    checks.push(compare(`reference (short documents) vs ${against}`, expected, [out('wc-reference-short.tsv')]));
+  for (const w of counts) {
+    const on = `short documents, ${plural(w, 'worker')}`;
+    checks.push(compare(`streaming (${on}) vs ${against}`, expected, partFiles(out(`wc-streaming-short-${w}`))));
+    checks.push(compare(`hand-written (${on}) vs ${against}`, expected, [out(`wc-baseline-short-${w}.tsv`)]));
+    if (referenceOnShort)
+      checks.push(compare(`reference (${on}) vs ${against}`, expected, [out(`wc-reference-short-${w}.tsv`)]));
+  }
   if (haveReference) {
     for (const w of counts)
       checks.push(
@@ -133,13 +137,14 @@ export function benchWordCount(
       if (s && r) ratios[`streaming/${yardstick}, ${plural(w, 'worker')}`] = s.mbPerSec / r.mbPerSec;
     }
   }
-  const onShort = (program: string) =>
-    runs.find((r) => r.program === program && r.workers === cores && r.corpus === 'short');
-  for (const yardstick of ['hand-written', 'reference']) {
-    const s = onShort('streaming');
-    const r = onShort(yardstick);
-    if (s && r) ratios[`streaming/${yardstick}, short documents, ${plural(cores, 'worker')}`] = s.mbPerSec / r.mbPerSec;
-  }
+  const onShort = (program: string, w: number) =>
+    runs.find((r) => r.program === program && r.workers === w && r.corpus === 'short');
+  for (const w of counts)
+    for (const yardstick of ['hand-written', 'reference']) {
+      const s = onShort('streaming', w);
+      const r = onShort(yardstick, w);
+      if (s && r) ratios[`streaming/${yardstick}, short documents, ${plural(w, 'worker')}`] = s.mbPerSec / r.mbPerSec;
+    }
   const fastest = find('streaming', cores);
   const pipeline = find('unix pipeline', null);
   if (fastest && pipeline)
