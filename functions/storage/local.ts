@@ -166,10 +166,11 @@ export class LocalStorage implements Storage {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    let n = 0;
-    for await (const _ of this.list(prefix)) n++;
+    const n = this.listNow(prefix).length;
     this.stats.requests++;
-    await fsp.rm(localPath(prefix), { recursive: true, force: true });
+    // Synchronously, as the listing is: fs.promises.rm's first recursive call in a thread took
+    // 12-13 ms for a run's scratch (21 files), rmSync 4.5-5 ms; Commit waits for it.
+    fs.rmSync(localPath(prefix), { recursive: true, force: true });
     return n;
   }
 
