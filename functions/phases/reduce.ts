@@ -256,8 +256,9 @@ async function sumGroups(merge: GroupedMerge, out: LineWriter, overdue: () => vo
   let groups = 0;
   while (merge.nextGroup()) {
     groups++;
-    // From the first group on: a call first made at the 1,024th, after the compiler has made
-    // the loop fast, would send it back to slow code.
+    // At a partition's first group too: a call first made at the 1,024th, after the compiler
+    // has made the loop fast, sends it back to slow code (V8 keeps no feedback in a function's
+    // first moments, so this helps the partitions after a thread's first).
     if ((groups & 1023) === 1) overdue();
     let total = 0;
     for (let rec = merge.groupRecord(); rec; rec = merge.groupRecord()) {

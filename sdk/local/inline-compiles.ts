@@ -26,7 +26,7 @@ export function compilesInline(workers: number): boolean {
 
 /** Whether the process was started choosing where V8 compiles: that choice is kept. */
 const CHOSEN = process.execArgv.some((a) =>
-  /^--(?:no[-_])?(?:concurrent[-_]recompilation|single[-_]threaded)\b/.test(a),
+  /^--(?:no[-_])?(?:concurrent[-_]recompilation|single[-_]threaded)$/.test(a),
 );
 
 /** Workers made with the flag set that are not online yet. */
