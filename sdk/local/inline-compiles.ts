@@ -6,7 +6,7 @@
  * task's loops that run once per task (a map task's table sort and write, a reducer's merge)
  * run slowly while their compile waits for a core. Compiled on the worker's own thread instead
  * (V8's --no-concurrent-recompilation), the built-in word count over 64 MiB of short documents
- * on 2 workers and 2 cores took 0.92-0.94 of the time, a user's word count 0.91-0.94
+ * on 2 workers and 2 cores took 0.91-0.94 of the time, a user's word count 0.91-0.94
  * (docs/performance.md). With a core to spare (1 worker on 2 cores), background compiles are
  * faster, and are kept.
  *
