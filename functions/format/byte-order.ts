@@ -23,10 +23,9 @@ export function byteOrder(
 }
 
 /**
- * Sorts order[lo, hi) by insertion (small ranges; stable): the strings at its positions, which
- * tie on their first `depth` bytes, by the bytes after, shorter first where one begins the
- * other. The comparison is written out here: through a comparator function it cost about three
- * times as much (the bench table's 42,000 words in small ties: ~21 ms against ~8, warm).
+ * Sorts order[lo, hi) by insertion (small ranges; stable), by compareFrom. It calls compareFrom
+ * itself: through a comparator function passed in, it cost about three times as much (the bench
+ * table's 42,000 words in small ties: ~21 ms against ~8, warm).
  */
 function insertionSortFrom(
   order: Int32Array,
@@ -39,43 +38,34 @@ function insertionSortFrom(
 ): void {
   for (let i = lo + 1; i < hi; i++) {
     const v = order[i]!;
-    const ov = offsets[v]!;
-    const lv = lengths[v]!;
     let j = i - 1;
-    for (; j >= lo; j--) {
-      const u = order[j]!;
-      const ou = offsets[u]!;
-      const lu = lengths[u]!;
-      const m = Math.min(lu, lv);
-      let d = 0;
-      for (let k = depth; k < m && d === 0; k++) d = arena[ou + k]! - arena[ov + k]!;
-      if (d === 0) d = lu - lv;
-      if (d <= 0) break;
-      order[j + 1] = u;
-    }
+    for (; j >= lo && compareFrom(arena, offsets, lengths, depth, order[j]!, v) > 0; j--) order[j + 1] = order[j]!;
     order[j + 1] = v;
   }
 }
 
-/** Compares the strings at two positions that tie on their first `depth` bytes (or on all they have and zeros after). */
-function comparingFrom(
+/**
+ * The order of the strings at positions a and b, which tie on their first `depth` bytes (or on
+ * all they have and zeros after): by the bytes after, shorter first where one begins the other.
+ */
+function compareFrom(
   arena: Uint8Array,
   offsets: Int32Array,
   lengths: Int32Array,
   depth: number,
-): (a: number, b: number) => number {
-  return (a, b) => {
-    const oa = offsets[a]!;
-    const ob = offsets[b]!;
-    const la = lengths[a]!;
-    const lb = lengths[b]!;
-    const m = Math.min(la, lb);
-    for (let k = depth; k < m; k++) {
-      const d = arena[oa + k]! - arena[ob + k]!;
-      if (d !== 0) return d;
-    }
-    return la - lb;
-  };
+  a: number,
+  b: number,
+): number {
+  const oa = offsets[a]!;
+  const ob = offsets[b]!;
+  const la = lengths[a]!;
+  const lb = lengths[b]!;
+  const m = Math.min(la, lb);
+  for (let k = depth; k < m; k++) {
+    const d = arena[oa + k]! - arena[ob + k]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
 }
 
 /**
@@ -122,7 +112,7 @@ export function partitionedOrder(
   // code for these passes does not expect (it falls back to slow code at the first).
   const signed = new Int32Array(keys.buffer);
   const order = positionsOf(signed, n, prefix === 5 ? 0xffffff : -1);
-  const compare = comparingFrom(arena, offsets, lengths, prefix);
+  const compare = (a: number, b: number) => compareFrom(arena, offsets, lengths, prefix, a, b);
   for (let p = 0; p < R; p++)
     sortTies(order, signed, starts[p]!, starts[p + 1]!, prefix, arena, offsets, lengths, compare);
   return { order, ends: starts.subarray(1) };
