@@ -94,7 +94,7 @@ export class WorkerPool {
   private jobLoaded = false;
   private settle!: { resolve: (steps: number) => void; reject: (e: Error) => void };
   /** Whether its workers optimize hot code on their own threads (inline-compiles.ts). */
-  readonly inlineCompiles: boolean;
+  private readonly inlineCompiles: boolean;
 
   /**
    * @param heapMiB each worker's V8 heap limit: what makes the engine's memory a setting rather
